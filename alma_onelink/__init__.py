@@ -1,5 +1,58 @@
-"""alma-onelink: a typed SDK for the Ex Libris Alma Users API, with institution policies."""
+"""alma-onelink: a typed SDK for the Ex Libris Alma Users API, with institution policies.
 
+```python
+from alma_onelink import AlmaClient
+
+with AlmaClient.sandbox() as alma:          # or AlmaClient(api_key=..., region="na")
+    for user in alma.users.list(last_name="Smith"):
+        print(user.primary_id, user.full_name)
+```
+"""
+
+from ._client import AlmaClient, AsyncAlmaClient
+from ._config import REGIONS
+from ._ratelimit import TokenBucket
+from ._response import RawResponse
 from ._version import __version__
+from .errors import (
+    AlmaError,
+    AlreadyExistsError,
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    DailyThresholdExceeded,
+    InputError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from .pagination import AsyncOffsetPage, SyncOffsetPage
 
-__all__ = ["__version__"]
+__all__ = [
+    "REGIONS",
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AlmaClient",
+    "AlmaError",
+    "AlreadyExistsError",
+    "AsyncAlmaClient",
+    "AsyncOffsetPage",
+    "AuthenticationError",
+    "BadRequestError",
+    "DailyThresholdExceeded",
+    "InputError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RawResponse",
+    "SyncOffsetPage",
+    "TokenBucket",
+    "__version__",
+]

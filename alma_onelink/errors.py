@@ -47,8 +47,7 @@ _HINTS: dict[str, str] = {
     "401890": "No user has that id with that id type; check the id and user_id_type.",
     "401851": "Another user already has this primary id or identifier value; "
     "look that user up with users.get(...) before creating a new one.",
-    "401852": "The user group is not in this institution's UserGroups code table, "
-    "or not allowed for the record type.",
+    "401852": "The user group is not in this institution's UserGroups code table, or not allowed for the record type.",
     "401664": "Alma needs the named field; add it to the user before sending.",
     "401858": "external_id cannot change on update; send the value Alma has.",
     "500038": "Passwords need at least 8 characters and must not contain the user name.",
@@ -83,11 +82,16 @@ class InputError(AlmaError, ValueError):
 
 
 class APIConnectionError(AlmaError):
-    """Alma could not be reached, or the connection broke before a response arrived."""
+    """Alma could not be reached, or the connection broke before a response arrived.
 
-    def __init__(self, message: str, *, method: str, path: str) -> None:
+    ``request_sent`` tells whether the request may have reached Alma: ``False`` when the
+    connection could not even be opened (always safe to retry), ``True`` when it broke later.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, request_sent: bool = True) -> None:
         self.method = method
         self.path = path
+        self.request_sent = request_sent
         super().__init__(f"{message} ({method} {path})")
 
 
@@ -150,10 +154,7 @@ class APIStatusError(AlmaError):
 
     def _describe(self) -> str:
         head = f"Alma answered HTTP {self.status_code} to {self.method} {self.path}"
-        if self.errors:
-            lines = [head + ":"] + [f"  {err}" for err in self.errors]
-        else:
-            lines = [f"{head}: {self.message}"]
+        lines = [head + ":", *(f"  {err}" for err in self.errors)] if self.errors else [f"{head}: {self.message}"]
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)

@@ -1,0 +1,316 @@
+"""``AlmaClient`` and ``AsyncAlmaClient``: the only places that send requests and sleep.
+
+Both take a :class:`~alma_onelink._base.RequestSpec`, wait their turn at the token bucket, send,
+turn the outcome into a typed error or a parsed object, and retry what is safe to retry. All the
+deciding happens in ``_base`` and ``_retry``; these loops differ only in ``await``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+import httpx
+import tenacity
+
+from ._base import BaseClient, RequestSpec, raw_response_mode
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, ClientConfig, check_max_retries, resolve_config
+from ._ratelimit import TokenBucket
+from ._response import RawResponse
+from ._retry import retry_kwargs
+from .errors import InputError
+from .resources.users import AsyncUsers, Users
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
+
+__all__ = ["AlmaClient", "AsyncAlmaClient"]
+
+T = TypeVar("T")
+
+_NOT_GIVEN: Any = object()
+
+
+def _limiter_for(config: ClientConfig, rate_limiter: TokenBucket | None) -> TokenBucket | None:
+    if rate_limiter is not None:
+        return rate_limiter
+    return TokenBucket(config.rate_limit) if config.rate_limit is not None else None
+
+
+def _changed_config(
+    config: ClientConfig,
+    timeout: float | httpx.Timeout | None,
+    max_retries: int | None,
+    default_headers: Mapping[str, str] | None,
+) -> ClientConfig:
+    changes: dict[str, Any] = {}
+    if timeout is not None:
+        changes["timeout"] = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(float(timeout))
+    if max_retries is not None:
+        changes["max_retries"] = check_max_retries(max_retries)
+    if default_headers is not None:
+        if any(name.lower() == "authorization" for name in default_headers):
+            raise InputError("Pass the key as api_key=, not as an Authorization header.")
+        changes["default_headers"] = {**config.default_headers, **default_headers}
+    return config.copy_with(**changes)
+
+
+class AlmaClient(BaseClient):
+    """Synchronous client for the Alma Users API.
+
+    Args:
+        api_key: the Alma API key; defaults to ``ALMA_API_KEY``. Sent only in the
+            ``Authorization`` header, never in a URL, log line or error.
+        region: ``na``, ``eu``, ``ap``, ``aps``, ``ca`` or ``cn``; defaults to ``ALMA_REGION``, then ``na``.
+        base_url: the gateway origin instead of a region (``ALMA_BASE_URL``); a trailing
+            ``/almaws/v1`` is accepted.
+        timeout: seconds, or an ``httpx.Timeout``; default 30 s (10 s to connect).
+        max_retries: retries of a failed call that is safe to retry (default 3).
+        rate_limit: requests per second (default 25, Alma's per-institution threshold); ``None`` turns it off.
+        rate_limiter: a :class:`TokenBucket` to share with other clients of the same institution.
+        default_headers: extra headers for every request.
+        http_client: your own ``httpx.Client`` (not closed by this client).
+        transport: an httpx transport, e.g. ``httpx.MockTransport`` in tests.
+        sleep: how to wait between retries and for the rate limiter (tests pass a fake).
+
+    Raises:
+        InputError: no key, an unknown region, or conflicting options.
+    """
+
+    users: Users
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        region: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        rate_limiter: TokenBucket | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        config = resolve_config(
+            api_key=api_key,
+            region=region,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            default_headers=default_headers,
+        )
+        if http_client is not None and transport is not None:
+            raise InputError("Give either http_client= or transport=, not both.")
+        self._http = http_client or httpx.Client(transport=transport, timeout=config.timeout)
+        self._owns_http = http_client is None
+        self._sleep = sleep or time.sleep
+        self._init_base(config, _limiter_for(config, rate_limiter), [None])
+        self.users = Users(self)
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """A client configured from ``ALMA_API_KEY``, ``ALMA_REGION`` and ``ALMA_BASE_URL``."""
+        return cls(**options)
+
+    @classmethod
+    def sandbox(cls, sandbox: Sandbox | None = None, **options: Any) -> Self:
+        """A client on the in-process Alma sandbox (seeded demo data unless you pass your own)."""
+        from .sandbox import Sandbox  # noqa: PLC0415  (the emulator loads only when asked for)
+
+        target = sandbox if sandbox is not None else Sandbox.demo()
+        return cls(api_key=target.api_key, base_url=target.base_url, transport=target.transport(), **options)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A copy with other settings that shares this client's connections and rate limiter."""
+        clone = object.__new__(type(self))
+        clone._http = self._http
+        clone._owns_http = False
+        clone._sleep = self._sleep
+        clone._init_base(
+            _changed_config(self._config, timeout, max_retries, default_headers),
+            self._limiter,
+            self._remaining,
+        )
+        clone.users = Users(clone)
+        return clone
+
+    def close(self) -> None:
+        """Close the connection pool (unless it was passed in as ``http_client``)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _send_once(self, spec: RequestSpec[Any]) -> httpx.Response:
+        if self._limiter is not None:
+            wait = self._limiter.reserve()
+            if wait > 0:
+                self._sleep(wait)
+        request = self._build_request(self._http, spec)
+        try:
+            response = self._http.send(request)
+        except httpx.TransportError as exc:
+            raise self._connection_error(spec, exc) from None
+        self._on_response(spec, response)
+        return response
+
+    def _request(self, spec: RequestSpec[T], *, raw: bool | None = None) -> T:
+        """Send ``spec`` with retries; the parsed object (or a ``RawResponse`` in raw mode)."""
+        retrying = tenacity.Retrying(
+            sleep=self._sleep,
+            **retry_kwargs(  # type: ignore[arg-type]
+                method=spec.method,
+                path=spec.path,
+                max_retries=self._retries_for(spec),
+                idempotent=spec.is_idempotent,
+                on_rate_limited=self._rate_limited,
+            ),
+        )
+        response: httpx.Response | None = None
+        attempts = 0
+        for attempt in retrying:
+            with attempt:
+                attempts = attempt.retry_state.attempt_number
+                response = self._send_once(spec)
+        assert response is not None  # the loop either set it or raised
+        if raw_response_mode.get() if raw is None else raw:
+            return RawResponse(response, retries_taken=attempts - 1, parser=spec.parse)  # type: ignore[return-value]
+        return spec.parse(response)
+
+
+class AsyncAlmaClient(BaseClient):
+    """Asynchronous client for the Alma Users API; the same options as :class:`AlmaClient`.
+
+    Use it with ``async with AsyncAlmaClient(...) as alma:``. Every task of a client shares its
+    connection pool and its rate limiter.
+    """
+
+    users: AsyncUsers
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        region: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        rate_limiter: TokenBucket | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        config = resolve_config(
+            api_key=api_key,
+            region=region,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            default_headers=default_headers,
+        )
+        if http_client is not None and transport is not None:
+            raise InputError("Give either http_client= or transport=, not both.")
+        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=config.timeout)
+        self._owns_http = http_client is None
+        self._sleep = sleep or asyncio.sleep
+        self._init_base(config, _limiter_for(config, rate_limiter), [None])
+        self.users = AsyncUsers(self)
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """A client configured from ``ALMA_API_KEY``, ``ALMA_REGION`` and ``ALMA_BASE_URL``."""
+        return cls(**options)
+
+    @classmethod
+    def sandbox(cls, sandbox: Sandbox | None = None, **options: Any) -> Self:
+        """A client on the in-process Alma sandbox (seeded demo data unless you pass your own)."""
+        from .sandbox import Sandbox  # noqa: PLC0415  (the emulator loads only when asked for)
+
+        target = sandbox if sandbox is not None else Sandbox.demo()
+        return cls(api_key=target.api_key, base_url=target.base_url, transport=target.async_transport(), **options)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A copy with other settings that shares this client's connections and rate limiter."""
+        clone = object.__new__(type(self))
+        clone._http = self._http
+        clone._owns_http = False
+        clone._sleep = self._sleep
+        clone._init_base(
+            _changed_config(self._config, timeout, max_retries, default_headers),
+            self._limiter,
+            self._remaining,
+        )
+        clone.users = AsyncUsers(clone)
+        return clone
+
+    async def close(self) -> None:
+        """Close the connection pool (unless it was passed in as ``http_client``)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _send_once(self, spec: RequestSpec[Any]) -> httpx.Response:
+        if self._limiter is not None:
+            wait = self._limiter.reserve()
+            if wait > 0:
+                await self._sleep(wait)
+        request = self._build_request(self._http, spec)
+        try:
+            response = await self._http.send(request)
+        except httpx.TransportError as exc:
+            raise self._connection_error(spec, exc) from None
+        self._on_response(spec, response)
+        return response
+
+    async def _request(self, spec: RequestSpec[T], *, raw: bool | None = None) -> T:
+        """Send ``spec`` with retries; the parsed object (or a ``RawResponse`` in raw mode)."""
+        retrying = tenacity.AsyncRetrying(
+            sleep=self._sleep,
+            **retry_kwargs(  # type: ignore[arg-type]
+                method=spec.method,
+                path=spec.path,
+                max_retries=self._retries_for(spec),
+                idempotent=spec.is_idempotent,
+                on_rate_limited=self._rate_limited,
+            ),
+        )
+        response: httpx.Response | None = None
+        attempts = 0
+        async for attempt in retrying:
+            with attempt:
+                attempts = attempt.retry_state.attempt_number
+                response = await self._send_once(spec)
+        assert response is not None  # the loop either set it or raised
+        if raw_response_mode.get() if raw is None else raw:
+            return RawResponse(response, retries_taken=attempts - 1, parser=spec.parse)  # type: ignore[return-value]
+        return spec.parse(response)

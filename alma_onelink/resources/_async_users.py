@@ -1,0 +1,377 @@
+"""``AsyncUsers``: the Users API for ``AsyncAlmaClient`` — the same methods as ``Users``, awaited."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+
+import httpx
+
+from .._base import RequestSpec, raw_response_mode
+from .._response import RawResponse
+from .._retry import backoff_seconds
+from ..errors import APIConnectionError, APIStatusError, NotFoundError
+from ..models import AlmaModel, Fee, Loan, User, UserRequest
+from ..pagination import AsyncOffsetPage
+from . import _users_spec as spec
+from ._users_spec import as_parsed, not_ours, outcome_unknown, same_person
+
+if TYPE_CHECKING:
+    from .._client import AsyncAlmaClient
+
+__all__ = ["AsyncUserEdit", "AsyncUsers", "AsyncUsersWithRawResponse"]
+
+log = logging.getLogger("alma_onelink")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+E = TypeVar("E", bound=AlmaModel)
+
+Timeout = float | httpx.Timeout | None
+
+
+class AsyncUsers:
+    """The Users API, asynchronously: ``alma.users`` on an ``AsyncAlmaClient``."""
+
+    def __init__(self, client: AsyncAlmaClient) -> None:
+        self._client = client
+
+    @functools.cached_property
+    def with_raw_response(self) -> AsyncUsersWithRawResponse:
+        """The same methods, returning a :class:`RawResponse` (status, headers, ``retries_taken``, ``.parse()``)."""
+        return AsyncUsersWithRawResponse(self)
+
+    async def _page(self, plan: spec.ListPlan[T, E]) -> AsyncOffsetPage[T]:
+        def page_spec(offset: int) -> RequestSpec[AsyncOffsetPage[T]]:
+            base = plan.spec_for(offset)
+
+            def parse(response: httpx.Response) -> AsyncOffsetPage[T]:
+                envelope = base.parse(response)
+                return AsyncOffsetPage(
+                    items=plan.items(envelope),
+                    total_record_count=plan.total(envelope),
+                    offset=offset,
+                    limit=plan.limit,
+                    envelope=envelope,
+                    key=plan.key,
+                    final=not plan.paged,
+                    fetch=lambda next_offset: self._client._request(page_spec(next_offset), raw=False),
+                )
+
+            return base.with_parse(parse)
+
+        return await self._client._request(page_spec(plan.offset))
+
+    async def get(
+        self,
+        user_id: str,
+        *,
+        user_id_type: str | None = None,
+        view: str | None = None,
+        expand: str | Iterable[str] | None = None,
+        max_retries: int | None = None,
+        timeout: Timeout = None,
+    ) -> User:
+        """Get one user by primary id or any unique identifier.
+
+        Raises:
+            NotFoundError: no user has that id (Alma code 401861/401890).
+        """
+        return await self._client._request(
+            spec.get_user(
+                user_id,
+                user_id_type=user_id_type,
+                view=view,
+                expand=expand,
+                max_retries=max_retries,
+                timeout=timeout,
+            )
+        )
+
+    async def list(
+        self,
+        *,
+        q: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        order_by: str | None = None,
+        expand: str | None = None,
+        modify_date_from: date | str | None = None,
+        source_institution_code: str | None = None,
+        source_user_id: str | None = None,
+        max_retries: int | None = None,
+        timeout: Timeout = None,
+        **filters: Any,
+    ) -> AsyncOffsetPage[User]:
+        """Search users; iterate the page to walk every result.
+
+        ``q`` is a raw Alma query (``"last_name~Smith"``); keyword filters are joined to it with
+        AND: ``list(last_name="Smith", email="a@b.org")``. Records are brief unless ``expand="full"``.
+
+        Raises:
+            InputError: an unknown search field, a page size over 100, or q with modify_date_from.
+        """
+        return await self._page(
+            spec.list_users(
+                q=q,
+                limit=limit,
+                offset=offset,
+                order_by=order_by,
+                expand=expand,
+                modify_date_from=modify_date_from,
+                source_institution_code=source_institution_code,
+                source_user_id=source_user_id,
+                filters=filters,
+                max_retries=max_retries,
+                timeout=timeout,
+            )
+        )
+
+    async def create(
+        self,
+        user: User | Mapping[str, Any],
+        *,
+        send_pin_number_letter: bool = False,
+        source_institution_code: str | None = None,
+        max_retries: int | None = None,
+        timeout: Timeout = None,
+    ) -> User:
+        """Create a user; Alma answers with the full record.
+
+        A create whose answer is lost (timeout, broken connection, 5xx) is never replayed blindly:
+        the client first looks the primary id up and returns the user if the create took effect.
+
+        Raises:
+            InputError: primary_id, record_type or account_type missing, or a short password.
+            AlreadyExistsError: the primary id or an identifier is taken (401851).
+        """
+        record, request = spec.create_user(
+            user,
+            send_pin_number_letter=send_pin_number_letter,
+            source_institution_code=source_institution_code,
+            max_retries=max_retries,
+            timeout=timeout,
+        )
+        retries = self._client._retries_for(request)
+        for attempt in range(retries + 1):
+            try:
+                return await self._client._request(request)
+            except (APIConnectionError, APIStatusError) as exc:
+                if not outcome_unknown(exc) or attempt == retries:
+                    raise
+                lookup = spec.get_user(cast(str, record.primary_id), user_id_type=None, view=None, expand=None)
+                try:
+                    found = await self._client._request(lookup)
+                except NotFoundError:
+                    log.warning("Create of %s was not applied (%s); sending it again", record.primary_id, exc)
+                    await self._client._sleep(backoff_seconds(attempt + 1))
+                    continue
+                if not same_person(as_parsed(found), record):
+                    raise not_ours(record, exc) from exc
+                log.info("Create of %s took effect although its answer was lost", record.primary_id)
+                return found
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def update(
+        self,
+        user_id: str,
+        user: User | Mapping[str, Any],
+        *,
+        user_id_type: str | None = None,
+        override: str | Iterable[str] | None = None,
+        send_pin_number_letter: bool = False,
+        recalculate_roles: bool = False,
+        max_retries: int | None = None,
+        timeout: Timeout = None,
+    ) -> User:
+        """Replace a user with ``user`` (Alma's PUT swaps everything; prefer :meth:`edit`).
+
+        Raises:
+            InputError: a required field is missing or ``override`` names a field Alma does not protect.
+            NotFoundError: no user has that id.
+        """
+        return await self._client._request(
+            spec.update_user(
+                user_id,
+                user,
+                user_id_type=user_id_type,
+                override=override,
+                send_pin_number_letter=send_pin_number_letter,
+                recalculate_roles=recalculate_roles,
+                max_retries=max_retries,
+                timeout=timeout,
+            )
+        )
+
+    def edit(
+        self, user_id: str, *, user_id_type: str | None = None, override: str | Iterable[str] | None = None
+    ) -> AsyncUserEdit:
+        """``async with alma.users.edit(id) as user:`` — GET, change ``user``, PUT on exit if anything changed.
+
+        Nothing Alma sent is lost; an exception inside the block sends nothing.
+        """
+        return AsyncUserEdit(self, user_id, user_id_type=user_id_type, override=override)
+
+    async def delete(
+        self,
+        user_id: str,
+        *,
+        user_id_type: str | None = None,
+        max_retries: int | None = None,
+        timeout: Timeout = None,
+    ) -> None:
+        """Delete a user.
+
+        Raises:
+            NotFoundError: no user has that id.
+            BadRequestError: Alma refused (for example active loans or unpaid fees).
+        """
+        await self._client._request(
+            spec.delete_user(user_id, user_id_type=user_id_type, max_retries=max_retries, timeout=timeout)
+        )
+
+    async def loans(
+        self,
+        user_id: str,
+        *,
+        user_id_type: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        loan_status: str | None = None,
+        order_by: str | None = None,
+        direction: str | None = None,
+        expand: str | None = None,
+        max_retries: int | None = None,
+        timeout: Timeout = None,
+    ) -> AsyncOffsetPage[Loan]:
+        """A user's loans, page by page (``loan_status`` Active or Complete)."""
+        return await self._page(
+            spec.list_loans(
+                user_id,
+                user_id_type=user_id_type,
+                limit=limit,
+                offset=offset,
+                loan_status=loan_status,
+                order_by=order_by,
+                direction=direction,
+                expand=expand,
+                max_retries=max_retries,
+                timeout=timeout,
+            )
+        )
+
+    async def requests(
+        self,
+        user_id: str,
+        *,
+        user_id_type: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        request_type: str | None = None,
+        status: str | None = None,
+        max_retries: int | None = None,
+        timeout: Timeout = None,
+    ) -> AsyncOffsetPage[UserRequest]:
+        """A user's requests (holds, bookings, digitization), page by page."""
+        return await self._page(
+            spec.list_requests(
+                user_id,
+                user_id_type=user_id_type,
+                limit=limit,
+                offset=offset,
+                request_type=request_type,
+                status=status,
+                max_retries=max_retries,
+                timeout=timeout,
+            )
+        )
+
+    async def fees(
+        self,
+        user_id: str,
+        *,
+        user_id_type: str | None = None,
+        status: str | None = None,
+        max_retries: int | None = None,
+        timeout: Timeout = None,
+    ) -> AsyncOffsetPage[Fee]:
+        """A user's fines and fees (one page: Alma does not page them); ``.envelope.total_sum`` is the balance."""
+        return await self._page(
+            spec.list_fees(user_id, user_id_type=user_id_type, status=status, max_retries=max_retries, timeout=timeout)
+        )
+
+    async def test(self, *, write: bool = False, max_retries: int | None = None) -> None:
+        """Check that the key works for the Users API (``write=True``: that it may write).
+
+        Raises:
+            AuthenticationError: the key is unknown or not set up for this API.
+            PermissionDeniedError: a read-only key, with ``write=True``.
+        """
+        await self._client._request(spec.check_key(write=write, max_retries=max_retries))
+
+
+class AsyncUserEdit:
+    """Context manager behind :meth:`AsyncUsers.edit`. After the block, ``saved`` is Alma's answer (or None)."""
+
+    def __init__(
+        self,
+        users: AsyncUsers,
+        user_id: str,
+        *,
+        user_id_type: str | None,
+        override: str | Iterable[str] | None,
+    ) -> None:
+        self._users = users
+        self._user_id = user_id
+        self._user_id_type = user_id_type
+        self._override = override
+        self._before: dict[str, Any] = {}
+        self.user: User | None = None
+        self.saved: User | None = None
+        self.changed = False
+
+    async def __aenter__(self) -> User:
+        original = await self._users.get(self._user_id, user_id_type=self._user_id_type)
+        self._before = original.to_alma()
+        self.user = original.model_copy(deep=True)
+        return self.user
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is not None or self.user is None:
+            return
+        self.changed = self.user.to_alma() != self._before
+        if self.changed:
+            self.saved = await self._users.update(
+                self._user_id, self.user, user_id_type=self._user_id_type, override=self._override
+            )
+
+
+def _raw(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[RawResponse[R]]]:
+    @functools.wraps(func)
+    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> RawResponse[R]:
+        token = raw_response_mode.set(True)
+        try:
+            return cast(RawResponse[R], await func(*args, **kwargs))
+        finally:
+            raw_response_mode.reset(token)
+
+    return wrapped
+
+
+class AsyncUsersWithRawResponse:
+    """``alma.users.with_raw_response`` on the async client: each method returns a :class:`RawResponse`."""
+
+    def __init__(self, users: AsyncUsers) -> None:
+        self.get = _raw(users.get)
+        self.list = _raw(users.list)
+        self.create = _raw(users.create)
+        self.update = _raw(users.update)
+        self.delete = _raw(users.delete)
+        self.loans = _raw(users.loans)
+        self.requests = _raw(users.requests)
+        self.fees = _raw(users.fees)
+        self.test = _raw(users.test)
