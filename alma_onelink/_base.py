@@ -146,11 +146,16 @@ class BaseClient:
     _config: ClientConfig
     _limiter: TokenBucket | None
     _remaining: list[int | None]  # shared with with_options() copies
+    _request_headers: dict[str, str]
 
     def _init_base(self, config: ClientConfig, limiter: TokenBucket | None, remaining: list[int | None]) -> None:
         self._config = config
         self._limiter = limiter
         self._remaining = remaining
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        headers.update(config.default_headers)
+        headers["Authorization"] = f"apikey {config.api_key}"
+        self._request_headers = headers
 
     @property
     def base_url(self) -> str:
@@ -172,20 +177,14 @@ class BaseClient:
         """Calls left today under the institution's quota, from the last ``X-Exl-Api-Remaining``."""
         return self._remaining[0]
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        headers.update(self._config.default_headers)
-        headers["Authorization"] = f"apikey {self._config.api_key}"
-        return headers
-
     def _build_request(self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec[Any]) -> httpx.Request:
         timeout = spec.timeout if spec.timeout is not None else self._config.timeout
         return http.build_request(
             spec.method,
             self._config.api_root + spec.path,
-            params=dict(spec.params),
+            params=dict(spec.params) if spec.params else None,  # an empty dict costs httpx a URL rebuild
             json=spec.json,
-            headers=self._headers(),
+            headers=self._request_headers,
             timeout=timeout,
         )
 

@@ -19,8 +19,8 @@ from ._base import BaseClient, RequestSpec, raw_response_mode
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, ClientConfig, check_max_retries, resolve_config
 from ._ratelimit import TokenBucket
 from ._response import RawResponse
-from ._retry import retry_kwargs
-from .errors import InputError
+from ._retry import first_retry_wait, retry_kwargs, retry_reason
+from .errors import AlmaError, InputError
 from .resources.users import AsyncUsers, Users
 
 if TYPE_CHECKING:
@@ -172,23 +172,32 @@ class AlmaClient(BaseClient):
 
     def _request(self, spec: RequestSpec[T], *, raw: bool | None = None) -> T:
         """Send ``spec`` with retries; the parsed object (or a ``RawResponse`` in raw mode)."""
-        retrying = tenacity.Retrying(
-            sleep=self._sleep,
-            **retry_kwargs(  # type: ignore[arg-type]
-                method=spec.method,
-                path=spec.path,
-                max_retries=self._retries_for(spec),
-                idempotent=spec.is_idempotent,
-                on_rate_limited=self._rate_limited,
-            ),
-        )
-        response: httpx.Response | None = None
-        attempts = 0
-        for attempt in retrying:
-            with attempt:
-                attempts = attempt.retry_state.attempt_number
-                response = self._send_once(spec)
-        assert response is not None  # the loop either set it or raised
+        retries = self._retries_for(spec)
+        try:
+            response = self._send_once(spec)
+            attempts = 1
+        except AlmaError as first:
+            if retries == 0 or retry_reason(first, idempotent=spec.is_idempotent) is None:
+                raise
+            self._sleep(
+                first_retry_wait(
+                    first, method=spec.method, path=spec.path, max_retries=retries, on_rate_limited=self._rate_limited
+                )
+            )
+            retrying = tenacity.Retrying(
+                sleep=self._sleep,
+                **retry_kwargs(  # type: ignore[arg-type]
+                    method=spec.method,
+                    path=spec.path,
+                    max_retries=retries,
+                    idempotent=spec.is_idempotent,
+                    on_rate_limited=self._rate_limited,
+                ),
+            )
+            for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number + 1
+                    response = self._send_once(spec)
         if raw_response_mode.get() if raw is None else raw:
             return RawResponse(response, retries_taken=attempts - 1, parser=spec.parse)  # type: ignore[return-value]
         return spec.parse(response)
@@ -294,23 +303,32 @@ class AsyncAlmaClient(BaseClient):
 
     async def _request(self, spec: RequestSpec[T], *, raw: bool | None = None) -> T:
         """Send ``spec`` with retries; the parsed object (or a ``RawResponse`` in raw mode)."""
-        retrying = tenacity.AsyncRetrying(
-            sleep=self._sleep,
-            **retry_kwargs(  # type: ignore[arg-type]
-                method=spec.method,
-                path=spec.path,
-                max_retries=self._retries_for(spec),
-                idempotent=spec.is_idempotent,
-                on_rate_limited=self._rate_limited,
-            ),
-        )
-        response: httpx.Response | None = None
-        attempts = 0
-        async for attempt in retrying:
-            with attempt:
-                attempts = attempt.retry_state.attempt_number
-                response = await self._send_once(spec)
-        assert response is not None  # the loop either set it or raised
+        retries = self._retries_for(spec)
+        try:
+            response = await self._send_once(spec)
+            attempts = 1
+        except AlmaError as first:
+            if retries == 0 or retry_reason(first, idempotent=spec.is_idempotent) is None:
+                raise
+            await self._sleep(
+                first_retry_wait(
+                    first, method=spec.method, path=spec.path, max_retries=retries, on_rate_limited=self._rate_limited
+                )
+            )
+            retrying = tenacity.AsyncRetrying(
+                sleep=self._sleep,
+                **retry_kwargs(  # type: ignore[arg-type]
+                    method=spec.method,
+                    path=spec.path,
+                    max_retries=retries,
+                    idempotent=spec.is_idempotent,
+                    on_rate_limited=self._rate_limited,
+                ),
+            )
+            async for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number + 1
+                    response = await self._send_once(spec)
         if raw_response_mode.get() if raw is None else raw:
             return RawResponse(response, retries_taken=attempts - 1, parser=spec.parse)  # type: ignore[return-value]
         return spec.parse(response)

@@ -33,6 +33,7 @@ __all__ = [
     "MAX_BACKOFF",
     "MAX_RETRY_AFTER",
     "backoff_seconds",
+    "first_retry_wait",
     "retry_after_seconds",
     "retry_reason",
     "wait_seconds",
@@ -94,34 +95,38 @@ def wait_seconds(exc: BaseException | None, retry_number: int) -> float:
     return backoff_seconds(retry_number)
 
 
-def _wait(retry_state: tenacity.RetryCallState) -> float:
-    outcome = retry_state.outcome
-    exc = outcome.exception() if outcome is not None else None
-    return wait_seconds(exc, retry_state.attempt_number)
+def _log_retry(method: str, path: str, exc: BaseException, *, retry_number: int, max_retries: int, wait: float) -> None:
+    log.warning(
+        "Retrying %s %s in %.2fs (retry %d of %d): %s",
+        method,
+        path,
+        wait,
+        retry_number,
+        max_retries,
+        retry_reason(exc, idempotent=True) or type(exc).__name__,
+    )
 
 
-def _log_retry(method: str, path: str, max_retries: int) -> Callable[[tenacity.RetryCallState], None]:
-    def before_sleep(retry_state: tenacity.RetryCallState) -> None:
-        outcome = retry_state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
-        log.warning(
-            "Retrying %s %s in %.2fs (retry %d of %d): %s",
-            method,
-            path,
-            wait,
-            retry_state.attempt_number,
-            max_retries,
-            retry_reason(exc, idempotent=True) if exc is not None else "unknown",
-        )
-
-    return before_sleep
+def first_retry_wait(
+    exc: BaseException, *, method: str, path: str, max_retries: int, on_rate_limited: Callable[[], None]
+) -> float:
+    """After a first failure that may be retried: note it, and how long to wait before retry 1."""
+    if isinstance(exc, RateLimitError):
+        on_rate_limited()
+    wait = wait_seconds(exc, 1)
+    _log_retry(method, path, exc, retry_number=1, max_retries=max_retries, wait=wait)
+    return wait
 
 
 def retry_kwargs(
     *, method: str, path: str, max_retries: int, idempotent: bool, on_rate_limited: Callable[[], None]
 ) -> dict[str, object]:
-    """Keyword arguments for ``tenacity.Retrying``/``AsyncRetrying`` (add ``sleep=``)."""
+    """Keyword arguments for ``tenacity.Retrying``/``AsyncRetrying`` (add ``sleep=``) for retries 2 onwards.
+
+    The first try runs outside tenacity (most calls succeed at once, and building a retry loop for
+    them would cost more than the call's own bookkeeping); the loop starts with retry 1 and makes
+    at most ``max_retries`` tries, so tenacity attempt ``n`` is retry ``n``.
+    """
 
     def should_retry(exc: BaseException) -> bool:
         reason = retry_reason(exc, idempotent=idempotent)
@@ -129,10 +134,24 @@ def retry_kwargs(
             on_rate_limited()
         return reason is not None
 
+    def wait(retry_state: tenacity.RetryCallState) -> float:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        return wait_seconds(exc, retry_state.attempt_number + 1)
+
+    def before_sleep(retry_state: tenacity.RetryCallState) -> None:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        sleep = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        if exc is not None:
+            _log_retry(
+                method, path, exc, retry_number=retry_state.attempt_number + 1, max_retries=max_retries, wait=sleep
+            )
+
     return {
-        "stop": tenacity.stop_after_attempt(max_retries + 1),
-        "wait": _wait,
+        "stop": tenacity.stop_after_attempt(max_retries),
+        "wait": wait,
         "retry": tenacity.retry_if_exception(should_retry),
-        "before_sleep": _log_retry(method, path, max_retries),
+        "before_sleep": before_sleep,
         "reraise": True,
     }

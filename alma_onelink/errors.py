@@ -40,6 +40,7 @@ PER_SECOND_THRESHOLD = "PER_SECOND_THRESHOLD"
 DAILY_THRESHOLD = "DAILY_THRESHOLD"
 AUTH_CODES = frozenset({"UNAUTHORIZED"})
 FORBIDDEN_CODES = frozenset({"FORBIDDEN", "INVALID_REQUEST", "REQUEST_TOO_LARGE"})
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "exl-user-pw"})
 
 _HINTS: dict[str, str] = {
     "401861": "Alma looks the id up in the primary id and every unique identifier; "
@@ -126,7 +127,10 @@ class APIStatusError(AlmaError):
         self.method = method
         self.path = path
         self.errors = errors
-        self.headers: dict[str, str] = dict(headers or {})
+        # Response headers only; an Authorization header, should one be passed, is never kept.
+        self.headers: dict[str, str] = {
+            name: value for name, value in (headers or {}).items() if name.lower() not in _SECRET_HEADERS
+        }
         self.body_excerpt = body_excerpt
         super().__init__(self._describe())
 
@@ -240,7 +244,7 @@ def _details_from_xml(text: str) -> list[AlmaErrorDetail]:
     try:
         # The stdlib parser resolves no external entities; Alma's error bodies are tiny.
         root = ET.fromstring(text.strip())  # noqa: S314
-    except ET.ParseError:
+    except (ET.ParseError, UnicodeError, ValueError):
         return []
     details: list[AlmaErrorDetail] = []
     for element in root.iter():
@@ -264,13 +268,13 @@ def parse_error_details(content: bytes | str) -> list[AlmaErrorDetail]:
     Never raises: HTML pages, truncated JSON and empty bodies simply yield no details.
     """
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
-    stripped = text.lstrip()
+    stripped = text.lstrip().lstrip("\ufeff").lstrip()
     if not stripped:
         return []
     if stripped[0] in "{[":
         try:
             return _details_from_json(json.loads(stripped))
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than any error body
             return []
     if stripped[0] == "<":
         return _details_from_xml(stripped)

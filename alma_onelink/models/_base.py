@@ -13,14 +13,15 @@ from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
+    GetCoreSchemaHandler,
     PlainSerializer,
+    PlainValidator,
     SerializationInfo,
     SerializerFunctionWrapHandler,
     model_serializer,
-    model_validator,
 )
+from pydantic_core import core_schema as cs
 
 __all__ = [
     "AlmaBool",
@@ -36,45 +37,57 @@ __all__ = [
 _DATE_Z = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[zZ]|[+-]00:?00)?$")
 
 
-def _blank_to_none(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO 8601 timestamp, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
         return None
-    return value
+    if text[-1] in "zZ":
+        text = text[:-1] + "+00:00"
+    if len(text) == 10:  # a bare date where a timestamp is expected
+        text += "T00:00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 timestamp such as 2018-01-05T04:49:27.349Z") from None
+    # Alma speaks UTC; a timestamp without a zone is read as UTC rather than as local time.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _parse_date(value: Any) -> Any:
+def _parse_date(value: Any) -> date | None:
     if isinstance(value, datetime):
         return value.date()
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        match = _DATE_Z.match(text)
-        if match:
-            return match.group(1)
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date such as 2027-06-30Z, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        return None
+    match = _DATE_Z.match(text)
+    if match:
+        try:
+            return date.fromisoformat(match.group(1))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a real calendar date") from None
+    if "T" in text or "t" in text:
         # A full timestamp where a date is expected: keep the calendar day Alma meant.
-        if "T" in text:
-            return _parse_datetime(text).date()
-    return value
+        parsed = _parse_datetime(text.replace("t", "T"))
+        return parsed.date() if parsed is not None else None
+    raise ValueError(f"{value!r} is not a date such as 2027-06-30Z")
 
 
 def _dump_date(value: date) -> str:
     return value.isoformat() + "Z"
-
-
-def _parse_datetime(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if text[-1] in "zZ":
-            text = text[:-1] + "+00:00"
-        if len(text) == 10:  # a bare date where a timestamp is expected
-            text += "T00:00:00+00:00"
-        return datetime.fromisoformat(text)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def _dump_datetime(value: datetime) -> str:
@@ -82,39 +95,74 @@ def _dump_datetime(value: datetime) -> str:
         value = value.replace(tzinfo=UTC)
     value = value.astimezone(UTC)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond // 1000:03d}"
+    millis = value.microsecond // 1000
+    if millis:
+        text += f".{millis:03d}"
     return text + "Z"
 
 
-def _as_list(value: Any) -> Any:
-    if value is None:
-        return []
-    if isinstance(value, dict | BaseModel | str):
-        return [value]
-    return value
+# Each quirk is a pydantic-core schema, so the usual shapes validate in Rust and Python runs only
+# for the unusual ones (a blank string, a lone object where a list belongs).
+
+_BLANK_AS_NONE = cs.no_info_after_validator_function(lambda _: None, cs.str_schema(pattern=r"^\s*$"))
 
 
-AlmaDate = Annotated[date, BeforeValidator(_parse_date), PlainSerializer(_dump_date, return_type=str)]
-"""A calendar date. Reads ``2027-06-30Z``, ``2027-06-30z`` and ``2027-06-30``; writes ``2027-06-30Z``."""
+class _BlankIsNone:
+    """Reads a blank string as ``None`` for a field of another type (``preferred: ""``)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:
+        return cs.union_schema([handler(source), _BLANK_AS_NONE], mode="left_to_right")
+
+
+class _KeepInts:
+    """Keeps whole numbers as ``int`` (``750`` stays ``750``, not ``750.0``) in a float field."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:
+        return cs.union_schema([cs.int_schema(strict=True), handler(source)], mode="left_to_right")
+
+
+class _ListOrOne:
+    """Reads ``null`` as ``[]`` and a lone item as a one-item list."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:
+        schema = handler(source)
+        items = schema.get("items_schema", cs.any_schema()) if schema.get("type") == "list" else cs.any_schema()
+        return cs.union_schema(
+            [
+                schema,
+                cs.no_info_after_validator_function(lambda _: [], cs.none_schema()),
+                cs.no_info_after_validator_function(lambda item: [item], items),
+            ],
+            mode="left_to_right",
+        )
+
+
+AlmaDate = Annotated[
+    date,
+    PlainValidator(_parse_date, json_schema_input_type=str),
+    PlainSerializer(_dump_date, return_type=str),
+]
+"""A calendar date. Reads ``2027-06-30Z``, ``2027-06-30z`` and ``2027-06-30`` (blank: unset); writes ``2027-06-30Z``."""
 
 AlmaDateTime = Annotated[
-    datetime, BeforeValidator(_parse_datetime), PlainSerializer(_dump_datetime, return_type=str)
+    datetime,
+    PlainValidator(_parse_datetime, json_schema_input_type=str),
+    PlainSerializer(_dump_datetime, return_type=str),
 ]
-"""A UTC timestamp. Reads ISO 8601 with or without milliseconds and ``Z``; writes ``…T04:49:27.349Z``."""
+"""A UTC timestamp. Reads ISO 8601 with or without milliseconds and zone (UTC assumed); writes ``…T04:49:27.349Z``."""
 
-AlmaBool = Annotated[bool, BeforeValidator(_blank_to_none)]
+AlmaBool = Annotated[bool, _BlankIsNone()]
 """A boolean that also reads ``"TRUE"``/``"false"``; a blank string reads as unset."""
 
-AlmaInt = Annotated[int, BeforeValidator(_blank_to_none)]
+AlmaInt = Annotated[int, _BlankIsNone()]
 """An integer that also reads ``"42"``; a blank string reads as unset."""
 
-AlmaFloat = Annotated[float, BeforeValidator(_blank_to_none)]
-"""A number that also reads ``"7.50"``; a blank string reads as unset."""
+AlmaFloat = Annotated[float, _KeepInts(), _BlankIsNone()]
+"""A number that also reads ``"7.50"``; whole numbers stay ``int``; a blank string reads as unset."""
 
 T = TypeVar("T")
 
-ListOf = Annotated[list[T], BeforeValidator(_as_list)]
+ListOf = Annotated[list[T], _ListOrOne()]
 """A list that also reads ``null`` (as ``[]``) and a lone object (as a one-item list)."""
 
 
@@ -172,12 +220,13 @@ class Code(AlmaModel):
     value: str | None = None
     desc: str | None = None
 
-    @model_validator(mode="before")
     @classmethod
-    def _from_plain_string(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            return {"value": data}
-        return data
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:
+        # A code arrives as an object; a plain string (written by hand) becomes {"value": string}.
+        return cs.union_schema(
+            [handler(source), cs.no_info_after_validator_function(lambda v: cls(value=v), cs.str_schema())],
+            mode="left_to_right",
+        )
 
     def __str__(self) -> str:
         return self.value or ""

@@ -165,7 +165,7 @@ class Fee(AlmaModel):
     @property
     def is_unpaid(self) -> bool:
         """Whether money is still owed on this fee."""
-        return (self.balance or 0) > 0 and (self.status is None or self.status.value != "CLOSED")
+        return (self.balance or 0) > 0 and (self.status is None or not self.status.matches("CLOSED"))
 
 
 class UserList(AlmaModel):

@@ -258,7 +258,7 @@ class User(AlmaModel):
 
     @property
     def is_patron_only(self) -> bool:
-        """Whether every role the user holds is Patron (role type 200), as Alma's merge requires."""
+        """Whether the user holds no role but Patron (role type 200), as Alma requires of a user merged away."""
         return all(role.role_type is not None and role.role_type.value == "200" for role in self.user_role)
 
     def __str__(self) -> str:
