@@ -51,7 +51,9 @@ def encode_path(template: str, *args: str) -> str:
             raise InputError(f"An id must be a string, got {type(arg).__name__} {arg!r}")
         if not arg.strip():
             raise InputError("An id must not be empty or blank.")
-        encoded.append(quote(arg, safe=""))
+        segment = quote(arg, safe="")
+        # "." and ".." are unreserved, and URL normalisation would turn them into a different route.
+        encoded.append(segment.replace(".", "%2E") if set(arg) == {"."} else segment)
     return template.format(*encoded)
 
 
@@ -207,7 +209,7 @@ class BaseClient:
             headers=response.headers,
         )
 
-    def _connection_error(self, spec: RequestSpec[Any], exc: httpx.TransportError) -> APIConnectionError:
+    def _connection_error(self, spec: RequestSpec[Any], exc: httpx.RequestError) -> APIConnectionError:
         path = httpx.URL(self._config.api_root + spec.path).path
         # Failing to open the connection means the request never left; anything later may have landed.
         not_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)

@@ -8,15 +8,23 @@ deciding happens in ``_base`` and ``_retry``; these loops differ only in ``await
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import httpx
 import tenacity
 
 from ._base import BaseClient, RequestSpec, raw_response_mode
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, ClientConfig, check_max_retries, resolve_config
+from ._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RATE_LIMIT,
+    ClientConfig,
+    check_max_retries,
+    check_timeout,
+    resolve_config,
+)
 from ._ratelimit import TokenBucket
 from ._response import RawResponse
 from ._retry import first_retry_wait, retry_kwargs, retry_reason
@@ -47,7 +55,7 @@ def _changed_config(
 ) -> ClientConfig:
     changes: dict[str, Any] = {}
     if timeout is not None:
-        changes["timeout"] = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(float(timeout))
+        changes["timeout"] = check_timeout(timeout)
     if max_retries is not None:
         changes["max_retries"] = check_max_retries(max_retries)
     if default_headers is not None:
@@ -57,7 +65,73 @@ def _changed_config(
     return config.copy_with(**changes)
 
 
-class AlmaClient(BaseClient):
+class _ClientCommon(BaseClient):
+    """What both clients do the same way: configuration, copies, the sandbox and env constructors."""
+
+    _owns_http: bool
+
+    def _configure(
+        self,
+        *,
+        make_http: Callable[[httpx.Timeout], Any],
+        http_client: Any,
+        transport: Any,
+        rate_limiter: TokenBucket | None,
+        **config_args: Any,
+    ) -> None:
+        config = resolve_config(**config_args)
+        if http_client is not None and transport is not None:
+            raise InputError("Give either http_client= or transport=, not both.")
+        self._http = http_client if http_client is not None else make_http(config.timeout)
+        self._owns_http = http_client is None
+        self._init_base(config, _limiter_for(config, rate_limiter), [None])
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def _sandbox_transport(cls, sandbox: Sandbox) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """A client configured from ``ALMA_API_KEY``, ``ALMA_REGION`` and ``ALMA_BASE_URL``.
+
+        Raises:
+            InputError: ``ALMA_API_KEY`` is not set (use :meth:`sandbox` to work without Alma).
+        """
+        return cast("Callable[..., Self]", cls)(**options)
+
+    @classmethod
+    def sandbox(cls, sandbox: Sandbox | None = None, **options: Any) -> Self:
+        """A client on the in-process Alma sandbox (seeded demo data unless you pass your own)."""
+        from .sandbox import Sandbox  # noqa: PLC0415  (the emulator loads only when asked for)
+
+        target = sandbox if sandbox is not None else Sandbox.demo()
+        make = cast("Callable[..., Self]", cls)
+        return make(
+            api_key=target.api_key, base_url=target.base_url, transport=cls._sandbox_transport(target), **options
+        )
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A copy with other settings that shares this client's connections, rate limiter and quota reading."""
+        clone = copy.copy(self)
+        clone._owns_http = False
+        clone._init_base(
+            _changed_config(self._config, timeout, max_retries, default_headers), self._limiter, self._remaining
+        )
+        clone._bind_resources()
+        return clone
+
+
+class AlmaClient(_ClientCommon):
     """Synchronous client for the Alma Users API.
 
     Args:
@@ -96,7 +170,13 @@ class AlmaClient(BaseClient):
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        config = resolve_config(
+        self._http: httpx.Client
+        self._sleep = sleep or time.sleep
+        self._configure(
+            make_http=lambda timeout: httpx.Client(transport=transport, timeout=timeout),
+            http_client=http_client,
+            transport=transport,
+            rate_limiter=rate_limiter,
             api_key=api_key,
             region=region,
             base_url=base_url,
@@ -105,46 +185,13 @@ class AlmaClient(BaseClient):
             rate_limit=rate_limit,
             default_headers=default_headers,
         )
-        if http_client is not None and transport is not None:
-            raise InputError("Give either http_client= or transport=, not both.")
-        self._http = http_client or httpx.Client(transport=transport, timeout=config.timeout)
-        self._owns_http = http_client is None
-        self._sleep = sleep or time.sleep
-        self._init_base(config, _limiter_for(config, rate_limiter), [None])
+
+    def _bind_resources(self) -> None:
         self.users = Users(self)
 
     @classmethod
-    def from_env(cls, **options: Any) -> Self:
-        """A client configured from ``ALMA_API_KEY``, ``ALMA_REGION`` and ``ALMA_BASE_URL``."""
-        return cls(**options)
-
-    @classmethod
-    def sandbox(cls, sandbox: Sandbox | None = None, **options: Any) -> Self:
-        """A client on the in-process Alma sandbox (seeded demo data unless you pass your own)."""
-        from .sandbox import Sandbox  # noqa: PLC0415  (the emulator loads only when asked for)
-
-        target = sandbox if sandbox is not None else Sandbox.demo()
-        return cls(api_key=target.api_key, base_url=target.base_url, transport=target.transport(), **options)
-
-    def with_options(
-        self,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> Self:
-        """A copy with other settings that shares this client's connections and rate limiter."""
-        clone = object.__new__(type(self))
-        clone._http = self._http
-        clone._owns_http = False
-        clone._sleep = self._sleep
-        clone._init_base(
-            _changed_config(self._config, timeout, max_retries, default_headers),
-            self._limiter,
-            self._remaining,
-        )
-        clone.users = Users(clone)
-        return clone
+    def _sandbox_transport(cls, sandbox: Sandbox) -> httpx.BaseTransport:
+        return sandbox.transport()
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in as ``http_client``)."""
@@ -165,7 +212,7 @@ class AlmaClient(BaseClient):
         request = self._build_request(self._http, spec)
         try:
             response = self._http.send(request)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # transport failures, and bodies that cannot be decoded
             raise self._connection_error(spec, exc) from None
         self._on_response(spec, response)
         return response
@@ -203,7 +250,7 @@ class AlmaClient(BaseClient):
         return spec.parse(response)
 
 
-class AsyncAlmaClient(BaseClient):
+class AsyncAlmaClient(_ClientCommon):
     """Asynchronous client for the Alma Users API; the same options as :class:`AlmaClient`.
 
     Use it with ``async with AsyncAlmaClient(...) as alma:``. Every task of a client shares its
@@ -227,7 +274,13 @@ class AsyncAlmaClient(BaseClient):
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
-        config = resolve_config(
+        self._http: httpx.AsyncClient
+        self._sleep = sleep or asyncio.sleep
+        self._configure(
+            make_http=lambda timeout: httpx.AsyncClient(transport=transport, timeout=timeout),
+            http_client=http_client,
+            transport=transport,
+            rate_limiter=rate_limiter,
             api_key=api_key,
             region=region,
             base_url=base_url,
@@ -236,46 +289,13 @@ class AsyncAlmaClient(BaseClient):
             rate_limit=rate_limit,
             default_headers=default_headers,
         )
-        if http_client is not None and transport is not None:
-            raise InputError("Give either http_client= or transport=, not both.")
-        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=config.timeout)
-        self._owns_http = http_client is None
-        self._sleep = sleep or asyncio.sleep
-        self._init_base(config, _limiter_for(config, rate_limiter), [None])
+
+    def _bind_resources(self) -> None:
         self.users = AsyncUsers(self)
 
     @classmethod
-    def from_env(cls, **options: Any) -> Self:
-        """A client configured from ``ALMA_API_KEY``, ``ALMA_REGION`` and ``ALMA_BASE_URL``."""
-        return cls(**options)
-
-    @classmethod
-    def sandbox(cls, sandbox: Sandbox | None = None, **options: Any) -> Self:
-        """A client on the in-process Alma sandbox (seeded demo data unless you pass your own)."""
-        from .sandbox import Sandbox  # noqa: PLC0415  (the emulator loads only when asked for)
-
-        target = sandbox if sandbox is not None else Sandbox.demo()
-        return cls(api_key=target.api_key, base_url=target.base_url, transport=target.async_transport(), **options)
-
-    def with_options(
-        self,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> Self:
-        """A copy with other settings that shares this client's connections and rate limiter."""
-        clone = object.__new__(type(self))
-        clone._http = self._http
-        clone._owns_http = False
-        clone._sleep = self._sleep
-        clone._init_base(
-            _changed_config(self._config, timeout, max_retries, default_headers),
-            self._limiter,
-            self._remaining,
-        )
-        clone.users = AsyncUsers(clone)
-        return clone
+    def _sandbox_transport(cls, sandbox: Sandbox) -> httpx.AsyncBaseTransport:
+        return sandbox.async_transport()
 
     async def close(self) -> None:
         """Close the connection pool (unless it was passed in as ``http_client``)."""
@@ -296,7 +316,7 @@ class AsyncAlmaClient(BaseClient):
         request = self._build_request(self._http, spec)
         try:
             response = await self._http.send(request)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # transport failures, and bodies that cannot be decoded
             raise self._connection_error(spec, exc) from None
         self._on_response(spec, response)
         return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -76,12 +77,12 @@ def _check_api_key(api_key: str | None) -> str:
     return key
 
 
-def _check_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+def check_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     if timeout is None:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
         return timeout
-    if timeout <= 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
         raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
     return httpx.Timeout(float(timeout))
 
@@ -97,7 +98,12 @@ def check_rate_limit(rate_limit: float | None) -> float | None:
     """``rate_limit`` as given, if it is ``None`` (off) or a positive number of requests a second."""
     if rate_limit is None:
         return None
-    if isinstance(rate_limit, bool) or not isinstance(rate_limit, int | float) or rate_limit <= 0:
+    if (
+        isinstance(rate_limit, bool)
+        or not isinstance(rate_limit, int | float)
+        or not math.isfinite(rate_limit)
+        or rate_limit <= 0
+    ):
         raise InputError(f"rate_limit must be a positive number of requests per second or None, got {rate_limit!r}")
     return float(rate_limit)
 
@@ -138,7 +144,7 @@ def resolve_config(
     return ClientConfig(
         api_key=key,
         api_root=_normalise_base_url(base_url),
-        timeout=_check_timeout(timeout),
+        timeout=check_timeout(timeout),
         max_retries=check_max_retries(max_retries),
         rate_limit=check_rate_limit(rate_limit),
         default_headers=headers,
