@@ -28,7 +28,7 @@ from ._config import (
 from ._ratelimit import TokenBucket
 from ._response import RawResponse
 from ._retry import first_retry_wait, retry_kwargs, retry_reason
-from .errors import AlmaError, InputError
+from .errors import AlmaError, DailyThresholdExceeded, InputError, RateLimitError
 from .resources.users import AsyncUsers, Users
 
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ class AlmaClient(_ClientCommon):
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._http: httpx.Client
-        self._sleep = sleep or time.sleep
+        self._sleep = sleep if sleep is not None else time.sleep
         self._configure(
             make_http=lambda timeout: httpx.Client(transport=transport, timeout=timeout),
             http_client=http_client,
@@ -224,13 +224,12 @@ class AlmaClient(_ClientCommon):
             response = self._send_once(spec)
             attempts = 1
         except AlmaError as first:
+            if isinstance(first, RateLimitError) and not isinstance(first, DailyThresholdExceeded):
+                # Slow the shared bucket even when this call gives up: other threads keep going.
+                self._rate_limited()
             if retries == 0 or retry_reason(first, idempotent=spec.is_idempotent) is None:
                 raise
-            self._sleep(
-                first_retry_wait(
-                    first, method=spec.method, path=spec.path, max_retries=retries, on_rate_limited=self._rate_limited
-                )
-            )
+            self._sleep(first_retry_wait(first, method=spec.method, path=spec.path, max_retries=retries))
             retrying = tenacity.Retrying(
                 sleep=self._sleep,
                 **retry_kwargs(  # type: ignore[arg-type]
@@ -275,7 +274,7 @@ class AsyncAlmaClient(_ClientCommon):
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._http: httpx.AsyncClient
-        self._sleep = sleep or asyncio.sleep
+        self._sleep = sleep if sleep is not None else asyncio.sleep
         self._configure(
             make_http=lambda timeout: httpx.AsyncClient(transport=transport, timeout=timeout),
             http_client=http_client,
@@ -328,13 +327,12 @@ class AsyncAlmaClient(_ClientCommon):
             response = await self._send_once(spec)
             attempts = 1
         except AlmaError as first:
+            if isinstance(first, RateLimitError) and not isinstance(first, DailyThresholdExceeded):
+                # Slow the shared bucket even when this call gives up: other threads keep going.
+                self._rate_limited()
             if retries == 0 or retry_reason(first, idempotent=spec.is_idempotent) is None:
                 raise
-            await self._sleep(
-                first_retry_wait(
-                    first, method=spec.method, path=spec.path, max_retries=retries, on_rate_limited=self._rate_limited
-                )
-            )
+            await self._sleep(first_retry_wait(first, method=spec.method, path=spec.path, max_retries=retries))
             retrying = tenacity.AsyncRetrying(
                 sleep=self._sleep,
                 **retry_kwargs(  # type: ignore[arg-type]

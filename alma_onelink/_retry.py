@@ -71,8 +71,9 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
     try:
         seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
-        if parsed is None:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):  # neither seconds nor an HTTP date: use backoff
             return None
         seconds = float(parsed.timestamp()) - (time.time() if now is None else now)
     if math.isnan(seconds):
@@ -107,12 +108,8 @@ def _log_retry(method: str, path: str, exc: BaseException, *, retry_number: int,
     )
 
 
-def first_retry_wait(
-    exc: BaseException, *, method: str, path: str, max_retries: int, on_rate_limited: Callable[[], None]
-) -> float:
-    """After a first failure that may be retried: note it, and how long to wait before retry 1."""
-    if isinstance(exc, RateLimitError):
-        on_rate_limited()
+def first_retry_wait(exc: BaseException, *, method: str, path: str, max_retries: int) -> float:
+    """After a first failure that may be retried: log it, and say how long to wait before retry 1."""
     wait = wait_seconds(exc, 1)
     _log_retry(method, path, exc, retry_number=1, max_retries=max_retries, wait=wait)
     return wait

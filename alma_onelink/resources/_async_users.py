@@ -230,7 +230,7 @@ class AsyncUsers:
             NotFoundError: no user has that id.
             BadRequestError: Alma refused (for example active loans or unpaid fees).
         """
-        await self._client._request(
+        return await self._client._request(
             spec.delete_user(user_id, user_id_type=user_id_type, max_retries=max_retries, timeout=timeout)
         )
 
@@ -311,7 +311,7 @@ class AsyncUsers:
             AuthenticationError: the key is unknown or not set up for this API.
             PermissionDeniedError: a read-only key, with ``write=True``.
         """
-        await self._client._request(spec.check_key(write=write, max_retries=max_retries))
+        return await self._client._request(spec.check_key(write=write, max_retries=max_retries))
 
 
 class AsyncUserEdit:

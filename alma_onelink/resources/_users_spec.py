@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar, cast
 import httpx
 
 from .._base import RequestSpec, clean_params, encode_path, parse_model, parse_nothing
+from .._config import check_max_retries, check_timeout
 from .._response import RawResponse
 from ..errors import AlmaErrorDetail, AlreadyExistsError, APIConnectionError, APIStatusError, InputError
 from ..models import AlmaModel, Fee, FeeList, Loan, LoanList, RequestList, User, UserList, UserRequest
@@ -155,7 +156,10 @@ class ListPlan(Generic[T, E]):
 
 
 def _retry_opts(max_retries: int | None, timeout: float | httpx.Timeout | None) -> dict[str, Any]:
-    return {"max_retries": max_retries, "timeout": timeout}
+    return {
+        "max_retries": None if max_retries is None else check_max_retries(max_retries),
+        "timeout": None if timeout is None else check_timeout(timeout),
+    }
 
 
 def get_user(
@@ -417,7 +421,7 @@ def check_key(*, write: bool, max_retries: int | None = None) -> RequestSpec[Non
         "/users/operation/test",
         parse_nothing,
         idempotent=True,
-        max_retries=max_retries,
+        **_retry_opts(max_retries, None),
     )
 
 

@@ -238,7 +238,7 @@ class Users:
             NotFoundError: no user has that id.
             BadRequestError: Alma refused (for example active loans or unpaid fees).
         """
-        self._client._request(
+        return self._client._request(
             spec.delete_user(user_id, user_id_type=user_id_type, max_retries=max_retries, timeout=timeout)
         )
 
@@ -319,7 +319,7 @@ class Users:
             AuthenticationError: the key is unknown or not set up for this API.
             PermissionDeniedError: a read-only key, with ``write=True``.
         """
-        self._client._request(spec.check_key(write=write, max_retries=max_retries))
+        return self._client._request(spec.check_key(write=write, max_retries=max_retries))
 
 
 class UserEdit:
