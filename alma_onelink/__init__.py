@@ -31,6 +31,7 @@ from .errors import (
     RateLimitError,
 )
 from .pagination import AsyncOffsetPage, SyncOffsetPage
+from .policy import Donation, Patron
 
 __all__ = [
     "REGIONS",
@@ -46,9 +47,11 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "DailyThresholdExceeded",
+    "Donation",
     "InputError",
     "InternalServerError",
     "NotFoundError",
+    "Patron",
     "PermissionDeniedError",
     "RateLimitError",
     "RawResponse",

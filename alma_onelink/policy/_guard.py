@@ -1,0 +1,229 @@
+"""Guards around every hook implementation: name the plugin when one raises or answers wrongly.
+
+pluggy reports neither which implementation produced a result nor which one raised, so each
+implementation is registered through a stand-in whose functions call the real one, check the
+answer's type, and turn a failure into a ``PolicyError`` that names the plugin and the hook.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable, Generator, Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import pluggy
+
+from alma_onelink.errors import InputError
+from alma_onelink.models import Code, UserStatistic
+
+from . import hookspecs
+from .hookspecs import PROJECT_NAME
+from .types import Affiliation, EligibilityIssue, PolicyError
+
+__all__ = ["guarded_plugin"]
+
+
+class _WrongAnswer(Exception):
+    """Raised by a check: the answer does not have the promised type."""
+
+
+def _date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if value is None or isinstance(value, date):
+        return value
+    raise _WrongAnswer
+
+
+def _code(value: object) -> Code | None:
+    if value is None:
+        return None
+    if not isinstance(value, Code) or not (value.value or "").strip():
+        raise _WrongAnswer
+    return value
+
+
+def _statistic(value: object) -> UserStatistic | None:
+    if value is None:
+        return None
+    if not isinstance(value, UserStatistic):
+        raise _WrongAnswer
+    if value.category_type is None or value.statistic_category is None:
+        raise _WrongAnswer
+    if not (value.category_type.value and value.statistic_category.value):
+        raise _WrongAnswer
+    return value
+
+
+def _message(value: object) -> str | None:
+    if value is None or (isinstance(value, str) and value.strip()):
+        return value
+    raise _WrongAnswer
+
+
+def _list_of(kind: type[Any]) -> Callable[[object], list[Any] | None]:
+    def check(value: object) -> list[Any] | None:
+        if value is None:
+            return None
+        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+            raise _WrongAnswer
+        items = list(value)
+        if not all(isinstance(item, kind) for item in items):
+            raise _WrongAnswer
+        return items
+
+    return check
+
+
+def _links(value: object) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _WrongAnswer
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise _WrongAnswer
+    return dict(value)
+
+
+def _nothing(value: object) -> None:
+    if value is not None:
+        raise _WrongAnswer
+
+
+def _purge(value: object) -> date | bool | None:
+    return False if value is False else _date(value)
+
+
+# hook → (check of one implementation's answer, what a right answer is)
+_CHECKS: dict[str, tuple[Callable[[object], object], str]] = {
+    "alma_onelink_affiliations": (_list_of(Affiliation), "a list of Affiliation, or None"),
+    "alma_onelink_validate_onelink_id": (
+        _message,
+        "a message (a non-blank str), or None when the id is fine",
+    ),
+    "alma_onelink_patron_group": (_code, 'a Code with a value, like Code(value="ALUM"), or None'),
+    "alma_onelink_patron_type": (
+        _statistic,
+        "a UserStatistic with category_type and statistic_category, or None",
+    ),
+    "alma_onelink_expiry_date": (_date, "a datetime.date, or None"),
+    "alma_onelink_purge_date": (_purge, "a datetime.date, NO_PURGE_DATE, or None"),
+    "alma_onelink_eligibility": (_list_of(EligibilityIssue), "a list of EligibilityIssue, or None"),
+    "alma_onelink_prepare_user": (_nothing, "None (change `user` in place)"),
+    "alma_onelink_links": (_links, "a dict of str keys to str URLs, or None"),
+}
+
+
+def _is_firstresult(hook: str) -> bool:
+    opts = getattr(getattr(hookspecs, hook, None), f"{PROJECT_NAME}_spec", None) or {}
+    return bool(opts.get("firstresult"))
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _checked(plugin: str, hook: str, value: object) -> object:
+    if hook not in _CHECKS:
+        return value
+    check, expected = _CHECKS[hook]
+    try:
+        result = check(value)
+    except _WrongAnswer:
+        raise PolicyError(
+            f"Plugin {plugin!r} returned {_describe(value)} from {hook}; it must return {expected}.",
+            plugin=plugin,
+            hook=hook,
+        ) from None
+    if hook == "alma_onelink_eligibility" and isinstance(result, list):
+        # Staff (and the audit journal) can see which plugin raised each issue.
+        result = [i if i.source else dataclasses.replace(i, source=plugin) for i in result]
+    return result
+
+
+def _checked_wrapper_result(plugin: str, hook: str, value: object) -> object:
+    # A wrapper's answer replaces the whole result: one value for a firstresult hook, else a list.
+    if _is_firstresult(hook) or hook not in _CHECKS:
+        return _checked(plugin, hook, value)
+    if not isinstance(value, list):
+        raise PolicyError(
+            f"Wrapper {plugin!r} returned {_describe(value)} from {hook}; a wrapper of a collected "
+            "hook must return the list of results it received (changed if need be).",
+            plugin=plugin,
+            hook=hook,
+        )
+    return [_checked(plugin, hook, item) for item in value]
+
+
+def _failure(plugin: str, hook: str, exc: Exception) -> PolicyError:
+    return PolicyError(f"Plugin {plugin!r} failed in {hook}: {type(exc).__name__}: {exc}", plugin=plugin, hook=hook)
+
+
+def _guard(plugin: str, hook: str, function: Callable[..., Any], opts: dict[str, Any]) -> Callable[..., Any]:
+    if opts.get("wrapper") or opts.get("hookwrapper"):
+        if not inspect.isgeneratorfunction(function):
+            # pluggy would say so, but it only ever sees the guard, which is a generator function.
+            raise PolicyError(
+                f"Plugin {plugin!r} marks {hook} as a wrapper, so it must be a generator function that "
+                "yields exactly once; add the `yield` or drop wrapper=True.",
+                plugin=plugin,
+                hook=hook,
+            )
+
+        def guarded_wrapper(*args: Any) -> Generator[Any, Any, Any]:
+            try:
+                result = yield from function(*args)
+            except (PolicyError, InputError):
+                raise
+            except Exception as exc:
+                raise _failure(plugin, hook, exc) from exc
+            if opts.get("wrapper"):
+                return _checked_wrapper_result(plugin, hook, result)
+            return result
+
+        guard: Callable[..., Any] = guarded_wrapper
+    else:
+
+        def guarded(*args: Any) -> Any:
+            try:
+                result = function(*args)
+            except (PolicyError, InputError):
+                # InputError is a plugin's deliberate "these facts do not allow an answer".
+                raise
+            except Exception as exc:
+                raise _failure(plugin, hook, exc) from exc
+            return _checked(plugin, hook, result)
+
+        guard = guarded
+
+    functools.update_wrapper(guard, function)  # __wrapped__ lets pluggy read the real signature
+    setattr(guard, f"{PROJECT_NAME}_impl", opts)
+    return guard
+
+
+class _GuardedPlugin:
+    """Stands in for one plugin in the plugin manager; ``original`` is the plugin itself."""
+
+    def __init__(self, original: object) -> None:
+        self.original = original
+
+    def __repr__(self) -> str:
+        return f"<guarded {self.original!r}>"
+
+
+def guarded_plugin(name: str, plugin: object, manager: pluggy.PluginManager) -> object:
+    """A stand-in for ``plugin`` whose hook implementations are guarded; register it in its place."""
+    stand_in = _GuardedPlugin(plugin)
+    for attr in dir(plugin):
+        opts = manager.parse_hookimpl_opts(plugin, attr)
+        if opts is None:
+            continue
+        hook = opts.get("specname") or attr
+        setattr(stand_in, attr, _guard(name, hook, getattr(plugin, attr), dict(opts)))
+    return stand_in

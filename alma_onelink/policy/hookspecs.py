@@ -1,0 +1,173 @@
+"""The hooks a policy plugin implements. Each is named after the question it answers.
+
+Decisions are ``firstresult``: plugins are asked in order (institution plugins before the in-tree
+defaults) and the first answer that is not ``None`` wins, so return ``None`` to let the next plugin
+decide. Checks are collected from every plugin. Hooks are pure: they compute from their arguments,
+never read files or call Alma, so one policy serves the sync and the async client alike.
+
+Specs only ever grow by new optional arguments; an implementation takes just the arguments it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Literal
+
+import pluggy
+
+from alma_onelink.models import Code, User, UserStatistic
+
+from .types import Affiliation, EligibilityIssue, Patron
+
+__all__ = [
+    "PROJECT_NAME",
+    "alma_onelink_affiliations",
+    "alma_onelink_eligibility",
+    "alma_onelink_expiry_date",
+    "alma_onelink_links",
+    "alma_onelink_patron_group",
+    "alma_onelink_patron_type",
+    "alma_onelink_prepare_user",
+    "alma_onelink_purge_date",
+    "alma_onelink_validate_onelink_id",
+    "hookimpl",
+    "hookspec",
+]
+
+PROJECT_NAME = "alma_onelink"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+"""Marks a function in this module as a hook specification."""
+
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marks a plugin function as the implementation of the hook of the same name.
+
+Accepts pluggy's options: ``tryfirst``, ``trylast``, ``wrapper``, ``optionalhook``, ``specname``.
+"""
+
+
+@hookspec
+def alma_onelink_affiliations() -> Iterable[Affiliation] | None:
+    """The affiliations this plugin offers staff to choose from. **Collected.**
+
+    Called by `Policy.affiliations()`, and before every eligibility check (which reports an
+    affiliation nobody offers). The lists of all plugins are joined; when two plugins offer the
+    same code, the plugin called first (the institution's, before the defaults) wins. The
+    in-tree defaults offer generic affiliations only when no other plugin offers any.
+
+    Returns:
+        Affiliations (code, label, the `Patron` fields each needs), or `None` to offer none.
+    """
+
+
+@hookspec(firstresult=True)
+def alma_onelink_validate_onelink_id(onelink_id: str) -> str | None:
+    """Whether a OneLink ID has the institution's format. **firstresult.**
+
+    Called by `Policy.validate_onelink_id()`, by every eligibility check and by
+    `Policy.build_user()`. The first objection wins; the defaults object only to blank ids.
+
+    Args:
+        onelink_id: The id as typed, already stripped of surrounding spaces.
+
+    Returns:
+        A message saying what is wrong and what a valid id looks like, or `None` for no objection.
+    """
+
+
+@hookspec(firstresult=True)
+def alma_onelink_patron_group(patron: Patron) -> Code | None:
+    """The Alma user group (a `UserGroups` code) for this patron. **firstresult.**
+
+    Called by `Policy.patron_group()` and `Policy.build_user()`, once the affiliation is known to
+    be offered. Raise `InputError` when the patron's facts do not allow a decision.
+
+    Returns:
+        The group, e.g. `Code(value="ALUM")`, or `None` to let the next plugin decide.
+    """
+
+
+@hookspec(firstresult=True)
+def alma_onelink_patron_type(patron: Patron) -> UserStatistic | None:
+    """The "Patron type" user statistic for this patron. **firstresult.**
+
+    Called by `Policy.patron_type()` and `Policy.build_user()`. The statistic needs both a
+    `category_type` and a `statistic_category` from the institution's code tables.
+
+    Returns:
+        The statistic to put on the record, or `None` to let the next plugin decide.
+    """
+
+
+@hookspec(firstresult=True)
+def alma_onelink_expiry_date(patron: Patron, today: date) -> date | None:
+    """When the new account expires. **firstresult.**
+
+    Called by `Policy.expiry_date()` and `Policy.build_user()`; `today` is the registration day.
+    The defaults answer one year from `today`.
+
+    Returns:
+        The expiry date, or `None` to let the next plugin decide.
+    """
+
+
+@hookspec(firstresult=True)
+def alma_onelink_purge_date(patron: Patron, expiry: date) -> date | Literal[False] | None:
+    """When Alma's "Purge User Records" job may delete the account. **firstresult.**
+
+    Called by `Policy.purge_date()` and `Policy.build_user()` with the expiry date already decided.
+    A purge date before the expiry date is a plugin error. The defaults answer one year after expiry.
+
+    Returns:
+        The purge date; `NO_PURGE_DATE` (`False`) for none at all; `None` to let the next plugin decide.
+    """
+
+
+@hookspec
+def alma_onelink_eligibility(
+    patron: Patron,
+    existing: Sequence[User],
+    today: date,
+    affiliations: Sequence[Affiliation],
+) -> Iterable[EligibilityIssue] | None:
+    """What stands in the way of registering this patron. **Collected from every plugin.**
+
+    Called by `Policy.eligibility()` before an account is created. When two plugins report the
+    same issue code, the plugin called first wins, so an institution can refine a default check by
+    reporting its code.
+
+    Args:
+        patron: The application.
+        existing: The patron's Alma accounts that staff found (may be empty).
+        today: The registration day; compare dates to it, never to the clock.
+        affiliations: Every affiliation the loaded policy offers.
+
+    Returns:
+        The issues found (empty or `None` when there are none).
+    """
+
+
+@hookspec
+def alma_onelink_prepare_user(patron: Patron, user: User, today: date) -> None:
+    """A last look at the new user record before it is created. **Every plugin.**
+
+    Called by `Policy.build_user()` after the record holds the policy's decisions (primary id,
+    names, contact details, group, Patron type, expiry and purge dates). Change `user` in place:
+    add notes, identifiers, statistics. Use `wrapper=True` to act after every other plugin.
+
+    Returns:
+        `None`; the hook's effect is the change to `user`.
+    """
+
+
+@hookspec
+def alma_onelink_links() -> Mapping[str, str] | None:
+    """The web pages staff and patrons need, by key. **Collected.**
+
+    Called by `Policy.links()`. Well-known keys: `onelink_registration`, `onelink_sign_in`,
+    `self_service`, `my_account`. When two plugins give the same key, the plugin called first wins.
+
+    Returns:
+        Key → absolute URL, or `None` for none.
+    """

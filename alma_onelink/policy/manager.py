@@ -1,0 +1,394 @@
+"""Loading a policy (the defaults, an institution plugin, add-ons) and the typed ``Policy`` facade.
+
+A plugin manager is built per ``load_policy`` call, never at import time. Registration order is:
+the in-tree defaults, add-ons from the ``alma_onelink.plugins`` entry-point group, the institution
+plugin from ``alma_onelink.policies``, then any plugins passed in. pluggy asks the plugin registered
+last first, so the institution overrides the add-ons and the defaults, and a plugin passed in
+overrides everything (handy in tests and notebooks); ``tryfirst``/``trylast`` adjust this.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import types
+from collections.abc import Iterable, Sequence
+from datetime import date
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Final
+
+import pluggy
+
+from alma_onelink.errors import InputError
+from alma_onelink.models import Address, Code, ContactInfo, Email, Phone, User, UserStatistic
+
+from . import defaults, hookspecs
+from ._guard import guarded_plugin
+from .types import Affiliation, EligibilityIssue, EligibilityIssues, Patron, PolicyError
+
+__all__ = ["DEFAULT_POLICY", "PLUGIN_GROUP", "POLICY_GROUP", "Policy", "available_policies", "load_policy"]
+
+POLICY_GROUP: Final = "alma_onelink.policies"
+"""Entry-point group of institution policies; ``load_policy(name)`` picks one by name."""
+
+PLUGIN_GROUP: Final = "alma_onelink.plugins"
+"""Entry-point group of add-on plugins; every one is loaded with every policy."""
+
+DEFAULT_POLICY: Final = "default"
+"""The in-tree defaults alone; they are also part of every other policy."""
+
+
+def _entry_points(group: str) -> list[EntryPoint]:
+    # One function to read entry points, so tests can stand in for installed distributions.
+    return sorted(entry_points(group=group), key=lambda ep: ep.name)
+
+
+def available_policies() -> list[str]:
+    """Names ``load_policy`` accepts: ``"default"`` plus every installed ``alma_onelink.policies`` entry."""
+    names = {ep.name for ep in _entry_points(POLICY_GROUP)} - {DEFAULT_POLICY}
+    return [DEFAULT_POLICY, *sorted(names)]
+
+
+def load_policy(name: str = DEFAULT_POLICY, *, plugins: Iterable[object] = (), addons: bool = True) -> Policy:
+    """Build the policy ``name``: the defaults, add-ons, the institution plugin, then ``plugins``.
+
+    ``plugins`` are extra plugin objects (modules, instances or classes to instantiate) asked
+    before all others. ``addons=False`` skips the ``alma_onelink.plugins`` entry points.
+    Raises ``PolicyError`` for an unknown name (the message lists the installed policies), a
+    plugin that cannot be imported or set up, or a hook implementation no spec knows (a typo).
+    """
+    if not isinstance(name, str):
+        raise PolicyError(
+            f"A policy name is text, like 'duke'; got {name!r}. Installed: {', '.join(available_policies())}."
+        )
+    name = name.strip()
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    originals: dict[str, object] = {}
+
+    def register(plugin_name: str, plugin: object) -> None:
+        if plugin_name in originals:
+            raise PolicyError(
+                f"Two plugins are called {plugin_name!r}; rename one of the entry points.", plugin=plugin_name
+            )
+        try:
+            manager.register(guarded_plugin(plugin_name, plugin, manager), name=plugin_name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            raise PolicyError(f"Plugin {plugin_name!r} cannot be used: {exc}", plugin=plugin_name) from exc
+        originals[plugin_name] = plugin
+
+    register(DEFAULT_POLICY, defaults)
+    if addons:
+        for ep in _entry_points(PLUGIN_GROUP):
+            register(ep.name, _load(ep))
+    if name != DEFAULT_POLICY:
+        register(name, _load(_find_policy(name)))
+    for plugin in plugins:
+        register(_unique(_name_of(plugin), originals), _instantiate(plugin, _name_of(plugin)))
+    _check_pending(manager)
+    return Policy(name, manager, originals)
+
+
+def _find_policy(name: str) -> EntryPoint:
+    found = [ep for ep in _entry_points(POLICY_GROUP) if ep.name == name]
+    if not found:
+        installed = available_policies()
+        close = difflib.get_close_matches(name, installed, n=1, cutoff=0.5)
+        maybe = f" Did you mean {close[0]!r}?" if close else ""
+        raise PolicyError(
+            f"No policy named {name!r}.{maybe} Installed policies: {', '.join(installed)}. "
+            f"A policy is installed with its distribution, which registers it in the "
+            f"{POLICY_GROUP!r} entry-point group."
+        )
+    if len(found) > 1:
+        sources = ", ".join(f"{ep.value} ({_dist(ep)})" for ep in found)
+        raise PolicyError(f"More than one distribution registers the policy {name!r}: {sources}.")
+    return found[0]
+
+
+def _dist(ep: EntryPoint) -> str:
+    return ep.dist.name if ep.dist is not None else "unknown distribution"
+
+
+def _load(ep: EntryPoint) -> object:
+    try:
+        plugin = ep.load()
+    except Exception as exc:
+        raise PolicyError(
+            f"Plugin {ep.name!r} ({ep.value}, from {_dist(ep)}) could not be imported: {type(exc).__name__}: {exc}",
+            plugin=ep.name,
+        ) from exc
+    return _instantiate(plugin, ep.name)
+
+
+def _instantiate(plugin: object, name: str) -> object:
+    if not inspect.isclass(plugin):
+        return plugin
+    # A class is set up once per load: that is when a plugin reads its configuration.
+    try:
+        return plugin()
+    except (PolicyError, InputError):
+        raise
+    except Exception as exc:
+        raise PolicyError(f"Plugin {name!r} could not be set up: {type(exc).__name__}: {exc}", plugin=name) from exc
+
+
+def _name_of(plugin: object) -> str:
+    if isinstance(plugin, types.ModuleType):
+        return plugin.__name__
+    if inspect.isclass(plugin):
+        return plugin.__name__
+    return type(plugin).__name__
+
+
+def _unique(name: str, taken: dict[str, object]) -> str:
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}#{n}"
+    return candidate
+
+
+def _check_pending(manager: pluggy.PluginManager) -> None:
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        known = [n for n in dir(hookspecs) if n.startswith(f"{hookspecs.PROJECT_NAME}_")]
+        for hook_name, caller in vars(manager.hook).items():
+            if hook_name.startswith("_") or caller.has_spec():
+                continue
+            for impl in caller.get_hookimpls():
+                close = difflib.get_close_matches(hook_name, known, n=1)
+                maybe = f" Did you mean {close[0]!r}?" if close else ""
+                raise PolicyError(
+                    f"Plugin {impl.plugin_name!r} implements {hook_name!r}, which is not an "
+                    f"alma_onelink hook.{maybe} Hooks: {', '.join(known)}.",
+                    plugin=impl.plugin_name,
+                    hook=hook_name,
+                ) from exc
+        raise PolicyError(str(exc)) from exc
+
+
+class Policy:
+    """The loaded policy: typed answers to every question the registration procedure asks.
+
+    Build one with ``load_policy(name)``. Each method calls a hook and returns its checked answer;
+    a plugin that raises or answers with the wrong type becomes a ``PolicyError`` naming it.
+    Patron facts that allow no answer raise ``InputError``. Methods never do I/O.
+    """
+
+    def __init__(self, name: str, manager: pluggy.PluginManager, plugins: dict[str, object]) -> None:
+        self.name = name
+        self._manager = manager
+        self._plugins = plugins
+        self._hook: Any = manager.hook
+
+    def __repr__(self) -> str:
+        return f"<Policy {self.name!r} plugins={self.plugin_names}>"
+
+    @property
+    def plugin_names(self) -> list[str]:
+        """Registered plugins, the one asked first first (before ``tryfirst``/``trylast``)."""
+        return list(reversed(self._plugins))
+
+    def plugin(self, name: str) -> object:
+        """The plugin object registered as ``name``. Raises ``PolicyError`` if there is none."""
+        try:
+            return self._plugins[name]
+        except KeyError:
+            raise PolicyError(f"No plugin {name!r} in this policy; plugins: {', '.join(self.plugin_names)}.") from None
+
+    def implemented_hooks(self, plugin: str) -> set[str]:
+        """The hooks the plugin registered as ``plugin`` implements. Raises ``PolicyError`` if there is none."""
+        self.plugin(plugin)
+        callers = self._manager.get_hookcallers(self._manager.get_plugin(plugin)) or []
+        return {caller.name for caller in callers}
+
+    @property
+    def manager(self) -> pluggy.PluginManager:
+        """The underlying pluggy plugin manager, for tracing and introspection."""
+        return self._manager
+
+    # --- questions ---------------------------------------------------------------------------
+
+    def affiliations(self) -> list[Affiliation]:
+        """Every affiliation the policy offers; the first plugin to offer a code wins."""
+        seen: dict[str, Affiliation] = {}
+        for offered in self._hook.alma_onelink_affiliations():
+            for affiliation in offered:
+                seen.setdefault(affiliation.code, affiliation)
+        return list(seen.values())
+
+    def affiliation(self, code: str) -> Affiliation:
+        """The offered affiliation ``code``. Raises ``InputError`` listing the offered codes if unknown."""
+        for affiliation in self.affiliations():
+            if affiliation.code == code:
+                return affiliation
+        offered = ", ".join(a.code for a in self.affiliations())
+        raise InputError(f"Affiliation {code!r} is not offered by the {self.name!r} policy; choose one of: {offered}.")
+
+    def validate_onelink_id(self, onelink_id: str) -> str | None:
+        """``None`` if the OneLink ID has the institution's format, else what is wrong with it."""
+        if not isinstance(onelink_id, str):
+            return f"the OneLink ID must be text, like '0123456'; got {type(onelink_id).__name__}"
+        result: str | None = self._hook.alma_onelink_validate_onelink_id(onelink_id=onelink_id.strip())
+        return result
+
+    def eligibility(
+        self, patron: Patron, *, existing: Sequence[User] = (), today: date | None = None
+    ) -> EligibilityIssues:
+        """What stands in the way of registering ``patron``, blocking issues first.
+
+        ``existing`` are the patron's Alma accounts staff found. Issues come from every plugin; a
+        code reported by several plugins is kept once, from the plugin asked first.
+        """
+        _require_patron(patron)
+        accounts = tuple(existing)
+        if not all(isinstance(user, User) for user in accounts):
+            raise InputError("existing must be a list of User records, as returned by alma.users.get(...)")
+        today = today or date.today()
+        per_plugin: list[list[EligibilityIssue]] = self._hook.alma_onelink_eligibility(
+            patron=patron, existing=accounts, today=today, affiliations=tuple(self.affiliations())
+        )
+        owner: dict[str, int] = {}
+        issues = EligibilityIssues()
+        for index, found in enumerate(per_plugin):
+            for issue in found:
+                if owner.setdefault(issue.code, index) == index:
+                    issues.append(issue)
+        problem = self.validate_onelink_id(patron.onelink_id)
+        if problem and "invalid_onelink_id" not in owner:
+            issues.append(
+                EligibilityIssue(
+                    code="invalid_onelink_id",
+                    message=problem,
+                    severity="block",
+                    hint="Have the patron sign in to OneLink and read the unique ID off the page.",
+                    source=self.name,
+                )
+            )
+        issues.sort(key=lambda issue: not issue.is_blocking)
+        return issues
+
+    def patron_group(self, patron: Patron) -> Code:
+        """The Alma user group for ``patron``. Raises ``InputError`` for an affiliation not offered."""
+        self._require_offered(patron)
+        group: Code = self._decide("alma_onelink_patron_group", patron=patron)
+        return group.model_copy(deep=True)
+
+    def patron_type(self, patron: Patron) -> UserStatistic:
+        """The "Patron type" statistic for ``patron``. Raises ``InputError`` for an affiliation not offered."""
+        self._require_offered(patron)
+        statistic: UserStatistic = self._decide("alma_onelink_patron_type", patron=patron)
+        return statistic.model_copy(deep=True)
+
+    def expiry_date(self, patron: Patron, *, today: date | None = None) -> date:
+        """When the account registered ``today`` for ``patron`` expires."""
+        self._require_offered(patron)
+        expiry: date = self._decide("alma_onelink_expiry_date", patron=patron, today=today or date.today())
+        return expiry
+
+    def purge_date(self, patron: Patron, *, expiry: date) -> date | None:
+        """When the account may be purged, given its ``expiry``; ``None`` for no purge date."""
+        self._require_offered(patron)
+        hook = "alma_onelink_purge_date"
+        purge = self._decide(hook, patron=patron, expiry=expiry)
+        if isinstance(purge, date) and purge < expiry:
+            plugin = self._who_answered(hook, patron=patron, expiry=expiry)
+            raise PolicyError(
+                f"Plugin {plugin!r} answered {hook} with {purge.isoformat()}, before the expiry date "
+                f"{expiry.isoformat()}; Alma would purge an account that is still valid.",
+                plugin=plugin,
+                hook=hook,
+            )
+        return purge if isinstance(purge, date) else None  # NO_PURGE_DATE (False): none at all
+
+    def build_user(self, patron: Patron, *, today: date | None = None) -> User:
+        """The Alma record to create for ``patron``, after every plugin's last look.
+
+        Raises ``InputError`` if the OneLink ID is invalid, the affiliation is not offered, or the
+        policy's expiry date is not after ``today``. It does not check eligibility: call
+        ``eligibility`` first.
+        """
+        _require_patron(patron)
+        today = today or date.today()
+        problem = self.validate_onelink_id(patron.onelink_id)
+        if problem:
+            raise InputError(f"Cannot build the record for {patron.full_name}: {problem}")
+        expiry = self.expiry_date(patron, today=today)
+        if expiry <= today:
+            raise InputError(
+                f"The {self.name!r} policy gives {patron.full_name} an expiry date of {expiry.isoformat()}, "
+                f"which is not after {today.isoformat()}; check the application's dates."
+            )
+        fields: dict[str, Any] = {
+            "record_type": Code(value="PUBLIC"),
+            "primary_id": patron.onelink_id,
+            "first_name": patron.first_name,
+            "last_name": patron.last_name,
+            "user_group": self.patron_group(patron),
+            "account_type": Code(value="INTERNAL"),
+            "status": Code(value="ACTIVE"),
+            "expiry_date": expiry,
+            "user_statistic": [self.patron_type(patron)],
+        }
+        purge = self.purge_date(patron, expiry=expiry)
+        if purge is not None:
+            fields["purge_date"] = purge
+        contact = _contact_info(patron)
+        if contact is not None:
+            fields["contact_info"] = contact
+        user = User(**fields)
+        self._hook.alma_onelink_prepare_user(patron=patron, user=user, today=today)
+        return user
+
+    def links(self) -> dict[str, str]:
+        """The pages staff and patrons need, by key (``onelink_registration``, ``my_account``…)."""
+        merged: dict[str, str] = {}
+        for found in reversed(self._hook.alma_onelink_links()):
+            merged.update(found)  # reversed: the plugin asked first writes last, so it wins
+        return merged
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _decide(self, hook: str, **kwargs: Any) -> Any:
+        answer = getattr(self._hook, hook)(**kwargs)
+        if answer is None:
+            raise PolicyError(f"No plugin of the {self.name!r} policy answered {hook}.", hook=hook)
+        return answer
+
+    def _who_answered(self, hook: str, **kwargs: Any) -> str | None:
+        # pluggy does not say which plugin gave a firstresult answer; hooks are pure, so ask again.
+        for impl in reversed(getattr(self._hook, hook).get_hookimpls()):
+            if impl.wrapper or impl.hookwrapper:
+                continue
+            if impl.function(*(kwargs[name] for name in impl.argnames)) is not None:
+                return str(impl.plugin_name)
+        return None
+
+    def _require_offered(self, patron: Patron) -> None:
+        _require_patron(patron)
+        self.affiliation(patron.affiliation)
+
+
+def _require_patron(patron: object) -> None:
+    if not isinstance(patron, Patron):
+        raise InputError(f"expected a Patron, got {type(patron).__name__}; build one with Patron(onelink_id=..., ...)")
+
+
+def _contact_info(patron: Patron) -> ContactInfo | None:
+    emails = (
+        [Email(email_address=patron.email, email_type=[Code(value="personal")], preferred=True)] if patron.email else []
+    )
+    phones = [Phone(phone_number=patron.phone, phone_type=[Code(value="home")], preferred=True)] if patron.phone else []
+    addresses = []
+    if patron.address is not None:
+        given = patron.address.model_dump(exclude_none=True)
+        if "country" in given:
+            given["country"] = Code(value=given["country"])
+        # Only the fields given: a None written out would reach Alma as an explicit null.
+        addresses.append(Address(**given, address_type=[Code(value="home")], preferred=True))
+    # Only the segments given, for the same reason.
+    given = {"email": emails, "phone": phones, "address": addresses}
+    present = {key: value for key, value in given.items() if value}
+    return ContactInfo(**present) if present else None

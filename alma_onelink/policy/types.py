@@ -1,0 +1,397 @@
+"""What policies talk about: the patron a staff member registers, affiliations, eligibility issues.
+
+Everything here is plain data with validation; nothing does I/O. ``Patron`` checks only what is
+true everywhere (names present, a plausible email, dates in the past); institution rules such as
+"the OneLink ID is 7 digits" belong to a policy's ``alma_onelink_validate_onelink_id``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from alma_onelink.errors import AlmaError, InputError
+
+__all__ = [
+    "LINK_MY_ACCOUNT",
+    "LINK_ONELINK_REGISTRATION",
+    "LINK_ONELINK_SIGN_IN",
+    "LINK_SELF_SERVICE",
+    "NO_PURGE_DATE",
+    "PRIOR_ROLES",
+    "Affiliation",
+    "Donation",
+    "EligibilityIssue",
+    "EligibilityIssues",
+    "Patron",
+    "PolicyError",
+    "PostalAddress",
+    "PriorRole",
+    "Severity",
+    "add_months",
+    "blocking",
+]
+
+Severity = Literal["block", "warn"]
+"""``"block"``: do not create the account; ``"warn"``: staff should read this, then may proceed."""
+
+PriorRole = Literal["faculty", "staff", "sponsored", "student"]
+PRIOR_ROLES: Final[tuple[str, ...]] = ("faculty", "staff", "sponsored", "student")
+
+NO_PURGE_DATE: Final = False
+"""Return this from ``alma_onelink_purge_date`` to say "no purge date" (``None`` means "ask the next plugin")."""
+
+# Well-known keys of ``Policy.links()``; a policy may add others.
+LINK_ONELINK_REGISTRATION: Final = "onelink_registration"
+LINK_ONELINK_SIGN_IN: Final = "onelink_sign_in"
+LINK_SELF_SERVICE: Final = "self_service"
+LINK_MY_ACCOUNT: Final = "my_account"
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_EARLIEST = date(1900, 1, 1)
+
+
+class PolicyError(AlmaError):
+    """A policy could not be loaded, or a plugin broke its contract (raised, or returned a wrong type).
+
+    ``plugin`` and ``hook`` name the culprit where one is known.
+    """
+
+    def __init__(self, message: str, *, plugin: str | None = None, hook: str | None = None) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        super().__init__(message)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by ``months`` calendar months; the 31st becomes the month's last day if needed."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+# --- validation helpers --------------------------------------------------------------------------
+
+
+class _FormError(InputError):
+    """An ``InputError`` that keeps its problems apart, so an enclosing form can prefix their fields."""
+
+    def __init__(self, model: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{model}: {'; '.join(problems)}")
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """One line per problem, phrased for the person who filled in the form."""
+    lines: list[str] = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "value"
+        inner = error.get("ctx", {}).get("error")
+        if isinstance(inner, _FormError):  # a nested form (an address, a donation) already explained itself
+            lines.extend(f"{where}.{problem}" for problem in inner.problems)
+        elif error["type"] == "missing":
+            lines.append(f"{where} is required")
+        elif error["type"] == "extra_forbidden":
+            lines.append(f"{where} is not a known field; put institution-specific facts in extra={{...}}")
+        else:
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(message if message.startswith(where) else f"{where}: {message}")
+    return lines
+
+
+def _as_date(value: Any, what: str) -> Any:
+    if value is None or isinstance(value, date | datetime):
+        return value.date() if isinstance(value, datetime) else value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text.rstrip("Zz"))
+        except ValueError:
+            pass
+    raise ValueError(f"{what} must be a date written YYYY-MM-DD, like 2024-05-12; got {value!r}")
+
+
+def _in_the_past(value: date | None, what: str) -> date | None:
+    # Graduation, leaving and gifts are facts about the past; a future date is a typing slip.
+    if value is None:
+        return None
+    if value > date.today():
+        raise ValueError(f"{what} {value.isoformat()} is in the future; enter the date it happened")
+    if value < _EARLIEST:
+        raise ValueError(f"{what} {value.isoformat()} is implausibly early; check the year")
+    return value
+
+
+class _Form(BaseModel):
+    """A model whose construction errors read like a form's: ``InputError`` with one line per field."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _FormError(type(self).__name__, _problems(exc)) from exc
+
+
+class Donation(_Form):
+    """A gift to the library (Friends of the Library): how much and when.
+
+    Raises ``InputError`` for a negative or non-numeric amount or a date in the future.
+    """
+
+    amount: Decimal
+    given_on: date
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> Decimal:
+        try:
+            # str() first so 100.1 stays 100.1 instead of a binary-float expansion.
+            amount = Decimal(str(value).replace("$", "").replace(",", "").strip())
+        except InvalidOperation:
+            raise ValueError(f"amount must be a number of dollars, like 100 or 250.00; got {value!r}") from None
+        if not amount.is_finite() or amount < 0:
+            raise ValueError(f"amount must be zero or more; got {value!r}")
+        return amount
+
+    @field_validator("given_on", mode="before")
+    @classmethod
+    def _given_on(cls, value: Any) -> Any:
+        given = _as_date(value, "given_on")
+        if given is None:
+            raise ValueError("given_on is required: the date of the gift, like 2024-05-12")
+        return given
+
+    @field_validator("given_on")
+    @classmethod
+    def _given_on_past(cls, value: date) -> date | None:
+        return _in_the_past(value, "given_on")
+
+
+class PostalAddress(_Form):
+    """A postal address as staff write it down; ``line1`` and ``city`` are required by Alma."""
+
+    line1: str
+    line2: str | None = None
+    city: str
+    state_province: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+    @field_validator("line1", "city")
+    @classmethod
+    def _not_blank(cls, value: str, info: Any) -> str:
+        if not value:
+            raise ValueError(f"{info.field_name} must not be blank")
+        return value
+
+
+class Patron(_Form):
+    """The application a staff member fills in for someone without an active NetID.
+
+    Construction raises ``InputError`` (a ``ValueError``) with one line per problem, such as
+    ``"first_name must not be blank"``. Only generic checks live here; whether the OneLink ID has
+    the institution's format is the policy's ``validate_onelink_id``.
+    """
+
+    onelink_id: str
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    address: PostalAddress | None = None
+    affiliation: str
+    home_institution: str | None = None
+    graduated_on: date | None = None
+    left_on: date | None = None
+    prior_role: PriorRole | None = None
+    donation: Donation | None = None
+    has_active_netid: bool = False
+    notes: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("onelink_id", mode="before")
+    @classmethod
+    def _onelink_id_text(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # A number has already lost any leading zeros, which are part of the id.
+            raise ValueError(f'onelink_id must be text so leading zeros survive: write "{value}" in quotes')
+        return value
+
+    @field_validator("onelink_id")
+    @classmethod
+    def _onelink_id(cls, value: str) -> str:
+        if not value:
+            raise ValueError("onelink_id must not be blank: it is the unique ID shown after OneLink sign-in")
+        if any(ch.isspace() for ch in value):
+            raise ValueError(f"onelink_id must not contain spaces; got {value!r}")
+        return value
+
+    @field_validator("first_name", "last_name", "affiliation")
+    @classmethod
+    def _required_text(cls, value: str, info: Any) -> str:
+        if not value:
+            raise ValueError(f"{info.field_name} must not be blank")
+        return value
+
+    @field_validator("affiliation")
+    @classmethod
+    def _affiliation_code(cls, value: str) -> str:
+        # Staff type "Former affiliate" or "former-affiliate"; policies publish snake_case codes.
+        return re.sub(r"[\s\-]+", "_", value.casefold())
+
+    @field_validator("email", "phone", "home_institution", "notes", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError(f"email {value!r} does not look like an address; expected name@example.org")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if sum(ch.isdigit() for ch in value) < 7 or not re.fullmatch(r"[\d\s+().\-/x]+", value):
+            raise ValueError(f"phone {value!r} must be a number with at least 7 digits, like +1 919 555 0100")
+        return value
+
+    @field_validator("graduated_on", "left_on", mode="before")
+    @classmethod
+    def _dates(cls, value: Any, info: Any) -> Any:
+        return _as_date(value, info.field_name)
+
+    @field_validator("graduated_on", "left_on")
+    @classmethod
+    def _dates_past(cls, value: date | None, info: Any) -> date | None:
+        return _in_the_past(value, info.field_name)
+
+    @field_validator("prior_role", mode="before")
+    @classmethod
+    def _prior_role(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip().casefold()
+        aliases = {"sponsored researcher": "sponsored", "sponsored guest": "sponsored", "employee": "staff"}
+        text = aliases.get(text, text)
+        if text not in PRIOR_ROLES:
+            raise ValueError(f"prior_role must be one of {', '.join(PRIOR_ROLES)} (or left empty); got {value!r}")
+        return text
+
+    @property
+    def full_name(self) -> str:
+        """First and last name, for messages."""
+        return f"{self.first_name} {self.last_name}"
+
+
+# --- what policies answer ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Affiliation:
+    """An affiliation a policy offers: its code, a label staff read, and the patron facts it needs.
+
+    ``requires`` names ``Patron`` fields that must be filled in for this affiliation (for example
+    ``("home_institution",)``). Raises ``ValueError`` for a blank code or label or an unknown field.
+    """
+
+    code: str
+    label: str
+    requires: Sequence[str] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.code.strip() or not self.label.strip():
+            raise ValueError(f"an Affiliation needs a code and a label; got code={self.code!r}")
+        object.__setattr__(self, "requires", tuple(self.requires))
+        unknown = [name for name in self.requires if name not in Patron.model_fields]
+        if unknown:
+            raise ValueError(
+                f"affiliation {self.code!r} requires unknown Patron field(s) {', '.join(unknown)}; "
+                f"choose from {', '.join(Patron.model_fields)}"
+            )
+
+    def missing(self, patron: Patron) -> list[str]:
+        """The required facts this patron has not given."""
+        return [name for name in self.requires if getattr(patron, name) in (None, "", {})]
+
+
+@dataclass(frozen=True, slots=True)
+class EligibilityIssue:
+    """Something staff must know before creating the account.
+
+    ``severity`` ``"block"`` stops the registration; ``"warn"`` asks staff to read and decide.
+    ``message`` says what is wrong in words a staff member can act on; ``hint`` says what to do.
+    ``source`` is the plugin that raised it (filled in when a policy collects issues).
+    """
+
+    code: str
+    message: str
+    severity: Severity
+    hint: str | None = None
+    source: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.severity not in ("block", "warn"):
+            raise ValueError(f'severity must be "block" or "warn"; got {self.severity!r}')
+        if not self.code.strip() or not self.message.strip():
+            raise ValueError("an EligibilityIssue needs a code and a message")
+
+    @classmethod
+    def block(cls, code: str, message: str, hint: str | None = None) -> EligibilityIssue:
+        """An issue that stops the registration."""
+        return cls(code=code, message=message, severity="block", hint=hint)
+
+    @classmethod
+    def warn(cls, code: str, message: str, hint: str | None = None) -> EligibilityIssue:
+        """An issue staff should read before they proceed."""
+        return cls(code=code, message=message, severity="warn", hint=hint)
+
+    @property
+    def is_blocking(self) -> bool:
+        """Whether this issue stops the registration."""
+        return self.severity == "block"
+
+    def __str__(self) -> str:
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"[{self.severity}] {self.code}: {self.message}{hint}"
+
+
+def blocking(issues: Iterable[EligibilityIssue]) -> list[EligibilityIssue]:
+    """The issues that stop the registration."""
+    return [issue for issue in issues if issue.is_blocking]
+
+
+class EligibilityIssues(list[EligibilityIssue]):
+    """The issues a policy found: a plain list, plus ``.blocking``, ``.warnings`` and ``.ok``."""
+
+    @property
+    def blocking(self) -> list[EligibilityIssue]:
+        """The issues that stop the registration."""
+        return blocking(self)
+
+    @property
+    def warnings(self) -> list[EligibilityIssue]:
+        """The issues staff should read before proceeding."""
+        return [issue for issue in self if not issue.is_blocking]
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing blocks the registration."""
+        return not self.blocking

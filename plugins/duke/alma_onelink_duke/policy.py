@@ -1,0 +1,329 @@
+"""Duke University Libraries' procedure for Alma accounts of people without an active NetID.
+
+The procedure "Alma accounts for users without faculty, staff or student affiliation", as hooks:
+who may register (eligibility), which group, Patron type and dates they get (from ``duke.toml``),
+and what the record looks like (primary id = OneLink ID, no password, internal, public, active).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Sequence
+from datetime import date
+from typing import Final
+
+from alma_onelink.errors import InputError
+from alma_onelink.models import Code, User, UserNote, UserStatistic
+from alma_onelink.policy import (
+    LINK_ONELINK_SIGN_IN,
+    NO_PURGE_DATE,
+    Affiliation,
+    EligibilityIssue,
+    Patron,
+    add_months,
+    hookimpl,
+)
+
+from .config import AffiliationConfig, DukeConfig, load_config
+
+__all__ = ["DukePolicy"]
+
+_UNIQUE_ID: Final = re.compile(r"^[0-9]{7}$")
+
+
+def _money(amount: object) -> str:
+    return f"${amount:,.2f}"
+
+
+def _next_month_day(after: date, month_day: str) -> date:
+    month, day = (int(part) for part in month_day.split("-"))
+    candidate = date(after.year, month, day)
+    return candidate if candidate > after else date(after.year + 1, month, day)
+
+
+class DukePolicy:
+    """The Duke policy plugin, registered as ``duke`` in ``alma_onelink.policies``.
+
+    Built with no arguments by ``load_policy("duke")``, it reads ``duke.toml`` and the file named
+    by ``ALMA_ONELINK_DUKE_CONFIG``; pass ``config=`` to use settings of your own. Raises
+    ``DukeConfigError`` for settings it cannot use.
+    """
+
+    def __init__(self, config: DukeConfig | None = None) -> None:
+        self.config = config if config is not None else load_config()
+
+    def __repr__(self) -> str:
+        return f"DukePolicy(affiliations={list(self.config.affiliations)})"
+
+    def _settings(self, patron: Patron) -> AffiliationConfig | None:
+        return self.config.affiliations.get(patron.affiliation)
+
+    # --- what is offered ---------------------------------------------------------------------
+
+    @hookimpl
+    def alma_onelink_affiliations(self) -> list[Affiliation]:
+        """Every affiliation in the settings, in their order."""
+        return [Affiliation(code, s.label, s.requires, s.description) for code, s in self.config.affiliations.items()]
+
+    @hookimpl
+    def alma_onelink_validate_onelink_id(self, onelink_id: str) -> str | None:
+        """The OneLink ID is the 7-digit Duke Unique ID, leading zeros kept."""
+        if _UNIQUE_ID.fullmatch(onelink_id):
+            return None
+        got = f"got {onelink_id!r}"
+        if onelink_id.isdigit() and len(onelink_id) < 7:
+            got += f" ({len(onelink_id)} digits: was a leading zero dropped?)"
+        return f"onelink_id must be 7 digits, like 0123456 (the Duke Unique ID, leading zeros kept); {got}"
+
+    @hookimpl
+    def alma_onelink_links(self) -> dict[str, str]:
+        """The OneLink pages of the procedure, and My Account once it is configured."""
+        return {key: url for key, url in self.config.links.items() if url.strip()}
+
+    # --- decisions -------------------------------------------------------------------------
+
+    @hookimpl
+    def alma_onelink_patron_group(self, patron: Patron) -> Code | None:
+        """The affiliation's ``user_group``."""
+        settings = self._settings(patron)
+        return Code(value=settings.user_group) if settings else None
+
+    @hookimpl
+    def alma_onelink_patron_type(self, patron: Patron) -> UserStatistic | None:
+        """The affiliation's Patron type; for former affiliates, the one of their prior role."""
+        settings = self._settings(patron)
+        if settings is None:
+            return None
+        category = settings.patron_type_by_role.get(patron.prior_role) if patron.prior_role else None
+        category = category or settings.patron_type
+        if category is None:
+            roles = ", ".join(settings.patron_type_by_role)
+            raise InputError(
+                f"{settings.label} needs prior_role {roles} to choose the Patron type; got {patron.prior_role!r}."
+            )
+        return UserStatistic(
+            category_type=Code(value=self.config.codes.patron_type_category),
+            statistic_category=Code(value=category),
+        )
+
+    @hookimpl
+    def alma_onelink_expiry_date(self, patron: Patron, today: date) -> date | None:
+        """``expiry_months`` (or the next ``expiry_on`` day) from today, or from the gift for Friends."""
+        settings = self._settings(patron)
+        if settings is None:
+            return None
+        start = today
+        if settings.expiry_from == "donation" and patron.donation is not None:
+            start = patron.donation.given_on
+        if settings.expiry_on is not None:
+            return _next_month_day(start, settings.expiry_on)
+        return add_months(start, settings.expiry_months or self.config.rules.expiry_months)
+
+    @hookimpl
+    def alma_onelink_purge_date(self, patron: Patron, expiry: date) -> date | bool | None:
+        """``purge_after_months`` after expiry; ``false`` in the settings means no purge date."""
+        settings = self._settings(patron)
+        if settings is None:
+            return None
+        months = settings.purge_after_months
+        if months is None:
+            months = self.config.rules.purge_after_months
+        return NO_PURGE_DATE if months is False else add_months(expiry, months)
+
+    # --- eligibility -------------------------------------------------------------------------
+
+    @hookimpl
+    def alma_onelink_eligibility(self, patron: Patron, existing: Sequence[User], today: date) -> list[EligibilityIssue]:
+        """The procedure's checks, in its order: NetID, when they left, the affiliation, the ids."""
+        issues: list[EligibilityIssue] = []
+        if patron.has_active_netid:
+            issues.append(
+                EligibilityIssue.block(
+                    "active_netid",
+                    f"{patron.full_name} has an active NetID, so this procedure does not apply: "
+                    "it is for people without a current, active NetID.",
+                    "They use their NetID account. If the NetID has been deactivated, untick has_active_netid.",
+                )
+            )
+        settings = self._settings(patron)
+        if settings is not None:
+            issues += self._recent_graduate(patron, settings, existing, today)
+            issues += self._prior_role(patron, settings)
+            issues += self._home_institution(patron, settings)
+            issues += self._gift(patron, settings, today)
+        issues += self._returning(patron, existing)
+        return issues
+
+    def _recent_graduate(
+        self, patron: Patron, settings: AffiliationConfig, existing: Sequence[User], today: date
+    ) -> list[EligibilityIssue]:
+        if settings.netid_wait_months is None or patron.graduated_on is None:
+            return []
+        netid_off = add_months(patron.graduated_on, settings.netid_wait_months)
+        if today >= netid_off:
+            return []
+        graduated = patron.graduated_on.isoformat()
+        if existing:
+            return [
+                EligibilityIssue.block(
+                    "recent_alum",
+                    f"{patron.full_name} graduated on {graduated}, less than a year ago: their NetID stays "
+                    f"active until {netid_off.isoformat()}, and must be deactivated before they can use OneLink.",
+                    f"Create the OneLink account on or after {netid_off.isoformat()}; until then they use "
+                    "their NetID account.",
+                )
+            ]
+        return [
+            EligibilityIssue.warn(
+                "recent_alum_no_account",
+                f"{patron.full_name} graduated on {graduated}, less than a year ago, yet no Alma account "
+                "was found; a recent graduate usually has one from their student days.",
+                "Search Alma again by name and by Duke Unique ID. If an account turns up, wait until "
+                f"{netid_off.isoformat()}, when the NetID is deactivated.",
+            )
+        ]
+
+    def _prior_role(self, patron: Patron, settings: AffiliationConfig) -> list[EligibilityIssue]:
+        roles = settings.patron_type_by_role
+        if not roles or patron.prior_role is None or patron.prior_role in roles:
+            return []
+        return [
+            EligibilityIssue.block(
+                "prior_role_not_covered",
+                f"{patron.full_name} was a {patron.prior_role}, which {settings.label} does not cover.",
+                "Register a graduate under the alumni affiliation.",
+            )
+        ]
+
+    def _home_institution(self, patron: Patron, settings: AffiliationConfig) -> list[EligibilityIssue]:
+        if not settings.institutions or patron.home_institution is None:
+            return []
+        if settings.institution(patron.home_institution) is not None:
+            return []
+        names = ", ".join(inst.name for inst in settings.institutions)
+        hint = f"{settings.label}s come from {names}."
+        for code, other in self.config.affiliations.items():
+            match = other.institution(patron.home_institution) if other is not settings else None
+            if match is not None:
+                hint = f"{match.name} is on the {other.label} list: choose the {code} affiliation."
+                break
+        return [
+            EligibilityIssue.block(
+                "institution_not_eligible",
+                f"{patron.home_institution!r} is not an institution whose borrowers can register as {settings.label}.",
+                hint,
+            )
+        ]
+
+    def _gift(self, patron: Patron, settings: AffiliationConfig, today: date) -> list[EligibilityIssue]:
+        gift = patron.donation
+        if gift is None:
+            return []
+        issues = []
+        if settings.minimum_gift is not None and gift.amount < settings.minimum_gift:
+            issues.append(
+                EligibilityIssue.block(
+                    "gift_below_minimum",
+                    f"A gift of {_money(gift.amount)} is under the {_money(settings.minimum_gift)} that brings "
+                    f"a {settings.label} borrowing card.",
+                    f"A borrowing card needs a gift of at least {_money(settings.minimum_gift)}; "
+                    "otherwise another affiliation may fit.",
+                )
+            )
+        if settings.expiry_from == "donation":
+            ends = self.alma_onelink_expiry_date(patron, today)
+            if ends is not None and ends <= today:
+                issues.append(
+                    EligibilityIssue.block(
+                        "membership_lapsed",
+                        f"The gift of {gift.given_on.isoformat()} covered {settings.label} membership until "
+                        f"{ends.isoformat()}, which has passed.",
+                        "A new gift renews the membership: enter its amount and date.",
+                    )
+                )
+        return issues
+
+    def _returning(self, patron: Patron, existing: Sequence[User]) -> list[EligibilityIssue]:
+        issues = []
+        id_type = self.config.codes.unique_id_type
+        sign_in = self.config.links.get(LINK_ONELINK_SIGN_IN) or "the OneLink sign-in page"
+        for user in existing:
+            known = set(user.identifier_values(id_type))
+            if user.primary_id and _UNIQUE_ID.fullmatch(user.primary_id):
+                known.add(user.primary_id)  # a OneLink-era account: its primary id is the unique ID
+            for old in sorted(known - {patron.onelink_id}):
+                issues.append(
+                    EligibilityIssue.warn(
+                        "onelink_id_differs",
+                        f"The old account {user} carries Duke Unique ID {old}, but the OneLink ID entered is "
+                        f"{patron.onelink_id}; a returning affiliate keeps the unique ID they had.",
+                        f"Have the patron sign in at {sign_in} and read the unique ID shown. A different one "
+                        "may mean a second OneLink account: ask OIT to sort it out before going on.",
+                    )
+                )
+        if existing:
+            accounts = ", ".join(str(user) for user in existing)
+            hint = (
+                "Ask a fulfillment user administrator to merge the old account (From) into the new one (To). "
+                "Merging cannot be undone."
+            )
+            not_patron_only = [str(user) for user in existing if not user.is_patron_only]
+            if not_patron_only:
+                hint += f" Alma merges only accounts whose one role is Patron: check {', '.join(not_patron_only)}."
+            issues.append(
+                EligibilityIssue.warn(
+                    "merge_old_account",
+                    f"{patron.full_name} already has {len(existing)} Alma account(s): {accounts}. After the new "
+                    "account is created, the old one must be merged into it.",
+                    hint,
+                )
+            )
+        return issues
+
+    # --- the record ----------------------------------------------------------------------------
+
+    @hookimpl
+    def alma_onelink_prepare_user(self, patron: Patron, user: User, today: date) -> None:
+        """Add a staff-only note saying when and under which affiliation the patron registered."""
+        settings = self._settings(patron)
+        if settings is None:
+            return
+        facts = [f"Registered {today.isoformat()} through OneLink as {settings.label}"]
+        if patron.home_institution:
+            match = settings.institution(patron.home_institution)
+            facts.append(f"home institution {match.name if match else patron.home_institution}")
+        if patron.prior_role:
+            facts.append(f"former {patron.prior_role}")
+        if patron.donation is not None:
+            facts.append(f"gift of {_money(patron.donation.amount)} on {patron.donation.given_on.isoformat()}")
+        user.user_note = [
+            *user.user_note,
+            UserNote(
+                note_type=Code(value=self.config.codes.note_type),
+                note_text="; ".join(facts) + ".",
+                user_viewable=False,
+            ),
+        ]
+
+    # tryfirst makes this the outermost wrapper: its code after `yield` runs after every plugin's.
+    @hookimpl(wrapper=True, tryfirst=True, specname="alma_onelink_prepare_user")
+    def keep_record_rules(self, patron: Patron, user: User) -> Generator[None, list[None], list[None]]:
+        """After every other plugin: the procedure's record rules hold, whatever they changed.
+
+        Primary id = OneLink ID; no password, ever (it would not work for OneLink sign-in);
+        internal account; public record; active; the Patron type statistic present.
+        """
+        results = yield
+        user.primary_id = patron.onelink_id
+        if user.password is not None or "password" in user.model_fields_set:
+            user.password = None
+            # Out of the fields set as well, so the JSON sent to Alma has no password key at all.
+            user.model_fields_set.discard("password")
+        user.record_type = Code(value="PUBLIC")
+        user.account_type = Code(value="INTERNAL")
+        user.status = Code(value="ACTIVE")
+        if self._settings(patron) is not None and user.statistic(self.config.codes.patron_type_category) is None:
+            statistic = self.alma_onelink_patron_type(patron)
+            if statistic is not None:
+                user.user_statistic = [*user.user_statistic, statistic]
+        return results

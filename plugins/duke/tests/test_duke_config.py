@@ -1,0 +1,149 @@
+"""The Duke settings: shipped defaults, the ALMA_ONELINK_DUKE_CONFIG override, and clear errors."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from alma_onelink_duke import CONFIG_ENV, DukeConfigError, DukePolicy, load_config
+
+from alma_onelink.policy import Patron, PolicyError, load_policy
+
+TODAY = date(2025, 7, 1)
+
+
+@pytest.fixture(autouse=True)
+def _shipped_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Use the shipped duke.toml whatever the environment says, unless a test sets it."""
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+
+
+def alum() -> Patron:
+    return Patron(
+        onelink_id="0123456", first_name="Pat", last_name="Devil", affiliation="alumni", graduated_on="2015-05-10"
+    )
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "site.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_codes_are_the_documented_placeholders() -> None:
+    config = load_config(environ={})
+    assert {code: a.user_group for code, a in config.affiliations.items()} == {
+        "alumni": "DUKE_ALUMNI",
+        "trln": "DUKE_TRLN",
+        "borrowdirect": "DUKE_BORROWDIRECT",
+        "friends": "DUKE_FRIENDS",
+        "former_affiliate": "DUKE_FORMER_AFFILIATE",
+        "community": "DUKE_COMMUNITY",
+    }
+    assert config.affiliations["former_affiliate"].patron_type_by_role == {
+        "faculty": "PT_FORMER_FACULTY",
+        "staff": "PT_FORMER_STAFF",
+        "sponsored": "PT_FORMER_SPONSORED",
+    }
+    assert config.codes.patron_type_category == "PATRON_TYPE"
+    assert config.links["my_account"] == ""
+
+
+def test_a_site_file_overrides_only_what_it_sets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = write(
+        tmp_path,
+        """
+        [codes]
+        patron_type_category = "Patron type"
+
+        [affiliations.alumni]
+        user_group = "ALUMNI"
+
+        [links]
+        my_account = "https://duke.example/account"
+        """,
+    )
+    monkeypatch.setenv(CONFIG_ENV, str(site))
+    policy = load_policy("duke")  # the file is read when the policy loads, not at import
+    assert policy.patron_group(alum()).value == "ALUMNI"
+    assert str(policy.patron_type(alum()).category_type) == "Patron type"
+    assert str(policy.patron_type(alum()).statistic_category) == "PT_ALUMNI"  # untouched: shipped value
+    assert policy.links()["my_account"] == "https://duke.example/account"
+    assert policy.links()["onelink_sign_in"] == "https://accounts.oit.duke.edu/onelink/sign_in"
+
+
+def test_a_site_file_can_add_an_affiliation(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            """
+            [affiliations.visiting_scholar]
+            label = "Visiting scholar"
+            requires = ["home_institution"]
+            user_group = "DUKE_VISITOR"
+            patron_type = "PT_VISITOR"
+            expiry_months = 6
+            purge_after_months = false
+            """,
+        )
+    )
+    policy = load_policy("default", plugins=[DukePolicy(config)], addons=False)
+    scholar = Patron(
+        onelink_id="0123456", first_name="A", last_name="B", affiliation="visiting_scholar", home_institution="Oxford"
+    )
+    assert policy.affiliations()[-1].code == "visiting_scholar"
+    assert policy.patron_group(scholar).value == "DUKE_VISITOR"
+    assert policy.expiry_date(scholar, today=TODAY) == date(2026, 1, 1)
+    assert policy.purge_date(scholar, expiry=date(2026, 1, 1)) is None
+    assert "purge_date" not in policy.build_user(scholar, today=TODAY).to_alma()
+    assert policy.eligibility(scholar, today=TODAY) == []
+
+
+def test_expiry_on_a_month_day(tmp_path: Path) -> None:
+    duke = DukePolicy(load_config(write(tmp_path, '[affiliations.trln]\nexpiry_on = "06-30"\n')))
+    policy = load_policy("default", plugins=[duke], addons=False)
+    unc = Patron(onelink_id="0123456", first_name="A", last_name="B", affiliation="trln", home_institution="UNC")
+    assert policy.expiry_date(unc, today=date(2025, 7, 1)) == date(2026, 6, 30)
+    assert policy.expiry_date(unc, today=date(2025, 6, 29)) == date(2025, 6, 30)
+    assert policy.expiry_date(unc, today=date(2025, 6, 30)) == date(2026, 6, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[affiliations.alumni]\nuser_groop = 'X'\n", "affiliations.alumni.user_groop: Extra inputs are not permitted"),
+        ("[affiliations.alumni]\nuser_group = ' '\n", "affiliations.alumni.user_group: must not be blank"),
+        ("[affiliations.trln]\nexpiry_on = '02-30'\n", "must be a month and day written MM-DD, like 06-30"),
+        ("[affiliations.trln]\nexpiry_on = '06-30'\nexpiry_months = 3\n", "set expiry_months or expiry_on, not both"),
+        ("[affiliations.x]\nlabel = 'X'\nuser_group = 'X'\n", "needs patron_type, or patron_type_by_role"),
+        ("[affiliations.alumni]\nrequires = ['netid']\n", "unknown Patron field(s) netid"),
+        ("[rules]\npurge_after_months = true\n", "rules.purge_after_months: must be a number of months"),
+        ("[affiliations.friends]\nminimum_gift = -1\n", "affiliations.friends.minimum_gift"),
+        ("[affiliations.former_affiliate.patron_type_by_role]\ndean = 'PT_DEAN'\n", "patron_type_by_role.dean"),
+    ],
+)
+def test_bad_settings_name_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(DukeConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"The Duke policy settings in {path} (merged over duke.toml) are invalid: ")
+    assert message in str(caught.value)
+
+
+def test_a_file_that_is_not_toml(tmp_path: Path) -> None:
+    path = write(tmp_path, "[affiliations.alumni\n")
+    with pytest.raises(DukeConfigError, match=f"^{path} is not valid TOML: "):
+        load_config(path)
+
+
+def test_a_missing_file_names_the_variable_and_the_way_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "nope.toml"
+    monkeypatch.setenv(CONFIG_ENV, str(missing))
+    with pytest.raises(PolicyError) as caught:
+        load_policy("duke")
+    assert str(caught.value) == (
+        f"ALMA_ONELINK_DUKE_CONFIG points to '{missing}', which cannot be read (No such file or directory); "
+        "fix the path or unset the variable to use the shipped duke.toml."
+    )
+    assert caught.value.plugin == "duke"

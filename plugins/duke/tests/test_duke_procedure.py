@@ -1,0 +1,323 @@
+"""Every branch of Duke's OneLink procedure, as tables of cases."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from alma_onelink_duke import CONFIG_ENV
+
+from alma_onelink.errors import InputError
+from alma_onelink.models import Code, User, UserIdentifier, UserRole
+from alma_onelink.policy import Donation, Patron, Policy, hookimpl, load_policy
+
+TODAY = date(2025, 7, 1)
+SIGN_IN = "https://accounts.oit.duke.edu/onelink/sign_in"
+
+ELIGIBLE: dict[str, dict[str, Any]] = {
+    "alumni": {"graduated_on": date(2015, 5, 10)},
+    "trln": {"home_institution": "UNC"},
+    "borrowdirect": {"home_institution": "Yale"},
+    "friends": {"donation": Donation(amount=Decimal("100"), given_on=date(2025, 6, 15))},
+    "former_affiliate": {"prior_role": "faculty", "left_on": date(2025, 5, 31)},
+    "community": {"address": {"line1": "1 Main St", "city": "Durham", "postal_code": "27701"}},
+}
+
+
+def applicant(affiliation: str, **change: Any) -> Patron:
+    """An eligible applicant for ``affiliation``, with ``change`` applied."""
+    facts: dict[str, Any] = {
+        "onelink_id": "0123456",
+        "first_name": "Pat",
+        "last_name": "Devil",
+        "email": "pat@example.org",
+        "affiliation": affiliation,
+        **ELIGIBLE.get(affiliation, {}),
+    }
+    return Patron(**{**facts, **change})
+
+
+def old_account(primary_id: str = "pdevil", *, duid: str | None = None, roles: tuple[str, ...] = ("200",)) -> User:
+    """A NetID-era Alma account; ``duid`` is its Duke Unique ID identifier."""
+    identifiers = [UserIdentifier(id_type=Code(value="DUKE_UNIQUE_ID"), value=duid)] if duid else []
+    return User(
+        primary_id=primary_id,
+        first_name="Pat",
+        last_name="Devil",
+        user_identifier=identifiers,
+        user_role=[UserRole(role_type=Code(value=role)) for role in roles],
+    )
+
+
+@pytest.fixture(autouse=True)
+def _shipped_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Use the shipped duke.toml whatever the environment says."""
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return load_policy("duke")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One branch: the application, what staff found in Alma, and what the policy must say."""
+
+    id: str
+    patron: Patron
+    existing: tuple[User, ...] = ()
+    blocks: tuple[str, ...] = ()
+    warns: tuple[str, ...] = ()
+    says: tuple[str, ...] = ()  # fragments of a message or hint staff will read
+    today: date = TODAY
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+CASES = [
+    # Who does this apply to: anyone without a current, active NetID.
+    Case("active-netid", applicant("alumni", has_active_netid=True), blocks=("active_netid",),
+         says=("has an active NetID, so this procedure does not apply",)),
+    Case("alum-long-ago", applicant("alumni")),
+    Case("trln-unc", applicant("trln")),
+    Case("borrowdirect-yale", applicant("borrowdirect")),
+    Case("friends-gift-100", applicant("friends")),
+    Case("community-with-address", applicant("community")),
+    Case("former-faculty-no-account", applicant("former_affiliate")),
+    # Has an existing account: when did they leave Duke?
+    Case("recent-alum-with-account", applicant("alumni", graduated_on=date(2025, 5, 10)),
+         existing=(old_account(duid="0123456"),), blocks=("recent_alum",),
+         warns=("identifier_in_use", "merge_old_account"),
+         says=("graduated on 2025-05-10, less than a year ago", "NetID stays active until 2026-05-10",
+               "on or after 2026-05-10")),
+    Case("alum-one-day-short", applicant("alumni", graduated_on=date(2024, 7, 2)),
+         existing=(old_account(),), blocks=("recent_alum",), warns=("merge_old_account",),
+         says=("on or after 2025-07-02",)),
+    Case("alum-exactly-a-year", applicant("alumni", graduated_on=date(2024, 7, 1)),
+         existing=(old_account(),), warns=("merge_old_account",)),
+    Case("recent-alum-no-account", applicant("alumni", graduated_on=date(2025, 5, 10)),
+         warns=("recent_alum_no_account",), says=("Search Alma again", "2026-05-10")),
+    Case("recent-faculty-with-account", applicant("former_affiliate", left_on=date(2025, 6, 15)),
+         existing=(old_account(),), warns=("merge_old_account",),
+         says=("merge the old account (From) into the new one (To)", "cannot be undone")),
+    Case("former-sponsored", applicant("former_affiliate", prior_role="sponsored"), existing=(old_account(),),
+         warns=("merge_old_account",)),
+    Case("former-staff", applicant("former_affiliate", prior_role="staff")),
+    Case("former-student", applicant("former_affiliate", prior_role="student"), blocks=("prior_role_not_covered",),
+         says=("was a student", "alumni affiliation")),
+    Case("former-no-role", applicant("former_affiliate", prior_role=None), blocks=("missing_facts",),
+         says=("needs prior_role",)),
+    # The OneLink ID is the 7-digit Duke Unique ID, and a returning affiliate keeps theirs.
+    Case("returning-different-id", applicant("alumni"), existing=(old_account(duid="0765432"),),
+         warns=("onelink_id_differs", "merge_old_account"),
+         says=("carries Duke Unique ID 0765432, but the OneLink ID entered is 0123456", SIGN_IN)),
+    Case("returning-onelink-era-account", applicant("alumni"), existing=(old_account("0765432"),),
+         warns=("onelink_id_differs", "merge_old_account")),
+    Case("returning-same-id", applicant("alumni"), existing=(old_account(duid="0123456"),),
+         warns=("identifier_in_use", "merge_old_account")),
+    Case("same-primary-id", applicant("alumni"), existing=(old_account("0123456"),),
+         warns=("duplicate_primary_id", "merge_old_account")),
+    Case("old-account-not-patron-only", applicant("alumni"), existing=(old_account(roles=("200", "221")),),
+         warns=("merge_old_account",), says=("Alma merges only accounts whose one role is Patron",)),
+    Case("id-lost-leading-zero", applicant("alumni", onelink_id="123456"), blocks=("invalid_onelink_id",),
+         says=("onelink_id must be 7 digits, like 0123456", "was a leading zero dropped?")),
+    Case("id-not-digits", applicant("alumni", onelink_id="pdevil"), blocks=("invalid_onelink_id",)),
+    # Reciprocal borrowers: the home institution must be on the list.
+    Case("trln-yale", applicant("trln", home_institution="Yale"), blocks=("institution_not_eligible",),
+         says=("Yale is on the BorrowDirect borrower list: choose the borrowdirect affiliation",)),
+    Case("borrowdirect-unc", applicant("borrowdirect", home_institution="UNC"), blocks=("institution_not_eligible",),
+         says=("choose the trln affiliation",)),
+    Case("trln-duke", applicant("trln", home_institution="Duke"), blocks=("institution_not_eligible",),
+         says=("TRLN borrowers come from UNC-Chapel Hill, NC State, NC Central.",)),
+    Case("borrowdirect-penn-state", applicant("borrowdirect", home_institution="Penn State"),
+         blocks=("institution_not_eligible",)),
+    Case("trln-no-institution", applicant("trln", home_institution=None), blocks=("missing_facts",)),
+    # Friends of the Library: a gift of at least $100 brings a borrowing card, for a year.
+    Case("friends-gift-small", applicant("friends", donation={"amount": "99.99", "given_on": "2025-06-15"}),
+         blocks=("gift_below_minimum",), says=("A gift of $99.99 is under the $100.00",)),
+    Case("friends-gift-lapsed", applicant("friends", donation={"amount": "500", "given_on": "2024-06-01"}),
+         blocks=("membership_lapsed",), says=("membership until 2025-06-01",)),
+    Case("friends-no-gift", applicant("friends", donation=None), blocks=("missing_facts",), says=("needs donation",)),
+    # Durham community borrowers: staff check proof of residence, so the address is needed.
+    Case("community-no-address", applicant("community", address=None), blocks=("missing_facts",)),
+    Case("unknown-affiliation", applicant("staff"), blocks=("unknown_affiliation",),
+         says=("alumni, trln, borrowdirect, friends, former_affiliate, community",)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_eligibility(policy: Policy, case: Case) -> None:
+    issues = policy.eligibility(case.patron, existing=case.existing, today=case.today)
+    assert sorted(i.code for i in issues.blocking) == sorted(case.blocks)
+    assert sorted(i.code for i in issues.warnings) == sorted(case.warns)
+    text = "\n".join(f"{i.message} {i.hint}" for i in issues)
+    for fragment in case.says:
+        assert fragment in text
+
+
+def test_one_issue_per_code_and_the_duke_wording_wins(policy: Policy) -> None:
+    issues = policy.eligibility(applicant("alumni", has_active_netid=True), today=TODAY)
+    [netid] = issues
+    assert netid.source == "duke"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["UNC", "unc-chapel hill", "UNC Chapel Hill", "University of North Carolina at Chapel Hill", "NCSU", "NC State",
+     "North Carolina State University", "NCCU", "N.C. Central", "NC Central University"],
+)  # fmt: skip
+def test_trln_institutions_are_matched_leniently(policy: Policy, name: str) -> None:
+    assert policy.eligibility(applicant("trln", home_institution=name), today=TODAY) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Brown University", "University of Chicago", "Columbia", "Cornell University", "Dartmouth College",
+     "Harvard", "Johns Hopkins University", "JHU", "MIT", "Massachusetts Institute of Technology",
+     "University of Pennsylvania", "UPenn", "Princeton University", "Stanford", "Yale University"],
+)  # fmt: skip
+def test_borrowdirect_institutions_are_matched_leniently(policy: Policy, name: str) -> None:
+    assert policy.eligibility(applicant("borrowdirect", home_institution=name), today=TODAY) == []
+
+
+# --- mapping: group, Patron type, dates -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("patron", "expected"),
+    [
+        (applicant("alumni"), ("DUKE_ALUMNI", "PT_ALUMNI", date(2026, 7, 1), date(2027, 7, 1))),
+        (applicant("trln"), ("DUKE_TRLN", "PT_TRLN", date(2026, 7, 1), date(2027, 7, 1))),
+        (applicant("borrowdirect"), ("DUKE_BORROWDIRECT", "PT_BORROWDIRECT", date(2026, 7, 1), date(2027, 7, 1))),
+        (applicant("friends"), ("DUKE_FRIENDS", "PT_FRIENDS", date(2026, 6, 15), date(2027, 6, 15))),
+        (applicant("former_affiliate"),
+         ("DUKE_FORMER_AFFILIATE", "PT_FORMER_FACULTY", date(2026, 7, 1), date(2027, 7, 1))),
+        (applicant("former_affiliate", prior_role="staff"),
+         ("DUKE_FORMER_AFFILIATE", "PT_FORMER_STAFF", date(2026, 7, 1), date(2027, 7, 1))),
+        (applicant("former_affiliate", prior_role="sponsored"),
+         ("DUKE_FORMER_AFFILIATE", "PT_FORMER_SPONSORED", date(2026, 7, 1), date(2027, 7, 1))),
+        (applicant("community"), ("DUKE_COMMUNITY", "PT_COMMUNITY", date(2026, 7, 1), date(2027, 7, 1))),
+    ],
+    ids=lambda value: value.affiliation + (f"-{value.prior_role}" if value.prior_role else "")
+    if isinstance(value, Patron) else "",
+)  # fmt: skip
+def test_mapping(policy: Policy, patron: Patron, expected: tuple[str, str, date, date]) -> None:
+    group, patron_type, expiry, purge = expected
+    assert policy.patron_group(patron) == Code(value=group)
+    statistic = policy.patron_type(patron)
+    assert statistic.category_type == Code(value="PATRON_TYPE")
+    assert statistic.statistic_category == Code(value=patron_type)
+    assert policy.expiry_date(patron, today=TODAY) == expiry
+    assert policy.purge_date(patron, expiry=expiry) == purge
+
+
+def test_a_former_affiliate_needs_a_role_to_get_a_patron_type(policy: Policy) -> None:
+    with pytest.raises(InputError, match="needs prior_role faculty, staff, sponsored to choose the Patron type"):
+        policy.patron_type(applicant("former_affiliate", prior_role="student"))
+
+
+@pytest.mark.parametrize(
+    ("onelink_id", "problem"),
+    [
+        ("0123456", None),
+        ("1000000", None),
+        ("0000001", None),
+        ("123456", "onelink_id must be 7 digits, like 0123456 (the Duke Unique ID, leading zeros kept); "
+                   "got '123456' (6 digits: was a leading zero dropped?)"),
+        ("01234567", "onelink_id must be 7 digits, like 0123456 (the Duke Unique ID, leading zeros kept); "
+                     "got '01234567'"),
+        ("012345a", "got '012345a'"),
+        ("pdevil", "got 'pdevil'"),
+        ("", "like 0123456 (the Duke Unique ID, leading zeros kept); got ''"),
+        ("\uff10\uff11\uff12\uff13\uff14\uff15\uff16", "got '"),  # full-width digits are not the Duke Unique ID
+    ],
+)  # fmt: skip
+def test_onelink_id_is_the_seven_digit_unique_id(policy: Policy, onelink_id: str, problem: str | None) -> None:
+    result = policy.validate_onelink_id(onelink_id)
+    if problem is None:
+        assert result is None
+    else:
+        assert result is not None
+        assert problem in result
+
+
+# --- the record -------------------------------------------------------------------------------
+
+
+def test_the_record_follows_the_procedure(policy: Policy) -> None:
+    body = policy.build_user(applicant("trln", home_institution="unc chapel hill"), today=TODAY).to_alma()
+    assert body == {
+        "record_type": {"value": "PUBLIC"},
+        "primary_id": "0123456",
+        "first_name": "Pat",
+        "last_name": "Devil",
+        "user_group": {"value": "DUKE_TRLN"},
+        "expiry_date": "2026-07-01Z",
+        "purge_date": "2027-07-01Z",
+        "account_type": {"value": "INTERNAL"},
+        "status": {"value": "ACTIVE"},
+        "contact_info": {
+            "email": [{"email_address": "pat@example.org", "email_type": [{"value": "personal"}], "preferred": True}]
+        },
+        "user_note": [
+            {
+                "note_type": {"value": "LIBRARY"},
+                "note_text": (
+                    "Registered 2025-07-01 through OneLink as TRLN borrower; home institution UNC-Chapel Hill."
+                ),
+                "user_viewable": False,
+            }
+        ],
+        "user_statistic": [{"statistic_category": {"value": "PT_TRLN"}, "category_type": {"value": "PATRON_TYPE"}}],
+    }
+
+
+def test_the_registration_note_keeps_the_facts_staff_checked(policy: Policy) -> None:
+    friends = policy.build_user(applicant("friends"), today=TODAY)
+    assert [note.note_text for note in friends.user_note] == [
+        "Registered 2025-07-01 through OneLink as Friends of the Library; gift of $100.00 on 2025-06-15."
+    ]
+    former = policy.build_user(applicant("former_affiliate", notes="Retired 2025."), today=TODAY)
+    assert [note.note_text for note in former.user_note] == [
+        "Registered 2025-07-01 through OneLink as Former faculty, staff or sponsored researcher; former faculty.",
+        "Retired 2025.",
+    ]
+
+
+def test_no_password_ever_whatever_another_plugin_does() -> None:
+    class Careless:
+        @hookimpl
+        def alma_onelink_prepare_user(self, user: User) -> None:
+            user.password = "hunter22"
+            user.primary_id = "pdevil"
+            user.account_type = Code(value="EXTERNAL")
+            user.user_statistic = []
+
+    class LateWrapper:
+        @hookimpl(wrapper=True)
+        def alma_onelink_prepare_user(self, user: User) -> Generator[None, list[None], list[None]]:
+            results = yield
+            user.password = "after-everyone"
+            return results
+
+    careless = load_policy("duke", plugins=[Careless(), LateWrapper()])
+    user = careless.build_user(applicant("alumni"), today=TODAY)
+    body = user.to_alma()
+    assert "password" not in body
+    assert body["primary_id"] == "0123456"
+    assert body["account_type"] == {"value": "INTERNAL"}
+    assert body["user_statistic"] == [
+        {"statistic_category": {"value": "PT_ALUMNI"}, "category_type": {"value": "PATRON_TYPE"}}
+    ]
+
+
+def test_links_are_the_onelink_pages_of_the_procedure(policy: Policy) -> None:
+    assert policy.links() == {
+        "onelink_registration": "https://accounts.oit.duke.edu/onelink/",
+        "onelink_sign_in": SIGN_IN,
+        "self_service": "https://idms-web-selfservice.oit.duke.edu/",
+    }  # my_account is blank in the procedure until configured
