@@ -157,9 +157,9 @@ def main() -> None:
         sdk_s = _time(sdk_fn, args.rounds, inner)
         print(
             f"{name:36} {raw_s * 1e6:6.0f} µs {floor_s * 1e6:9.0f} µs {sdk_s * 1e6:6.0f} µs "
-            f"{sdk_s / raw_s:7.2f}× {sdk_s / floor_s:9.2f}×"
+            f"{sdk_s / raw_s:7.2f}x {sdk_s / floor_s:9.2f}x"
         )
-    print("target: SDK/raw ≤ 1.5× for a single user; SDK/floor ≈ 1× shows what the SDK adds beyond typed models")
+    print("target: SDK/raw ≤ 1.5x for a single user; SDK/floor ≈ 1x shows what the SDK adds beyond typed models")
     alma.close()
     raw.close()
 

@@ -34,7 +34,7 @@ def test_docs_code_runs(page: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: P
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for number, block in enumerate(python_blocks(page), start=1):
         try:
-            exec(compile(block, f"{page.relative_to(ROOT)} block {number}", "exec"), namespace)  # noqa: S102
+            exec(compile(block, f"{page.relative_to(ROOT)} block {number}", "exec"), namespace)
         except Exception as exc:
             pytest.fail(f"{page.relative_to(ROOT)}, python block {number} failed: {type(exc).__name__}: {exc}")
     for value in namespace.values():

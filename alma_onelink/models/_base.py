@@ -7,6 +7,7 @@ it and write Alma's canonical JSON back, so the rest of the code sees clean Pyth
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Self, TypeVar
@@ -166,6 +167,15 @@ ListOf = Annotated[list[T], _ListOrOne()]
 """A list that also reads ``null`` (as ``[]``) and a lone object (as a one-item list)."""
 
 
+@functools.cache
+def _defaults_of(model: type[BaseModel]) -> tuple[frozenset[str], dict[str, tuple[str | None, Any]]]:
+    """Each field's alias and default, worked out once per class (used only for comparing)."""
+    fields = {
+        name: (field.alias, field.get_default(call_default_factory=True)) for name, field in model.model_fields.items()
+    }
+    return frozenset(fields), fields
+
+
 class AlmaModel(BaseModel):
     """Base of every Alma object: lenient on read, canonical on write, and lossless.
 
@@ -189,12 +199,11 @@ class AlmaModel(BaseModel):
         data: dict[str, Any] = handler(self)
         if info.exclude_unset:
             return data
-        fields_set = self.__pydantic_fields_set__
-        for name, field in type(self).model_fields.items():
-            if name in fields_set:
-                continue
-            key = field.alias if (info.by_alias and field.alias) else name
-            if key in data and getattr(self, name) == field.get_default(call_default_factory=True):
+        names, defaults = _defaults_of(type(self))
+        for name in names - self.__pydantic_fields_set__:  # usually empty or small: a set difference in C
+            alias, default = defaults[name]
+            key = alias if (info.by_alias and alias) else name
+            if key in data and getattr(self, name) == default:
                 del data[key]
         return data
 

@@ -1,0 +1,285 @@
+"""The ``alma-onelink`` command.
+
+Each command group is added by one ``_add_<group>(subparsers)`` function listed in ``COMMAND_GROUPS``;
+each subcommand sets ``func`` to the function that runs it and returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from alma_onelink import __version__
+from alma_onelink.sandbox import FAULT_KINDS, Faults, Sandbox, default_db_path
+
+__all__ = ["COMMAND_GROUPS", "build_parser", "main", "make_sandbox"]
+
+
+# --- argument types ------------------------------------------------------------------------------
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = _non_negative_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {value}")
+    return value
+
+
+def _fault_list(text: str) -> list[str]:
+    entries = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        Faults(script=entries)  # validates every entry
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return entries
+
+
+# --- the sandbox group ---------------------------------------------------------------------------
+
+
+def _add_store_options(parser: argparse.ArgumentParser, *, allow_memory: bool) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--db", type=Path, metavar="PATH", help=f"SQLite file to use (default: {default_db_path()})")
+    if allow_memory:
+        where.add_argument("--memory", action="store_true", help="keep users in memory only (lost on exit)")
+
+
+def _add_seed_options(parser: argparse.ArgumentParser, *, patrons: int) -> None:
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed for every random choice (default 0)")
+    parser.add_argument(
+        "--patrons",
+        type=_non_negative_int,
+        default=patrons,
+        metavar="N",
+        help=f"patrons to generate (default {patrons})",
+    )
+    parser.add_argument("--no-duke", action="store_true", help="leave out the Duke OneLink scenarios")
+
+
+def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sandbox = subparsers.add_parser("sandbox", help="run or manage the embedded Alma sandbox")
+    commands = sandbox.add_subparsers(dest="sandbox_command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the sandbox over HTTP (an emulated Alma Users API)",
+        description="Serve the Alma sandbox over real HTTP. A new or empty store is seeded first.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_non_negative_int, default=8000, help="port (default 8000)")
+    _add_store_options(serve, allow_memory=True)
+    _add_seed_options(serve, patrons=40)
+    serve.add_argument("--api-key", metavar="KEY", help="the read/write API key to accept (default: from --seed)")
+    serve.add_argument(
+        "--read-only-key", action="append", default=[], metavar="KEY", help="also accept KEY, read-only (repeatable)"
+    )
+    serve.add_argument(
+        "--latency-ms", type=_non_negative_float, default=0.0, metavar="X", help="added to every response"
+    )
+    serve.add_argument(
+        "--jitter-ms", type=_non_negative_float, default=0.0, metavar="X", help="random extra latency, up to X"
+    )
+    serve.add_argument(
+        "--per-second",
+        type=_non_negative_int,
+        default=25,
+        metavar="N",
+        help="per-second threshold (default 25; 0 = off)",
+    )
+    serve.add_argument("--daily-quota", type=_non_negative_int, default=100_000, metavar="N", help="calls per day")
+    serve.add_argument("--fault-rate", type=_probability, default=0.0, metavar="P", help="probability a request fails")
+    serve.add_argument(
+        "--faults",
+        type=_fault_list,
+        default=["500", "503"],
+        metavar="KINDS",
+        help=f"comma-separated kinds --fault-rate draws from: {', '.join(FAULT_KINDS)} (default 500,503)",
+    )
+    serve.add_argument(
+        "--fault-script",
+        type=_fault_list,
+        default=[],
+        metavar="LIST",
+        help="faults for the first requests, in order ('ok' = none)",
+    )
+    serve.add_argument(
+        "--overstate-total", type=_non_negative_int, default=0, metavar="N", help="added to total_record_count"
+    )
+    serve.add_argument("--log", type=Path, metavar="PATH", help="append the request log to this JSON Lines file")
+    serve.set_defaults(func=_cmd_serve)
+
+    seed = commands.add_parser(
+        "seed", help="add generated patrons (and the Duke scenarios) to the sandbox's SQLite file"
+    )
+    _add_store_options(seed, allow_memory=False)
+    _add_seed_options(seed, patrons=100)
+    seed.set_defaults(func=_cmd_seed)
+
+    reset = commands.add_parser("reset", help="delete every user from the sandbox's SQLite file")
+    _add_store_options(reset, allow_memory=False)
+    reset.add_argument("--yes", action="store_true", help="really delete (required)")
+    reset.set_defaults(func=_cmd_reset)
+
+
+def make_sandbox(args: argparse.Namespace) -> Sandbox:
+    """The :class:`Sandbox` that ``sandbox serve`` arguments describe (nothing is seeded yet)."""
+    memory = bool(getattr(args, "memory", False))
+    faults = Faults(rate=getattr(args, "fault_rate", 0.0), kinds=getattr(args, "faults", ["500", "503"]),
+                    script=getattr(args, "fault_script", []))  # fmt: skip
+    per_second = getattr(args, "per_second", 25)
+    sandbox = Sandbox(
+        seed=args.seed,
+        db_path=None if memory else (args.db or default_db_path()),
+        api_key=getattr(args, "api_key", None),
+        latency=getattr(args, "latency_ms", 0.0) / 1000,
+        jitter=getattr(args, "jitter_ms", 0.0) / 1000,
+        per_second_limit=per_second or None,
+        daily_quota=getattr(args, "daily_quota", 100_000),
+        faults=faults,
+        overstate_total=getattr(args, "overstate_total", 0),
+        log_path=getattr(args, "log", None),
+    )
+    for key in getattr(args, "read_only_key", []):
+        sandbox.add_api_key(key, read_only=True)
+    return sandbox
+
+
+def _seed_if_empty(sandbox: Sandbox, args: argparse.Namespace, out: TextIO) -> None:
+    if len(sandbox.users):
+        return
+    added = sandbox.seed(args.patrons, seed=args.seed)
+    if not args.no_duke:
+        added += sandbox.seed_duke()
+    print(f"Seeded {len(added)} patrons.", file=out)
+
+
+def _run_server(sandbox: Sandbox, host: str, port: int) -> None:
+    import uvicorn  # noqa: PLC0415 - only `serve` needs the server
+
+    config = uvicorn.Config(sandbox.asgi_app(), host=host, port=port, http="h11", lifespan="on", log_level="info")
+    uvicorn.Server(config).run()
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    with make_sandbox(args) as sandbox:
+        _seed_if_empty(sandbox, args, out)
+        where = "memory" if args.memory else str(args.db or default_db_path())
+        origin = f"http://{args.host}:{args.port}"
+        print(f"Alma sandbox: {origin}/almaws/v1  (store: {where}, {len(sandbox.users)} users)", file=out)
+        # The operator needs the key to call the sandbox; it is shown here and nowhere else.
+        print(f"API key (read/write): {sandbox.api_key}", file=out)
+        print(f"Try: curl -H 'Authorization: apikey {sandbox.api_key}' '{origin}/almaws/v1/users?limit=3'", file=out)
+        if not _is_loopback(args.host):
+            print(
+                "Warning: listening beyond loopback; the sandbox is a test tool, not a secure server.", file=sys.stderr
+            )
+        out.flush()
+        _run_server(sandbox, args.host, args.port)
+    return 0
+
+
+def _cmd_seed(args: argparse.Namespace) -> int:
+    path = args.db or default_db_path()
+    with Sandbox(seed=args.seed, db_path=path) as sandbox:
+        added = sandbox.seed(args.patrons, seed=args.seed)
+        if not args.no_duke:
+            added += sandbox.seed_duke()
+        print(f"Added {len(added)} patrons to {path} ({len(sandbox.users)} users in all).")
+    return 0
+
+
+def _cmd_reset(args: argparse.Namespace) -> int:
+    path = args.db or default_db_path()
+    if not args.yes:
+        print(f"This deletes every user in {path}. Run again with --yes to do it.", file=sys.stderr)
+        return 2
+    if not Path(path).exists():
+        print(f"Nothing to reset: {path} does not exist.")
+        return 0
+    with Sandbox(db_path=path) as sandbox:
+        count = len(sandbox.users)
+        sandbox.reset()
+    print(f"Deleted {count} users from {path}.")
+    return 0
+
+
+def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = subparsers.add_parser(
+        "demo",
+        help="a guided tour of the SDK on the embedded sandbox (no Alma key needed)",
+        description="Search, get, create, edit, a typed error and a retried 429, on the in-process sandbox.",
+    )
+    demo.add_argument("--patrons", type=_non_negative_int, default=120, help="generated patrons (default 120)")
+    demo.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from alma_onelink.demo import run  # noqa: PLC0415  (the tour loads only when asked for)
+
+    return run(patrons=args.patrons)
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [_add_demo, _add_sandbox]
+"""Every command group, in help order. A new group registers itself with one line here."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every ``alma-onelink`` command."""
+    parser = argparse.ArgumentParser(
+        prog="alma-onelink", description="Alma Users API tools: the OneLink workflow and an embedded Alma sandbox."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add_group in COMMAND_GROUPS:
+        add_group(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``alma-onelink`` with ``argv`` (default: the process arguments); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    status: int = func(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

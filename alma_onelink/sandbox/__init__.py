@@ -1,0 +1,37 @@
+"""An embedded Alma sandbox: a faithful emulator of the Ex Libris Alma Users REST API.
+
+One sans-I/O handler (:meth:`Sandbox.handle`) serves three ways in: an ``httpx.MockTransport`` for
+sync clients, one for async clients, and an ASGI app for real HTTP (``alma-onelink sandbox serve``).
+The sandbox depends on ``alma_onelink.models`` and ``alma_onelink.errors`` only, never on the client.
+"""
+
+from ._codes import CodeTables
+from ._directory import SandboxUsers
+from ._duke import DUKE_SCENARIOS, DUKE_UNIQUE_IDS
+from ._faults import FAULT_KINDS, Faults, Knobs, ManualClock
+from ._http import AlmaFailure, SandboxRequest, SandboxResponse
+from ._log import LogEntry
+from ._sandbox import DEFAULT_BASE_URL, Sandbox, default_db_path
+from ._sqlite import SqliteStore
+from ._store import MemoryStore, Store
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DUKE_SCENARIOS",
+    "DUKE_UNIQUE_IDS",
+    "FAULT_KINDS",
+    "AlmaFailure",
+    "CodeTables",
+    "Faults",
+    "Knobs",
+    "LogEntry",
+    "ManualClock",
+    "MemoryStore",
+    "Sandbox",
+    "SandboxRequest",
+    "SandboxResponse",
+    "SandboxUsers",
+    "SqliteStore",
+    "Store",
+    "default_db_path",
+]

@@ -1,0 +1,232 @@
+"""The code tables the sandbox knows: user groups, statistical categories, identifier types and more.
+
+Alma validates some code fields against the institution's code tables and fills the ``desc`` of every
+code on output. The defaults below are a generic institution plus the codes the Duke policy uses; tests
+and plugin authors add their own with :meth:`CodeTables.add`.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable, Mapping
+
+__all__ = ["CodeTables"]
+
+_DEFAULT_TABLES: dict[str, dict[str, str]] = {
+    "UserGroups": {
+        "UNDERGRAD": "Undergraduate",
+        "GRAD": "Graduate student",
+        "FACULTY": "Faculty",
+        "STAFF": "Staff",
+        "PUBLIC": "Public",
+        "ALUM": "Alumni (generic)",
+        "DUKE_ALUMNI": "Alumni",
+        "DUKE_TRLN": "TRLN borrower",
+        "DUKE_BORROWDIRECT": "BorrowDirect borrower",
+        "DUKE_FRIENDS": "Friends of the Library",
+        "DUKE_FORMER_AFFILIATE": "Former faculty/staff/sponsored",
+        "DUKE_COMMUNITY": "Community borrower",
+    },
+    "UserStatisticalTypes": {
+        "PATRON_TYPE": "Patron type",
+        "DEPARTMENT": "Department",
+    },
+    "UserStatCategories": {
+        "PT_ALUMNI": "Alumni",
+        "PT_TRLN": "TRLN borrower",
+        "PT_BORROWDIRECT": "BorrowDirect borrower",
+        "PT_FRIENDS": "Friends of the Library",
+        "PT_FORMER_FACULTY": "Former faculty",
+        "PT_FORMER_STAFF": "Former staff",
+        "PT_FORMER_SPONSORED": "Former sponsored researcher",
+        "PT_COMMUNITY": "Community borrower",
+        "PT_STUDENT": "Student",
+        "PT_EMPLOYEE": "Employee",
+        "PT_VISITOR": "Visitor",
+        "DEPT_LIBRARY": "Libraries",
+        "DEPT_HISTORY": "History",
+        "DEPT_BIOLOGY": "Biology",
+    },
+    "UserIdentifierTypes": {
+        "BARCODE": "Barcode",
+        "UNIV_ID": "University ID",
+        "NET_ID": "NetID",
+        "DUKE_UNIQUE_ID": "Duke Unique ID",
+    },
+    "NoteTypes": {
+        "CIRCULATION": "Circulation",
+        "LIBRARY": "Library",
+        "OTHER": "Other",
+        "POPUP": "Pop-up",
+    },
+    "RecordTypes": {"PUBLIC": "Public", "STAFF": "Staff", "CONTACT": "Contact"},
+    "AccountTypes": {"INTERNAL": "Internal", "EXTERNAL": "External"},
+    "UserStatus": {"ACTIVE": "Active", "INACTIVE": "Inactive"},
+    "UserEmailTypes": {"personal": "Personal", "work": "Work", "school": "School"},
+    "UserPhoneTypes": {"home": "Home", "mobile": "Mobile", "office": "Office"},
+    "UserAddressTypes": {"home": "Home", "work": "Work", "school": "School", "alternative": "Alternative"},
+    "UserPreferredLanguage": {
+        "en": "English",
+        "es": "Spanish",
+        "fr": "French",
+        "de": "German",
+        "zh": "Chinese",
+        "ja": "Japanese",
+        "ko": "Korean",
+        "pt": "Portuguese",
+    },
+    "Genders": {"MALE": "Male", "FEMALE": "Female", "OTHER": "Other", "NONE": "None"},
+    "UserTitles": {"Mr": "Mr.", "Ms": "Ms.", "Mrs": "Mrs.", "Mx": "Mx.", "Dr": "Dr.", "Prof": "Prof."},
+    "JobTitles": {"LIBRARIAN": "Librarian", "RESEARCHER": "Researcher", "ADMIN": "Administrator"},
+    "CampusCodes": {"MAIN": "Main campus", "EAST": "East campus", "MED": "Medical center"},
+    "CatalogerLevel": {"00": "[00] Default Level"},
+    "CountryCodes": {
+        "USA": "United States",
+        "CAN": "Canada",
+        "MEX": "Mexico",
+        "GBR": "United Kingdom",
+        "DEU": "Germany",
+        "FRA": "France",
+        "NOR": "Norway",
+        "CHN": "China",
+        "JPN": "Japan",
+        "IND": "India",
+        "NGA": "Nigeria",
+        "BRA": "Brazil",
+    },
+    "UserBlockTypes": {"GENERAL": "General", "LOAN": "Loan"},
+    "UserBlockDescription": {
+        "GENERAL": "General block",
+        "OVERDUE": "Overdue items",
+        "LOST": "Lost items",
+        "FINES": "Unpaid fines",
+    },
+    "UserRoles": {"200": "Patron", "21": "Circulation Desk Operator", "51": "User Manager"},
+    "UserRoleStatus": {"ACTIVE": "Active", "INACTIVE": "Inactive"},
+    # SIS profiles an EXTERNAL user's external_id must name.
+    "ExternalSystems": {"SIS": "Student Information System", "IDMS": "Duke identity management"},
+    "Libraries": {
+        "PERKINS": "Perkins Library",
+        "LILLY": "Lilly Library",
+        "MUSIC": "Music Library",
+        "LAW": "Goodson Law Library",
+    },
+    "CirculationDesks": {"DEFAULT_CIRC_DESK": "Main circulation desk", "RESERVES": "Reserves desk"},
+    "FineFeeTypes": {
+        "OVERDUEFINE": "Overdue fine",
+        "LOSTITEMREPLACEMENTFEE": "Lost item replacement fee",
+        "LOSTITEMPROCESSFEE": "Lost item process fee",
+        "OTHER": "Other",
+        "CREDIT": "Credit",
+    },
+    "FineFeeStatus": {
+        "ACTIVE": "Active",
+        "INDISPUTE": "In dispute",
+        "EXPORTED": "Exported",
+        "CLOSED": "Closed",
+    },
+    "LibraryNotices": {
+        "FulUserBorrowingActivityLetter": "Borrowing activity letter",
+        "FulUserOverdueNotice": "Overdue notice",
+    },
+    "RequestSubTypes": {"PATRON_PHYSICAL": "Patron physical item request", "BOOKING": "Booking request"},
+}
+
+# Which statistical type each category belongs to; Alma fills ``category_type`` from this on output.
+_DEFAULT_CATEGORY_TYPES: dict[str, str] = {
+    **{code: "PATRON_TYPE" for code in _DEFAULT_TABLES["UserStatCategories"] if code.startswith("PT_")},
+    **{code: "DEPARTMENT" for code in _DEFAULT_TABLES["UserStatCategories"] if code.startswith("DEPT_")},
+}
+
+
+class CodeTables:
+    """Named code tables (code → description), thread-safe and editable at run time.
+
+    Table names follow Alma's where they exist (``UserGroups``, ``UserIdentifierTypes``,
+    ``UserStatCategories``…). Lookups of codes ignore case, as Alma does for most tables.
+    """
+
+    def __init__(
+        self,
+        tables: Mapping[str, Mapping[str, str]] | None = None,
+        *,
+        category_types: Mapping[str, str] | None = None,
+    ) -> None:
+        """Start from ``tables`` (default: the built-in tables); ``category_types`` maps stat codes to types."""
+        source = _DEFAULT_TABLES if tables is None else tables
+        self._tables: dict[str, dict[str, str]] = {name: dict(rows) for name, rows in source.items()}
+        self._category_types = dict(_DEFAULT_CATEGORY_TYPES if category_types is None else category_types)
+        self._lock = threading.RLock()
+
+    @classmethod
+    def default(cls) -> CodeTables:
+        """A fresh copy of the built-in tables (generic institution plus the Duke policy's codes)."""
+        return cls(copy.deepcopy(_DEFAULT_TABLES), category_types=_DEFAULT_CATEGORY_TYPES)
+
+    def names(self) -> list[str]:
+        """The names of every table."""
+        with self._lock:
+            return sorted(self._tables)
+
+    def table(self, name: str) -> dict[str, str]:
+        """A copy of one table (code → description); an unknown name gives ``{}``."""
+        with self._lock:
+            return dict(self._tables.get(name, {}))
+
+    def add(self, table: str, code: str, desc: str, *, category_type: str | None = None) -> None:
+        """Add or relabel ``code`` in ``table`` (creating the table); stat categories may name their type."""
+        with self._lock:
+            self._tables.setdefault(table, {})[code] = desc
+            if category_type is not None:
+                self._category_types[code] = category_type
+
+    def remove(self, table: str, code: str) -> None:
+        """Remove ``code`` from ``table``; a code that is not there is ignored."""
+        with self._lock:
+            rows = self._tables.get(table, {})
+            for key in [k for k in rows if k.casefold() == code.casefold()]:
+                del rows[key]
+
+    def canonical(self, table: str, code: str | None) -> str | None:
+        """The code as the table spells it (matched ignoring case), or ``None`` if it is not there."""
+        if code is None:
+            return None
+        with self._lock:
+            rows = self._tables.get(table, {})
+            if code in rows:
+                return code
+            folded = code.casefold()
+            return next((key for key in rows if key.casefold() == folded), None)
+
+    def has(self, table: str, code: str | None) -> bool:
+        """Whether ``code`` is in ``table`` (ignoring case)."""
+        return self.canonical(table, code) is not None
+
+    def desc(self, table: str, code: str | None) -> str:
+        """The description of ``code`` in ``table``; ``""`` for a blank or unknown code."""
+        canonical = self.canonical(table, code)
+        if canonical is None:
+            return ""
+        with self._lock:
+            return self._tables[table][canonical]
+
+    def category_type(self, category: str | None) -> str | None:
+        """The statistical type (``PATRON_TYPE``…) a category belongs to, if known."""
+        canonical = self.canonical("UserStatCategories", category)
+        with self._lock:
+            return self._category_types.get(canonical or "")
+
+    def codes(self, table: str) -> list[str]:
+        """Every code of ``table``, in the order they were added."""
+        with self._lock:
+            return list(self._tables.get(table, {}))
+
+    def extend(self, tables: Iterable[tuple[str, str, str]]) -> None:
+        """Add many ``(table, code, desc)`` rows at once."""
+        for table, code, desc in tables:
+            self.add(table, code, desc)
+
+    def __repr__(self) -> str:
+        with self._lock:
+            return f"CodeTables({len(self._tables)} tables, {len(self._tables.get('UserGroups', {}))} user groups)"

@@ -1,0 +1,227 @@
+"""The :class:`Sandbox`: one emulated Alma institution, reachable in-process or over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+import platformdirs
+
+from ._asgi import ASGIApp, SandboxASGI
+from ._codes import CodeTables
+from ._directory import SandboxUsers
+from ._duke import seed_duke
+from ._faults import Faults, Governor, Knobs
+from ._fields import Env
+from ._handler import Handler, KeyRing
+from ._http import SandboxRequest, SandboxResponse
+from ._log import LogEntry, RequestLog
+from ._seed import seed_patrons
+from ._sqlite import SqliteStore
+from ._store import MemoryStore, Store
+from ._transport import async_transport, sync_transport
+from ._users import UserService
+
+__all__ = ["DEFAULT_BASE_URL", "Sandbox", "default_db_path"]
+
+DEFAULT_BASE_URL = "https://sandbox.alma-onelink.invalid"
+DEFAULT_INSTITUTION = ("01ALMA_SANDBOX", "Alma sandbox institution")
+
+
+def default_db_path() -> Path:
+    """Where ``alma-onelink sandbox serve`` keeps its SQLite file: the per-user data directory."""
+    return platformdirs.user_data_path("alma-onelink", appauthor=False) / "sandbox.sqlite3"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Sandbox:
+    """An emulated Alma institution (Users API): the same behaviour through httpx transports and ASGI.
+
+    ``Sandbox(seed=0)`` is in memory and empty except for its code tables; ``Sandbox.demo()`` is
+    seeded. Pass ``db_path=`` (or a ``store=``) to keep users in a SQLite file across restarts.
+    Everything random (the default API key, jitter, faults, seed data, tracking ids) follows ``seed``.
+
+    Args:
+        seed: Seeds every random choice the sandbox makes.
+        store: Where users live; default in memory, or SQLite at ``db_path``.
+        db_path: A SQLite file to use (created if missing); ignored when ``store`` is given.
+        api_key: The read/write key to accept (default: derived from ``seed``, shaped like ``l7xx…``).
+        latency: Seconds added to every response; ``jitter`` adds up to that many more at random.
+        per_second_limit: Alma's per-second threshold (25 by default); ``None`` turns it off.
+        daily_quota: Calls per day before ``DAILY_THRESHOLD``.
+        faults: A :class:`Faults`, or a script list such as ``["500", None, "commit_then_fail"]``.
+        overstate_total: Added to every ``total_record_count`` (Alma sometimes overstates it).
+        clock: Monotonic seconds for the per-second threshold (inject a :class:`ManualClock` in tests).
+        sleep: How the sync transport waits out latency; ``async_sleep`` for the async one and ASGI.
+        now: The sandbox's wall clock (UTC): dates it writes, the daily quota's day, seed data.
+        log_path: Also append the request log to this JSON Lines file.
+        code_tables: The code tables to validate against and fill ``desc`` from.
+        base_url: The origin clients use for the in-process transports.
+
+    Raises ``ValueError`` for a knob out of range (a negative latency, an unknown fault kind…).
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        store: Store | None = None,
+        db_path: str | Path | None = None,
+        api_key: str | None = None,
+        latency: float = 0.0,
+        jitter: float = 0.0,
+        per_second_limit: int | None = 25,
+        daily_quota: int = 100_000,
+        faults: Faults | Iterable[str | None] | None = None,
+        overstate_total: int = 0,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        async_sleep: Callable[[float], Awaitable[None]] | None = None,
+        now: Callable[[], datetime] | None = None,
+        log_path: str | Path | None = None,
+        code_tables: CodeTables | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        institution: tuple[str, str] = DEFAULT_INSTITUTION,
+    ) -> None:
+        self.seed_value = seed
+        self.knobs = Knobs(
+            latency=latency,
+            jitter=jitter,
+            per_second_limit=per_second_limit,
+            daily_quota=daily_quota,
+            faults=Faults.coerce(faults),
+            overstate_total=overstate_total,
+        )
+        self.store: Store = store or (SqliteStore(db_path) if db_path is not None else MemoryStore())
+        self.code_tables = code_tables or CodeTables.default()
+        self.base_url = base_url.rstrip("/")
+        self.institution = institution
+        self.clock: Callable[[], float] = clock or time.monotonic
+        self.sleep: Callable[[float], None] = sleep or time.sleep
+        self.async_sleep: Callable[[float], Awaitable[None]] = async_sleep or asyncio.sleep
+        self.now: Callable[[], datetime] = now or _utc_now
+        self._keys = KeyRing()
+        # Derived from the seed so a served sandbox keeps its key across restarts; it guards nothing real.
+        derived = random.Random(f"{seed}:key").getrandbits(128)  # noqa: S311
+        self._api_key = api_key or f"l7xx{derived:032x}"
+        self._keys.add(self._api_key)
+        self._log = RequestLog(log_path)
+        self._governor = Governor(self.knobs, seed=seed, clock=self.clock, now=self.now)
+        self._service = UserService(self.store, self.env)
+        self.users = SandboxUsers(self.store, self._service, self.env)
+        self._handler = Handler(
+            service=self._service,
+            governor=self._governor,
+            keys=self._keys,
+            log=self._log,
+            base_url=self.base_url,
+            now=self.now,
+        )
+        self._seed_calls = 0
+
+    @classmethod
+    def demo(cls, *, patrons: int = 40, seed: int = 0, **options: Any) -> Sandbox:
+        """An in-memory sandbox with ``patrons`` generated patrons plus the Duke scenarios; deterministic."""
+        sandbox = cls(seed=seed, **options)
+        sandbox.seed(patrons, seed=seed)
+        sandbox.seed_duke()
+        return sandbox
+
+    # --- data ------------------------------------------------------------------------------------
+
+    def env(self) -> Env:
+        """The code tables, current time and institution the rules run against."""
+        return Env(self.code_tables, self.now(), *self.institution)
+
+    def seed(self, n: int = 100, *, seed: int | None = None) -> list[str]:
+        """Add ``n`` realistic patrons; returns their primary ids. Raises ``ValueError`` if ``n < 0``.
+
+        Without ``seed``, each call draws a new deterministic batch from the sandbox's seed.
+        """
+        if seed is None:
+            self._seed_calls += 1
+            seed = self.seed_value * 1000 + self._seed_calls
+        return seed_patrons(self.store, self.env(), n, seed)
+
+    def seed_duke(self) -> list[str]:
+        """Add the Duke scenarios (see ``DUKE_SCENARIOS``) that are not there yet; returns ids added."""
+        return seed_duke(self.store, self.env())
+
+    def reset(self) -> None:
+        """Remove every user, loan, request and fee (code tables, keys and knobs stay)."""
+        self.store.clear()
+
+    # --- keys ------------------------------------------------------------------------------------
+
+    @property
+    def api_key(self) -> str:
+        """A read/write key this sandbox accepts."""
+        return self._api_key
+
+    def add_api_key(self, key: str, *, read_only: bool = False) -> None:
+        """Accept another key, read-only or read/write; raises ``ValueError`` for a blank key."""
+        self._keys.add(key, read_only=read_only)
+
+    def remove_api_key(self, key: str) -> None:
+        """Stop accepting ``key``; requests with it get Alma's ``UNAUTHORIZED`` error."""
+        self._keys.remove(key)
+
+    # --- the ways in -----------------------------------------------------------------------------
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        """Answer one request (the sans-I/O core every transport uses); never raises."""
+        return self._handler.handle(request)
+
+    def transport(self) -> httpx.MockTransport:
+        """An ``httpx.MockTransport`` for ``httpx.Client``/``AlmaClient``: in-process, no network."""
+        return sync_transport(self)
+
+    def async_transport(self) -> httpx.MockTransport:
+        """An ``httpx.MockTransport`` for ``httpx.AsyncClient``/``AsyncAlmaClient`` (latency via ``async_sleep``)."""
+        return async_transport(self)
+
+    def asgi_app(self) -> ASGIApp:
+        """An ASGI application serving this sandbox (run it with uvicorn for real HTTP)."""
+        return SandboxASGI(self)
+
+    # --- observing -------------------------------------------------------------------------------
+
+    @property
+    def request_log(self) -> list[LogEntry]:
+        """Every request so far (the last 100 000), oldest first, API key masked."""
+        return self._log.entries()
+
+    def clear_log(self) -> None:
+        """Forget the in-memory request log (a log file is left alone)."""
+        self._log.clear()
+
+    @property
+    def remaining_daily_calls(self) -> int:
+        """Calls left today under ``daily_quota`` (what ``X-Exl-Api-Remaining`` says)."""
+        return self._governor.remaining()
+
+    def close(self) -> None:
+        """Close the store (the SQLite connection); the sandbox is unusable afterwards."""
+        self.store.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        # Never the key: a repr ends up in logs and tracebacks.
+        return f"Sandbox(seed={self.seed_value}, store={self.store!r}, base_url={self.base_url!r})"

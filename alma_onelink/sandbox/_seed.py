@@ -1,0 +1,247 @@
+"""Realistic generated patrons, and the loans, requests and fees that hang off them.
+
+Everything is drawn from one ``random.Random(seed)``, so the same seed on the same day gives the same
+patrons. Generated records pass through the same rules as ``POST /users``, so they are valid Alma users.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from ._fields import Env, Json, make_code
+from ._records import build_user, parse_user
+from ._search import fold
+from ._store import Store
+
+FIRST_NAMES = (
+    "José", "Zoë", "Chloé", "Björn", "Łukasz", "Siobhán", "Oluwaseun", "Priya", "Mohammed", "Aoife",
+    "Søren", "Ana María", "Nguyễn Thị", "Wei", "Yuki", "Amara", "Mateo", "Fatima", "Elif", "Dmitri",
+    "Hannah", "James", "Mary", "Robert", "Linda", "Kwame", "Ingrid", "Renée", "François", "Jürgen",
+)  # fmt: skip
+LAST_NAMES = (
+    "Müller", "García", "O'Brien", "Nguyễn", "Kowalski", "Øvergaard", "Zhang", "Smith", "van der Berg",
+    "Al-Sayed", "Hernández-López", "Okafor", "Patel", "Johansson", "Dubois", "Rossi", "Kim", "Tanaka",
+    "Brown", "Williams", "Ivanova", "Fernández", "Lefèvre", "Ó Súilleabháin", "Mensah", "Šimić", "Yılmaz",  # noqa: RUF001 - a Turkish name
+)  # fmt: skip
+CITIES = (
+    ("Durham", "NC", "27708", "USA"), ("Chapel Hill", "NC", "27514", "USA"), ("Raleigh", "NC", "27601", "USA"),
+    ("New York", "NY", "10128", "USA"), ("Toronto", "ON", "M5V 2T6", "CAN"), ("Oslo", "", "0316", "NOR"),
+    ("München", "BY", "80331", "DEU"), ("Lagos", "LA", "100001", "NGA"), ("Kyoto", "", "600-8216", "JPN"),
+    ("Ciudad de México", "CDMX", "06000", "MEX"),
+)  # fmt: skip
+STREETS = ("Main St", "Chapel Dr", "Science Dr", "Erwin Rd", "Ninth St", "Duke University Rd", "Oak Ave")
+BOOKS = (
+    ("Cien años de soledad", "García Márquez, Gabriel", "1967"),
+    ("Things Fall Apart", "Achebe, Chinua", "1958"),
+    ("Die Verwandlung", "Kafka, Franz", "1915"),
+    ("ノルウェイの森", "村上春樹", "1987"),
+    ("The Particle Play", "Polkinghorne, John", "1979"),
+    ("Beloved", "Morrison, Toni", "1987"),
+    ("Sult", "Hamsun, Knut", "1890"),
+    ("L'Étranger", "Camus, Albert", "1942"),
+    ("Invisible Man", "Ellison, Ralph", "1952"),
+    ("Data Structures and Algorithms", "Aho, Alfred V.", "1983"),
+)
+GROUPS = (("UNDERGRAD", 30), ("GRAD", 20), ("FACULTY", 10), ("STAFF", 10), ("PUBLIC", 15), ("ALUM", 15))
+_STAT_FOR_GROUP = {
+    "UNDERGRAD": "PT_STUDENT", "GRAD": "PT_STUDENT", "FACULTY": "PT_EMPLOYEE", "STAFF": "PT_EMPLOYEE",
+    "PUBLIC": "PT_VISITOR", "ALUM": "PT_ALUMNI",
+}  # fmt: skip
+
+
+def stamp(moment: datetime) -> str:
+    """A date-time as Alma writes it in loans and fees (``2018-08-14T20:00:00Z``)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ascii(text: str) -> str:
+    return "".join(ch for ch in fold(text) if "a" <= ch <= "z")
+
+
+def make_loan(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any] | None = None) -> Json:
+    """A loan as Alma lists it; ``fields`` override the generated values (e.g. ``loan_status``)."""
+    number = store.next_number("loan")
+    title, author, year = BOOKS[number % len(BOOKS)]
+    loaned = datetime.combine(env.today - timedelta(days=10), time(14, 30), tzinfo=env.now.tzinfo)
+    loan: Json = {
+        "loan_id": str(7_329_587_120_002_204 + number),
+        "user_id": primary_id,
+        "item_barcode": f"D{39012000000000 + number}",
+        "item_id": str(23_100_000_000_008_501 + number),
+        "mms_id": str(99_100_000_000_008_501 + number),
+        "circ_desk": make_code(env.codes, "CirculationDesks", "DEFAULT_CIRC_DESK"),
+        "library": make_code(env.codes, "Libraries", "PERKINS"),
+        "location_code": {"value": "PSTAC", "name": "Perkins Stacks"},
+        "loan_status": "ACTIVE",
+        "process_status": "NORMAL",
+        "renewable": True,
+        "loan_date": stamp(loaned),
+        "due_date": stamp(loaned + timedelta(days=28)),
+        "title": title,
+        "author": author,
+        "description": None,
+        "publication_year": year,
+        "call_number": f"PQ{6000 + number} .A{number % 90 + 10}",
+        "item_policy": {"value": "01", "description": "Regular loan"},
+    }
+    loan.update(fields or {})
+    return loan
+
+
+def make_request(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any] | None = None) -> Json:
+    """A hold request as Alma lists it; ``fields`` override the generated values."""
+    number = store.next_number("request")
+    title, author, _ = BOOKS[(number + 3) % len(BOOKS)]
+    request: Json = {
+        "request_id": str(1_234_567_890_008_501 + number),
+        "user_primary_id": primary_id,
+        "request_type": "HOLD",
+        "request_sub_type": make_code(env.codes, "RequestSubTypes", "PATRON_PHYSICAL"),
+        "request_status": "Not Started",
+        "mms_id": str(99_200_000_000_008_501 + number),
+        "title": title,
+        "author": author,
+        "pickup_location": "Perkins Library",
+        "pickup_location_type": "LIBRARY",
+        "pickup_location_library": "PERKINS",
+        "place_in_queue": 1,
+        "request_date": env.today.isoformat() + "Z",
+        "request_time": stamp(env.now),
+    }
+    request.update(fields or {})
+    return request
+
+
+def make_fee(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any] | None = None) -> Json:
+    """An active overdue fine as Alma lists it; ``fields`` override (``balance``, ``status``…)."""
+    number = store.next_number("fee")
+    fee: Json = {
+        "id": str(9_854_064_491_211_104 + number),
+        "type": make_code(env.codes, "FineFeeTypes", "OVERDUEFINE"),
+        "status": make_code(env.codes, "FineFeeStatus", "ACTIVE"),
+        "balance": 12.5,
+        "remaining_vat_amount": 0,
+        "original_amount": 12.5,
+        "original_vat_amount": 0,
+        "creation_time": stamp(env.now),
+        "status_time": stamp(env.now),
+        "comment": None,
+        "owner": make_code(env.codes, "Libraries", "PERKINS"),
+        "title": BOOKS[number % len(BOOKS)][0],
+        "barcode": None,
+    }
+    fee.update(fields or {})
+    for key, table in (("type", "FineFeeTypes"), ("status", "FineFeeStatus"), ("owner", "Libraries")):
+        fee[key] = make_code(env.codes, table, fee[key])
+    return fee
+
+
+def _pick_group(rng: random.Random) -> str:
+    codes = [code for code, _ in GROUPS]
+    return rng.choices(codes, weights=[weight for _, weight in GROUPS])[0]
+
+
+def patron_body(rng: random.Random, env: Env, primary_id: str, barcode: str) -> Json:
+    """One generated patron as a ``POST /users`` body."""
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    group = _pick_group(rng)
+    external = group in ("UNDERGRAD", "GRAD", "FACULTY", "STAFF")
+    email_local = f"{_ascii(first) or 'user'}.{_ascii(last) or 'patron'}{rng.randrange(10, 99)}"
+    body: Json = {
+        "record_type": "STAFF" if group == "STAFF" else "PUBLIC",
+        "primary_id": primary_id,
+        "first_name": first,
+        "last_name": last,
+        "user_group": group,
+        "account_type": "EXTERNAL" if external else "INTERNAL",
+        "external_id": "SIS" if external else "",
+        "preferred_language": rng.choice(("en", "en", "en", "es", "fr", "de", "zh")),
+        "contact_info": {
+            "email": [
+                {
+                    "email_address": f"{email_local}@{'duke.edu' if external else 'example.org'}",
+                    "email_type": "school" if external else "personal",
+                    "preferred": True,
+                }
+            ]
+        },
+        "user_identifier": [{"id_type": "BARCODE", "value": barcode}],
+        "user_statistic": [{"statistic_category": _STAT_FOR_GROUP[group]}],
+    }
+    if rng.random() < 0.2:
+        body["middle_name"] = rng.choice(("Lee", "Marie", "José", "Kofi", "Ann"))
+    if external:
+        # Nine digits: never mistaken for a seven-digit Duke Unique ID of the scenarios.
+        body["user_identifier"].append({"id_type": "UNIV_ID", "value": f"{rng.randrange(10**8, 10**9)}"})
+    if rng.random() < 0.7:
+        city, state, postal, country = rng.choice(CITIES)
+        body["contact_info"]["address"] = [
+            {
+                "line1": f"{rng.randrange(1, 9999)} {rng.choice(STREETS)}",
+                "city": city,
+                "state_province": state,
+                "postal_code": postal,
+                "country": country,
+                "address_type": ["home"],
+                "preferred": True,
+            }
+        ]
+    if rng.random() < 0.5:
+        body["contact_info"]["phone"] = [
+            {"phone_number": f"+1 919 555 {rng.randrange(100, 9999):04d}", "phone_type": ["mobile"], "preferred": True}
+        ]
+    if rng.random() < 0.4:
+        body["birth_date"] = (env.today - timedelta(days=rng.randrange(18 * 365, 80 * 365))).isoformat()
+    expired = rng.random() < 0.2
+    days = -rng.randrange(1, 700) if expired else rng.randrange(30, 900)
+    body["expiry_date"] = (env.today + timedelta(days=days)).isoformat()
+    if expired and rng.random() < 0.5:
+        body["status"] = "INACTIVE"
+    if rng.random() < 0.15:
+        body["user_note"] = [{"note_type": "CIRCULATION", "note_text": "Prefers pick-up at Lilly Library."}]
+    return body
+
+
+def _unused(store: Store, make: Any) -> str:
+    for _ in range(1000):
+        candidate = str(make())
+        if not store.lookup(candidate):
+            return candidate
+    raise RuntimeError("could not find an unused id; the store is unusually full")
+
+
+def seed_patrons(store: Store, env: Env, n: int, seed: int) -> list[str]:
+    """Add ``n`` generated patrons (some with loans, requests, fees; some expired); returns their primary ids."""
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    created: list[str] = []
+    for _ in range(n):
+        with store.transaction():
+            prefix = rng.choice("abcdefghjkmnprstwz") + rng.choice("abcdefghjkmnprstwz")
+            primary_id = _unused(store, lambda p=prefix: f"{p}{rng.randrange(100, 99_999)}")
+            barcode = _unused(store, lambda: f"D{rng.randrange(10**11, 10**12)}")
+            record = build_user(env, parse_user(patron_body(rng, env, primary_id, barcode)))
+            uid = store.save(None, {"user": record, "password": None, "modified": env.today.isoformat()})
+            _add_activity(store, env, rng, uid, primary_id)
+        created.append(primary_id)
+    return created
+
+
+def _add_activity(store: Store, env: Env, rng: random.Random, uid: int, primary_id: str) -> None:
+    if rng.random() < 0.3:
+        for _ in range(rng.randrange(1, 4)):
+            due = env.now + timedelta(days=rng.randrange(-20, 40))
+            store.add_item(uid, "loans", make_loan(store, env, primary_id, {"due_date": stamp(due)}))
+    if rng.random() < 0.15:
+        returned = env.now - timedelta(days=rng.randrange(30, 400))
+        done = {"loan_status": "COMPLETE", "return_date": stamp(returned), "renewable": False}
+        store.add_item(uid, "loans", make_loan(store, env, primary_id, done))
+    if rng.random() < 0.15:
+        store.add_item(uid, "requests", make_request(store, env, primary_id))
+    if rng.random() < 0.15:
+        amount = float(rng.choice((2.5, 5, 12.5, 40, 95)))
+        store.add_item(uid, "fees", make_fee(store, env, primary_id, {"balance": amount, "original_amount": amount}))

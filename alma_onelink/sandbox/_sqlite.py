@@ -1,0 +1,172 @@
+"""The SQLite store: users in a file that survives restarts, shared safely by threads and processes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ._store import PRIMARY, Entry, Store, check_kind, index_keys
+
+__all__ = ["SqliteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (uid INTEGER PRIMARY KEY, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ids (key TEXT NOT NULL, id_type TEXT NOT NULL, uid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ids_by_key ON ids (key);
+CREATE INDEX IF NOT EXISTS ids_by_uid ON ids (uid);
+CREATE TABLE IF NOT EXISTS items (uid INTEGER NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL,
+                                  PRIMARY KEY (uid, kind));
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class SqliteStore(Store):
+    """A SQLite file (or ``":memory:"``): survives restarts, and is safe for several threads and processes.
+
+    One connection serves every thread, guarded by a lock; writes run in ``BEGIN IMMEDIATE``
+    transactions so a second process on the same file waits instead of interleaving.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        """Open (creating if needed) the database at ``path``; raises ``sqlite3.Error`` if it cannot."""
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._depth = 0
+        # scan() cache; PRAGMA data_version tells when another connection (process) changed the file.
+        self._cache: dict[int, Entry] | None = None
+        self._cache_version = -1
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nesting is under our control.
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the database exclusively for the block; commit at the outermost exit, roll back on error."""
+        with self._lock:
+            outermost = self._depth == 0
+            if outermost:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outermost:
+                    self._db.execute("ROLLBACK")
+                    self._cache = None
+                raise
+            self._depth -= 1
+            if outermost:
+                self._db.execute("COMMIT")
+
+    def get(self, uid: int) -> Entry | None:
+        """A copy of the entry, or ``None``."""
+        with self._lock:
+            row = self._db.execute("SELECT entry FROM users WHERE uid = ?", (uid,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def lookup(self, value: str, id_type: str | None = None) -> list[int]:
+        """Internal ids found by ``value`` (see :meth:`Store.lookup`)."""
+        key = value.casefold()
+        with self._lock:
+            if id_type is None:
+                rows = self._db.execute("SELECT DISTINCT uid FROM ids WHERE key = ?", (key,)).fetchall()
+            else:
+                wanted = PRIMARY if id_type == PRIMARY else id_type.upper()
+                rows = self._db.execute(
+                    "SELECT DISTINCT uid FROM ids WHERE key = ? AND id_type = ?", (key, wanted)
+                ).fetchall()
+        return sorted(int(row[0]) for row in rows)
+
+    def save(self, uid: int | None, entry: Entry) -> int:
+        """Insert or replace (see :meth:`Store.save`)."""
+        with self.transaction():
+            if uid is None:
+                uid = self.next_number("user")
+            text = json.dumps(entry, ensure_ascii=False)
+            self._db.execute("INSERT OR REPLACE INTO users (uid, entry) VALUES (?, ?)", (uid, text))
+            if self._cache is not None:
+                self._cache[uid] = json.loads(text)
+            self._db.execute("DELETE FROM ids WHERE uid = ?", (uid,))
+            self._db.executemany(
+                "INSERT INTO ids (key, id_type, uid) VALUES (?, ?, ?)",
+                [(key, kind, uid) for key, kind in index_keys(entry)],
+            )
+            return uid
+
+    def delete(self, uid: int) -> None:
+        """Remove the user and its items."""
+        with self.transaction():
+            for table in ("users", "ids", "items"):
+                self._db.execute(f"DELETE FROM {table} WHERE uid = ?", (uid,))  # noqa: S608 - fixed names
+            if self._cache is not None:
+                self._cache.pop(uid, None)
+
+    def entries(self) -> list[tuple[int, Entry]]:
+        """Every entry in insertion order."""
+        with self._lock:
+            rows = self._db.execute("SELECT uid, entry FROM users ORDER BY uid").fetchall()
+        return [(int(uid), dict(json.loads(text))) for uid, text in rows]
+
+    def scan(self) -> list[tuple[int, Entry]]:
+        """Every entry in insertion order from a cache kept in step with the file: read only."""
+        with self._lock:
+            version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            if self._cache is None or version != self._cache_version:
+                self._cache = dict(self.entries())
+                self._cache_version = version
+            return sorted(self._cache.items())
+
+    def count(self) -> int:
+        """How many users."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM users").fetchone()[0])
+
+    def items(self, uid: int, kind: str) -> list[dict[str, Any]]:
+        """A copy of the user's items of ``kind``."""
+        check_kind(kind)
+        with self._lock:
+            row = self._db.execute("SELECT data FROM items WHERE uid = ? AND kind = ?", (uid, kind)).fetchone()
+        return [] if row is None else list(json.loads(row[0]))
+
+    def set_items(self, uid: int, kind: str, items: list[dict[str, Any]]) -> None:
+        """Replace the user's items of ``kind``."""
+        check_kind(kind)
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO items (uid, kind, data) VALUES (?, ?, ?)",
+                (uid, kind, json.dumps(items, ensure_ascii=False)),
+            )
+
+    def next_number(self, name: str) -> int:
+        """Next value of counter ``name``."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
+                (name,),
+            )
+            return int(self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0])
+
+    def clear(self) -> None:
+        """Remove everything."""
+        with self.transaction():
+            for table in ("users", "ids", "items", "counters"):
+                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+            self._cache = None
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"

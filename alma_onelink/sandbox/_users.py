@@ -1,0 +1,169 @@
+"""The per-user operations: look up, create, update (swap all), delete, authenticate.
+
+Each write runs in one store transaction, so the uniqueness check and the write cannot interleave
+with another request's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from ._fields import Env, Json, code_value
+from ._http import AlmaFailure
+from ._records import build_user, check_password_rules, hash_password, parse_user, password_matches, render_view_brief
+from ._store import PRIMARY, Entry, Store
+
+ALL_UNIQUE = "all_unique"
+
+
+def user_link(base: str, primary_id: str) -> str:
+    """The ``link`` Alma gives a user: the API URL of its record, the id percent-encoded."""
+    return f"{base}/users/{quote(primary_id, safe='')}"
+
+
+def is_active_loan(loan: Json) -> bool:
+    """Whether the item is still out."""
+    return str(loan.get("loan_status") or "").upper() == "ACTIVE"
+
+
+def is_active_request(request: Json) -> bool:
+    """Whether the request is still open (not in History)."""
+    return str(request.get("request_status") or "").strip().casefold() != "history"
+
+
+def is_unpaid_fee(fee: Json) -> bool:
+    """Whether money is still owed on the fee."""
+    return float(fee.get("balance") or 0) > 0 and code_value(fee.get("status")).upper() != "CLOSED"
+
+
+class UserService:
+    """Alma's per-user rules over a store. ``env()`` gives the code tables and the current time."""
+
+    def __init__(self, store: Store, env: Callable[[], Env]) -> None:
+        self.store = store
+        self.env = env
+
+    # --- lookup ----------------------------------------------------------------------------------
+
+    def find(self, user_id: str, id_type: str | None) -> tuple[int, Entry]:
+        """The user ``user_id`` names (primary id or any identifier unless ``id_type`` narrows it).
+
+        Raises 401861 (any id type) or 401890 (an explicit ``user_id_type``) when there is none.
+        """
+        kind = (id_type or "").strip()
+        if not kind or kind.lower() == ALL_UNIQUE:
+            hits = self.store.lookup(user_id)
+            primary_hits = self.store.lookup(user_id, PRIMARY)
+            # An id that is one user's primary id wins over another's identifier.
+            candidates = primary_hits or hits
+        else:
+            wanted = PRIMARY if kind.lower() == PRIMARY else kind
+            candidates = self.store.lookup(user_id, wanted)
+        uid = candidates[0] if candidates else None
+        entry = self.store.get(uid) if uid is not None else None
+        if uid is None or entry is None:
+            if kind and kind.lower() != ALL_UNIQUE:
+                raise AlmaFailure("401890", f"User with identifier {user_id} of type {kind} was not found.")
+            raise AlmaFailure("401861", f"User with identifier {user_id} was not found.")
+        return uid, entry
+
+    def check_unique(self, record: Json, own_uid: int | None) -> None:
+        """Raise 401851 if another user already has this primary id or one of these identifier values."""
+        values = [(str(record["primary_id"]), PRIMARY)] + [
+            (str(ident["value"]), code_value(ident["id_type"])) for ident in record.get("user_identifier", [])
+        ]
+        for value, kind in values:
+            if any(uid != own_uid for uid in self.store.lookup(value)):
+                raise AlmaFailure("401851", f"User with identifier {value} of type {kind} already exists.")
+
+    # --- operations ------------------------------------------------------------------------------
+
+    def get(self, user_id: str, params: Mapping[str, str], base: str) -> Json:
+        """``GET /users/{id}``: the full record, ``view=brief``, and ``expand=loans,requests,fees``."""
+        uid, entry = self.find(user_id, params.get("user_id_type"))
+        user: Json = dict(entry["user"])
+        expand = {part.strip().lower() for part in params.get("expand", "").split(",") if part.strip()}
+        link = user_link(base, user["primary_id"])
+        if "loans" in expand:
+            count = sum(1 for loan in self.store.items(uid, "loans") if is_active_loan(loan))
+            user["loans"] = {"value": count, "link": f"{link}/loans"}
+        if "requests" in expand:
+            count = sum(1 for req in self.store.items(uid, "requests") if is_active_request(req))
+            user["requests"] = {"value": count, "link": f"{link}/requests"}
+        if "fees" in expand:
+            total = sum(float(fee.get("balance") or 0) for fee in self.store.items(uid, "fees") if is_unpaid_fee(fee))
+            user["fees"] = {"value": round(total, 2), "link": f"{link}/fees"}
+        if params.get("view", "").lower() == "brief":
+            user = render_view_brief(user)
+        return user
+
+    def create(self, body: bytes, params: Mapping[str, str]) -> Json:
+        """``POST /users``: validate, fill defaults, store; returns the record as Alma returns it."""
+        data = parse_user(body)
+        env = self.env()
+        with self.store.transaction():
+            record = build_user(env, data)
+            password_hash = self._new_password(data, record)
+            self.check_unique(record, None)
+            self.store.save(None, self._entry(env, record, password_hash))
+        return record
+
+    def update(self, user_id: str, body: bytes, params: Mapping[str, str]) -> Json:
+        """``PUT /users/{id}``: swap all (§5.4); an empty password keeps the old one."""
+        data = parse_user(body)
+        env = self.env()
+        override = [name for name in params.get("override", "").split(",") if name.strip()]
+        recalculate = params.get("recalculate_roles", "").lower() == "true"
+        with self.store.transaction():
+            uid, entry = self.find(user_id, params.get("user_id_type"))
+            record = build_user(env, data, existing=entry["user"], override=override, recalculate_roles=recalculate)
+            password_hash = self._new_password(data, record) or entry.get("password")
+            self.check_unique(record, uid)
+            self.store.save(uid, self._entry(env, record, password_hash))
+        return record
+
+    def delete(self, user_id: str, params: Mapping[str, str]) -> None:
+        """``DELETE /users/{id}``: refused (401850) while loans, requests or unpaid fees remain."""
+        with self.store.transaction():
+            uid, _ = self.find(user_id, params.get("user_id_type"))
+            reasons = []
+            if any(is_active_loan(loan) for loan in self.store.items(uid, "loans")):
+                reasons.append("active loans")
+            if any(is_active_request(req) for req in self.store.items(uid, "requests")):
+                reasons.append("active requests")
+            if any(is_unpaid_fee(fee) for fee in self.store.items(uid, "fees")):
+                reasons.append("unpaid fees")
+            if reasons:
+                kind = params.get("user_id_type") or ALL_UNIQUE
+                raise AlmaFailure(
+                    "401850",
+                    f"Failed to delete user with identifier {user_id} of type {kind}. "
+                    f"The user has {', '.join(reasons)}.",
+                )
+            self.store.delete(uid)
+
+    def authenticate(self, user_id: str, password: str) -> None:
+        """``POST /users/{id}?op=auth``: returns if the password matches, else raises 401866."""
+        try:
+            _, entry = self.find(user_id, None)
+        except AlmaFailure as exc:
+            raise AlmaFailure("401890", "User was not found.") from exc
+        if not password or not password_matches(password, entry.get("password")):
+            raise AlmaFailure("401866", "User authentication failed")
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _new_password(data: Json, record: Json) -> str | None:
+        password = data.get("password")
+        if not isinstance(password, str) or not password or code_value(record["account_type"]) != "INTERNAL":
+            return None  # external users authenticate elsewhere; Alma ignores a password for them
+        check_password_rules(password, record["primary_id"])
+        return hash_password(password)
+
+    @staticmethod
+    def _entry(env: Env, record: Json, password_hash: str | None) -> Entry:
+        entry: dict[str, Any] = {"user": record, "password": password_hash, "modified": env.today.isoformat()}
+        return entry

@@ -1,0 +1,154 @@
+"""Seed data: realistic, varied, deterministic patrons, and the Duke OneLink scenarios."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import httpx
+
+from alma_onelink.models import User
+from alma_onelink.sandbox import DUKE_SCENARIOS, DUKE_UNIQUE_IDS, CodeTables, Sandbox
+from tests.sandbox.conftest import NOW
+
+TODAY = NOW.date()
+
+
+def _sandbox(**options: object) -> Sandbox:
+    return Sandbox(now=lambda: NOW, per_second_limit=None, **options)  # type: ignore[arg-type]
+
+
+def test_seed_returns_ids_and_is_deterministic() -> None:
+    one, two = _sandbox(), _sandbox()
+    assert one.seed(30, seed=1) == two.seed(30, seed=1)
+    assert list(one.users) == list(two.users)
+    assert _sandbox().seed(30, seed=2) != one.users.ids()
+
+
+def test_seed_without_a_seed_draws_new_batches_deterministically() -> None:
+    one, two = _sandbox(seed=4), _sandbox(seed=4)
+    assert one.seed(5) == two.seed(5)
+    assert one.seed(5) == two.seed(5)
+    assert len(set(one.users.ids())) == 10
+
+
+def test_seeded_patrons_are_varied_and_valid() -> None:
+    sandbox = _sandbox()
+    ids = sandbox.seed(120, seed=7)
+    users = [User.from_alma(sandbox.users.get(i) or {}) for i in ids]
+    names = [f"{u.first_name} {u.last_name}" for u in users]
+    assert any(not name.isascii() for name in names)
+    assert len({u.user_group.value for u in users if u.user_group}) >= 5
+    assert {u.account_type.value for u in users if u.account_type} == {"INTERNAL", "EXTERNAL"}
+    assert all(u.user_identifier and u.preferred_email for u in users)
+    assert any(u.contact_info and u.contact_info.address for u in users)
+    expired = [u for u in users if u.expiry_date and u.expiry_date < TODAY]
+    assert 5 <= len(expired) < 60
+    with_loans = [i for i in ids if any(loan["loan_status"] == "ACTIVE" for loan in sandbox.users.loans(i))]
+    assert with_loans
+    assert any(sandbox.users.requests(i) for i in ids)
+    assert any(sandbox.users.fees(i) for i in ids)
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}Z", u["status_date"]) for u in sandbox.users)
+
+
+def test_seeded_ids_never_collide_with_existing_users() -> None:
+    sandbox = _sandbox()
+    first = sandbox.seed(50, seed=1)
+    second = sandbox.seed(50, seed=1)  # the same draws again: every id must be re-drawn
+    assert not set(first) & set(second)
+    assert len(sandbox.users) == 100
+
+
+def test_code_tables_hold_the_codes_other_components_rely_on() -> None:
+    tables = CodeTables.default()
+    assert {"UNDERGRAD", "GRAD", "FACULTY", "STAFF", "PUBLIC", "ALUM"} <= set(tables.codes("UserGroups"))
+    assert tables.desc("UserGroups", "DUKE_ALUMNI") == "Alumni"
+    assert tables.desc("UserGroups", "DUKE_TRLN") == "TRLN borrower"
+    assert tables.desc("UserGroups", "DUKE_BORROWDIRECT") == "BorrowDirect borrower"
+    assert tables.desc("UserGroups", "DUKE_FRIENDS") == "Friends of the Library"
+    assert tables.desc("UserGroups", "DUKE_FORMER_AFFILIATE") == "Former faculty/staff/sponsored"
+    assert tables.desc("UserGroups", "DUKE_COMMUNITY") == "Community borrower"
+    patron_types = {"PT_ALUMNI", "PT_TRLN", "PT_BORROWDIRECT", "PT_FRIENDS", "PT_FORMER_FACULTY",
+                    "PT_FORMER_STAFF", "PT_FORMER_SPONSORED", "PT_COMMUNITY"}  # fmt: skip
+    assert patron_types <= set(tables.codes("UserStatCategories"))
+    assert all(tables.category_type(code) == "PATRON_TYPE" for code in patron_types)
+    assert tables.desc("UserStatisticalTypes", "PATRON_TYPE") == "Patron type"
+    assert set(tables.codes("UserIdentifierTypes")) == {"BARCODE", "UNIV_ID", "NET_ID", "DUKE_UNIQUE_ID"}
+    assert set(tables.codes("NoteTypes")) == {"CIRCULATION", "LIBRARY", "OTHER", "POPUP"}
+    assert tables.canonical("UserGroups", "duke_alumni") == "DUKE_ALUMNI"
+
+
+def test_code_tables_are_editable_per_sandbox() -> None:
+    one, two = _sandbox(), _sandbox()
+    one.code_tables.add("UserGroups", "VISITOR", "Visitor")
+    assert one.code_tables.has("UserGroups", "visitor")
+    assert not two.code_tables.has("UserGroups", "VISITOR")
+    one.code_tables.remove("UserGroups", "visitor")
+    assert not one.code_tables.has("UserGroups", "VISITOR")
+
+
+# --- Duke scenarios ----------------------------------------------------------------------------------
+
+
+def test_demo_is_deterministic_and_holds_the_duke_scenarios() -> None:
+    demo = Sandbox.demo(now=lambda: NOW)
+    assert list(demo.users) == list(Sandbox.demo(now=lambda: NOW).users)
+    assert len(demo.users) == 40 + len(DUKE_SCENARIOS) - 1
+    for name, primary_id in DUKE_SCENARIOS.items():
+        assert (demo.users.get(primary_id) is None) == (name == "new_registrant")
+
+
+def test_onelink_ids_are_seven_digit_strings_with_leading_zeros() -> None:
+    for name in ("new_registrant", "onelink_alumnus", "trln_borrower"):
+        assert re.fullmatch(r"\d{7}", DUKE_SCENARIOS[name])
+    assert DUKE_SCENARIOS["new_registrant"].startswith("0")
+    assert all(re.fullmatch(r"\d{7}", duid) for duid in DUKE_UNIQUE_IDS.values())
+    demo = Sandbox.demo(now=lambda: NOW)
+    assert demo.users.get("0123456")["primary_id"] == "0123456"  # type: ignore[index]
+
+
+def test_netid_era_account_is_found_by_its_duke_unique_id() -> None:
+    demo = Sandbox.demo(now=lambda: NOW, per_second_limit=None)
+    duid = DUKE_UNIQUE_IDS["netid_era_alumna"]
+    with httpx.Client(transport=demo.transport(), base_url=demo.base_url + "/almaws/v1") as client:
+        key = {"apikey": demo.api_key}
+        user = client.get(f"/users/{duid}", params=key).json()
+        found = client.get("/users", params={**key, "q": f"identifiers~{duid}"}).json()
+    assert user["primary_id"] == "jd123"
+    assert {(i["id_type"]["value"], i["value"]) for i in user["user_identifier"]} >= {
+        ("DUKE_UNIQUE_ID", duid),
+        ("NET_ID", "jd123"),
+    }
+    assert [u["primary_id"] for u in found["user"]] == ["jd123"]
+
+
+def test_recent_graduate_graduated_less_than_a_year_before_the_sandbox_today() -> None:
+    for today in (NOW, NOW + timedelta(days=400)):
+        demo = Sandbox.demo(now=lambda today=today: today)
+        user = User.from_alma(demo.users.get(DUKE_SCENARIOS["recent_graduate"]) or {})
+        graduated = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", user.user_note[0].note_text or "")[0])  # type: ignore[index]
+        assert timedelta(0) < today.date() - graduated < timedelta(days=365)
+        assert user.identifier_values("DUKE_UNIQUE_ID") == [DUKE_UNIQUE_IDS["recent_graduate"]]
+        assert user.expiry_date
+        assert user.expiry_date > today.date()
+
+
+def test_former_staff_member_has_active_loans_and_cannot_be_deleted() -> None:
+    demo = Sandbox.demo(now=lambda: NOW, per_second_limit=None)
+    staff_id = DUKE_SCENARIOS["former_staff_with_loans"]
+    user = User.from_alma(demo.users.get(staff_id) or {})
+    assert user.user_group
+    assert user.user_group.value == "STAFF"
+    assert user.expiry_date
+    assert user.expiry_date < TODAY
+    active = [loan for loan in demo.users.loans(staff_id) if loan["loan_status"] == "ACTIVE"]
+    assert len(active) == 2
+    with httpx.Client(transport=demo.transport(), base_url=demo.base_url) as client:
+        refused = client.delete(f"/almaws/v1/users/{staff_id}", params={"apikey": demo.api_key})
+    assert refused.status_code == 400
+
+
+def test_seed_duke_is_idempotent() -> None:
+    sandbox = _sandbox()
+    assert len(sandbox.seed_duke()) == len(DUKE_SCENARIOS) - 1
+    assert sandbox.seed_duke() == []
