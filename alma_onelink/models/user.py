@@ -232,6 +232,11 @@ class User(AlmaModel):
     # --- conveniences for notebooks and policies -------------------------------------------------
 
     @property
+    def display_name(self) -> str:
+        """``full_name``, else first and last name (search results are brief and carry no full name)."""
+        return self.full_name or " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    @property
     def preferred_email(self) -> str | None:
         """The preferred email address, else the first one, else ``None``."""
         emails = self.contact_info.email if self.contact_info else []
@@ -262,5 +267,4 @@ class User(AlmaModel):
         return all(role.role_type is not None and role.role_type.value == "200" for role in self.user_role)
 
     def __str__(self) -> str:
-        name = self.full_name or " ".join(p for p in (self.first_name, self.last_name) if p)
-        return f"{name or '(no name)'} <{self.primary_id or 'no primary id'}>"
+        return f"{self.display_name or '(no name)'} <{self.primary_id or 'no primary id'}>"
