@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Every plugin distribution in plugins/ (the Duke policy, the example plugin) is installed editable.
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
 
-.PHONY: demo test lint typecheck pytest docs docs-serve bench clean
+.PHONY: demo test lint typecheck pytest docs docs-serve bench cassettes clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -35,6 +35,10 @@ docs: $(STAMP)
 
 docs-serve: $(STAMP)
 	$(BIN)/mkdocs serve
+
+# Record the cassettes in cassettes/ again, over real HTTP against the sandbox served on 127.0.0.1:8765.
+cassettes: $(STAMP)
+	$(BIN)/pytest -q tests/test_recorded_traffic.py --record-mode=rewrite
 
 bench: $(STAMP)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
