@@ -41,3 +41,11 @@ def test_docs_code_runs(page: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: P
         close = getattr(value, "close", None)
         if type(value).__name__ == "AlmaClient" and callable(close):
             close()
+
+
+def test_every_page_in_the_nav_exists() -> None:
+    """mkdocs only logs a nav entry without a page, even with --strict; this makes it an error."""
+    nav = re.findall(r":\s*([\w./-]+\.md)\s*$", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.M)
+    assert nav, "no pages found in mkdocs.yml's nav"
+    missing = [page for page in nav if not (ROOT / "docs" / page).is_file()]
+    assert not missing, f"pages in the nav but not in docs/: {missing}"
