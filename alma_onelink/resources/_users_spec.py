@@ -162,6 +162,23 @@ def _retry_opts(max_retries: int | None, timeout: float | httpx.Timeout | None) 
     }
 
 
+def _paged(
+    path: str,
+    envelope: type[E],
+    params: Mapping[str, Any],
+    max_retries: int | None,
+    timeout: float | httpx.Timeout | None,
+) -> Callable[[int], RequestSpec[E]]:
+    """The GET spec of the page at any offset of one list endpoint."""
+    options = _retry_opts(max_retries, timeout)
+    parse = parse_model(envelope)
+
+    def spec_for(page_offset: int) -> RequestSpec[E]:
+        return RequestSpec("GET", path, parse, params=clean_params({**params, "offset": page_offset}), **options)
+
+    return spec_for
+
+
 def get_user(
     user_id: str,
     *,
@@ -222,15 +239,7 @@ def list_users(
         "source_user_id": source_user_id,
     }
 
-    def spec_for(page_offset: int) -> RequestSpec[UserList]:
-        return RequestSpec(
-            "GET",
-            "/users",
-            parse_model(UserList),
-            params=clean_params({**params, "offset": page_offset}),
-            **_retry_opts(max_retries, timeout),
-        )
-
+    spec_for = _paged("/users", UserList, params, max_retries, timeout)
     return ListPlan(spec_for, lambda env: env.user, _user_key, limit, offset)
 
 
@@ -350,15 +359,7 @@ def list_loans(
         "expand": expand,
     }
 
-    def spec_for(page_offset: int) -> RequestSpec[LoanList]:
-        return RequestSpec(
-            "GET",
-            path,
-            parse_model(LoanList),
-            params=clean_params({**params, "offset": page_offset}),
-            **_retry_opts(max_retries, timeout),
-        )
-
+    spec_for = _paged(path, LoanList, params, max_retries, timeout)
     return ListPlan(spec_for, lambda env: env.item_loan, lambda loan: loan.loan_id, limit, offset)
 
 
@@ -383,15 +384,7 @@ def list_requests(
         "status": _one_of("status", status, _REQUEST_STATUS, fold=True),
     }
 
-    def spec_for(page_offset: int) -> RequestSpec[RequestList]:
-        return RequestSpec(
-            "GET",
-            path,
-            parse_model(RequestList),
-            params=clean_params({**params, "offset": page_offset}),
-            **_retry_opts(max_retries, timeout),
-        )
-
+    spec_for = _paged(path, RequestList, params, max_retries, timeout)
     return ListPlan(spec_for, lambda env: env.user_request, lambda req: req.request_id, limit, offset)
 
 
