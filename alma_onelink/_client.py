@@ -1,6 +1,6 @@
 """``AlmaClient`` and ``AsyncAlmaClient``: the only places that send requests and sleep.
 
-Both take a :class:`~alma_onelink._base.RequestSpec`, wait their turn at the token bucket, send,
+Both take a `RequestSpec`, wait their turn at the token bucket, send,
 turn the outcome into a typed error or a parsed object, and retry what is safe to retry. All the
 deciding happens in ``_base`` and ``_retry``; these loops differ only in ``await``.
 """
@@ -18,8 +18,6 @@ import tenacity
 
 from ._base import BaseClient, RequestSpec, raw_response_mode
 from ._config import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_RATE_LIMIT,
     ClientConfig,
     check_max_retries,
     check_timeout,
@@ -99,7 +97,7 @@ class _ClientCommon(BaseClient):
         """A client configured from ``ALMA_API_KEY``, ``ALMA_REGION`` and ``ALMA_BASE_URL``.
 
         Raises:
-            InputError: ``ALMA_API_KEY`` is not set (use :meth:`sandbox` to work without Alma).
+            InputError: ``ALMA_API_KEY`` is not set (use `sandbox` to work without Alma).
         """
         return cast("Callable[..., Self]", cls)(**options)
 
@@ -143,7 +141,7 @@ class AlmaClient(_ClientCommon):
         timeout: seconds, or an ``httpx.Timeout``; default 30 s (10 s to connect).
         max_retries: retries of a failed call that is safe to retry (default 3).
         rate_limit: requests per second (default 25, Alma's per-institution threshold); ``None`` turns it off.
-        rate_limiter: a :class:`TokenBucket` to share with other clients of the same institution.
+        rate_limiter: a `TokenBucket` to share with other clients of the same institution.
         default_headers: extra headers for every request.
         http_client: your own ``httpx.Client`` (not closed by this client).
         transport: an httpx transport, e.g. ``httpx.MockTransport`` in tests.
@@ -162,8 +160,8 @@ class AlmaClient(_ClientCommon):
         region: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        max_retries: int = 3,
+        rate_limit: float | None = 25.0,
         rate_limiter: TokenBucket | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
@@ -250,7 +248,7 @@ class AlmaClient(_ClientCommon):
 
 
 class AsyncAlmaClient(_ClientCommon):
-    """Asynchronous client for the Alma Users API; the same options as :class:`AlmaClient`.
+    """Asynchronous client for the Alma Users API; the same options as `AlmaClient`.
 
     Use it with ``async with AsyncAlmaClient(...) as alma:``. Every task of a client shares its
     connection pool and its rate limiter.
@@ -265,8 +263,8 @@ class AsyncAlmaClient(_ClientCommon):
         region: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        max_retries: int = 3,
+        rate_limit: float | None = 25.0,
         rate_limiter: TokenBucket | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,

@@ -121,7 +121,7 @@ def resolve_config(
 ) -> ClientConfig:
     """Build a config from arguments, falling back to ``ALMA_API_KEY``/``ALMA_REGION``/``ALMA_BASE_URL``.
 
-    Raises :class:`InputError` with what to fix when the key is missing, the region unknown, or
+    Raises `InputError` with what to fix when the key is missing, the region unknown, or
     both a region and a base URL are given.
     """
     env = os.environ if environ is None else environ

@@ -1,7 +1,7 @@
 """The exception tree, and the one place Alma error bodies are parsed.
 
-Every error the SDK raises is an :class:`AlmaError`. Errors that come from an Alma response are
-:class:`APIStatusError` subclasses chosen by Alma's error code first and the HTTP status second
+Every error the SDK raises is an `AlmaError`. Errors that come from an Alma response are
+`APIStatusError` subclasses chosen by Alma's error code first and the HTTP status second
 (Alma reports "user not found" as HTTP 400 with code 401861, so the status alone would mislead).
 No error ever carries the API key: only the method, the path and Alma's own error details.
 """

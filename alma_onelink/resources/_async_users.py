@@ -42,7 +42,7 @@ class AsyncUsers:
 
     @functools.cached_property
     def with_raw_response(self) -> AsyncUsersWithRawResponse:
-        """The same methods, returning a :class:`RawResponse` (status, headers, ``retries_taken``, ``.parse()``)."""
+        """The same methods, returning a `RawResponse` (status, headers, ``retries_taken``, ``.parse()``)."""
         return AsyncUsersWithRawResponse(self)
 
     async def _page(self, plan: spec.ListPlan[T, E]) -> AsyncOffsetPage[T]:
@@ -188,7 +188,7 @@ class AsyncUsers:
         max_retries: int | None = None,
         timeout: Timeout = None,
     ) -> User:
-        """Replace a user with ``user`` (Alma's PUT swaps everything; prefer :meth:`edit`).
+        """Replace a user with ``user`` (Alma's PUT swaps everything; prefer `edit`).
 
         Raises:
             InputError: a required field is missing or ``override`` names a field Alma does not protect.
@@ -315,7 +315,7 @@ class AsyncUsers:
 
 
 class AsyncUserEdit:
-    """Context manager behind :meth:`AsyncUsers.edit`. After the block, ``saved`` is Alma's answer (or None)."""
+    """Context manager behind `edit`. After the block, ``saved`` is Alma's answer (or None)."""
 
     def __init__(
         self,
@@ -363,7 +363,7 @@ def _raw(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[RawResponse[R
 
 
 class AsyncUsersWithRawResponse:
-    """``alma.users.with_raw_response`` on the async client: each method returns a :class:`RawResponse`."""
+    """``alma.users.with_raw_response`` on the async client: each method returns a `RawResponse`."""
 
     def __init__(self, users: AsyncUsers) -> None:
         self.get = _raw(users.get)

@@ -1,7 +1,7 @@
 """Request specs for the Users endpoints: every check and every parameter, decided once.
 
 ``Users`` and ``AsyncUsers`` call these builders and only add I/O. Bad input raises
-:class:`~alma_onelink.errors.InputError` here, before anything is sent.
+`InputError` here, before anything is sent.
 """
 
 from __future__ import annotations

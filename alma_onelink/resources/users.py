@@ -50,7 +50,7 @@ class Users:
 
     @functools.cached_property
     def with_raw_response(self) -> UsersWithRawResponse:
-        """The same methods, returning a :class:`RawResponse` (status, headers, ``retries_taken``, ``.parse()``)."""
+        """The same methods, returning a `RawResponse` (status, headers, ``retries_taken``, ``.parse()``)."""
         return UsersWithRawResponse(self)
 
     def _page(self, plan: spec.ListPlan[T, E]) -> SyncOffsetPage[T]:
@@ -196,7 +196,7 @@ class Users:
         max_retries: int | None = None,
         timeout: Timeout = None,
     ) -> User:
-        """Replace a user with ``user`` (Alma's PUT swaps everything; prefer :meth:`edit`).
+        """Replace a user with ``user`` (Alma's PUT swaps everything; prefer `edit`).
 
         Raises:
             InputError: a required field is missing or ``override`` names a field Alma does not protect.
@@ -323,7 +323,7 @@ class Users:
 
 
 class UserEdit:
-    """Context manager behind :meth:`Users.edit`. After the block, ``saved`` is Alma's answer (or None)."""
+    """Context manager behind `edit`. After the block, ``saved`` is Alma's answer (or None)."""
 
     def __init__(
         self, users: Users, user_id: str, *, user_id_type: str | None, override: str | Iterable[str] | None
@@ -366,7 +366,7 @@ def _raw(func: Callable[P, R]) -> Callable[P, RawResponse[R]]:
 
 
 class UsersWithRawResponse:
-    """``alma.users.with_raw_response``: each method returns a :class:`RawResponse`."""
+    """``alma.users.with_raw_response``: each method returns a `RawResponse`."""
 
     def __init__(self, users: Users) -> None:
         self.get = _raw(users.get)

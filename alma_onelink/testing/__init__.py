@@ -6,7 +6,7 @@ Opt in from a ``conftest.py``::
 
 and use the fixtures ``alma_sandbox`` (a fresh, seeded in-memory Alma sandbox per test), ``alma``
 (an ``AlmaClient`` on it) and ``async_alma`` (an ``AsyncAlmaClient`` on it). Subclass
-:class:`PolicyContract` to check a policy plugin's hooks and return types.
+`PolicyContract` to check a policy plugin's hooks and return types.
 """
 
 from ._policy_contract import PolicyContract
