@@ -11,7 +11,7 @@ from datetime import date
 from typing import Final
 
 from alma_onelink.errors import InputError
-from alma_onelink.models import Code, User, UserNote, UserStatistic
+from alma_onelink.models import Code, User, UserIdentifier, UserNote, UserStatistic
 
 from .hookspecs import hookimpl
 from .types import Affiliation, EligibilityIssue, Patron, add_months
@@ -128,7 +128,7 @@ def alma_onelink_purge_date(expiry: date) -> date | None:
 def alma_onelink_eligibility(
     patron: Patron, existing: Sequence[User], affiliations: Sequence[Affiliation]
 ) -> list[EligibilityIssue]:
-    """Generic checks: active NetID, unknown affiliation, missing facts, ids already in Alma."""
+    """Generic checks: active NetID, unknown affiliation, missing facts, the OneLink ID already in Alma."""
     issues: list[EligibilityIssue] = []
     if patron.has_active_netid:
         issues.append(
@@ -157,25 +157,63 @@ def alma_onelink_eligibility(
                 f"Ask the patron and fill in {', '.join(missing)}.",
             )
         )
-    for user in existing:
-        if user.primary_id and user.primary_id.casefold() == patron.onelink_id.casefold():
-            issues.append(
-                EligibilityIssue.warn(
-                    "duplicate_primary_id",
-                    f"Alma already has an account with primary id {user.primary_id} ({user}).",
-                    "Open that account and update it instead of creating a second one.",
-                )
-            )
-        elif patron.onelink_id in user.identifier_values():
-            issues.append(
-                EligibilityIssue.warn(
-                    "identifier_in_use",
-                    f"The account {user} already holds {patron.onelink_id} as an identifier; "
-                    "Alma may refuse a new account whose primary id repeats it.",
-                    "Remove the identifier from the old account, or merge it into the new one.",
-                )
-            )
+    issues += _id_clashes(patron, existing)
     return issues
+
+
+def _id_clashes(patron: Patron, existing: Sequence[User]) -> list[EligibilityIssue]:
+    """Block when Alma would refuse the new account: its primary id, the OneLink ID, is already taken.
+
+    Alma keeps primary ids and identifier values unique across users (ignoring case), so creating
+    the account fails (401851) while an existing account has the OneLink ID as its primary id
+    (``account_exists``: the patron already has their account) or as any identifier
+    (``identifier_in_use``: remove it, create, then merge). An institution plugin rewords either by
+    reporting its code.
+    """
+    issues: list[EligibilityIssue] = []
+    wanted = patron.onelink_id.casefold()
+    for user in existing:
+        if user.primary_id and user.primary_id.casefold() == wanted:
+            issues.append(
+                EligibilityIssue.block(
+                    "account_exists",
+                    f"An Alma account with primary id {user.primary_id} already exists ({_names(user)}): "
+                    "this patron already has their OneLink account; update it instead of creating a new one.",
+                    f"Open account {user.primary_id} in Alma and update its user group, Patron type and expiry "
+                    "date for the new affiliation.",
+                )
+            )
+            continue
+        clashes = [ident for ident in user.user_identifier if ident.value and ident.value.casefold() == wanted]
+        if not clashes:
+            continue
+        account = user.primary_id or "(no primary id)"
+        held = " and ".join(f"{_id_type(ident)} {ident.value}" for ident in clashes)
+        roles = (
+            ""
+            if user.is_patron_only
+            else f" Account {account} holds roles besides Patron: remove them before the merge."
+        )
+        issues.append(
+            EligibilityIssue.block(
+                "identifier_in_use",
+                f"The Alma account {account} ({_names(user)}) already holds the "
+                f"OneLink ID {patron.onelink_id} as identifier {held}; Alma keeps identifier values unique "
+                "across users, so it would refuse the new account.",
+                f"1) remove identifier {held} from account {account} (or let the OneLink workflow do it), "
+                f"2) create the new account, 3) merge {account} into it (Alma: Admin > Merge Users; only "
+                f"accounts with no role but Patron can be merged).{roles}",
+            )
+        )
+    return issues
+
+
+def _names(user: User) -> str:
+    return user.display_name or "no name on record"
+
+
+def _id_type(ident: UserIdentifier) -> str:
+    return ident.id_type.value if ident.id_type is not None and ident.id_type.value else "(no type)"
 
 
 @hookimpl(trylast=True)

@@ -154,7 +154,14 @@ def alma_onelink_prepare_user(patron: Patron, user: User, today: date) -> None:
 
     Called by `Policy.build_user()` after the record holds the policy's decisions (primary id,
     names, contact details, group, Patron type, expiry and purge dates). Change `user` in place:
-    add notes, identifiers, statistics. Use `wrapper=True` to act after every other plugin.
+    add notes, identifiers, statistics.
+
+    A `wrapper=True` (or old-style `hookwrapper=True`) implementation's code after `yield` runs
+    after the implementations inside it: every plain one, and the wrappers called after it. A
+    wrapper marked `tryfirst`, or registered later, runs outside it and changes the record after
+    it, so no plugin's wrapper is guaranteed the last word. What is guaranteed is checked by
+    `Policy.build_user()` itself once the hook has returned, whatever plugins did: the record has
+    no password and its primary id is the patron's OneLink ID; otherwise it raises `PolicyError`.
 
     Returns:
         `None`; the hook's effect is the change to `user`.

@@ -309,6 +309,11 @@ class Policy:
         Raises ``InputError`` if the OneLink ID is invalid, the affiliation is not offered, or the
         policy's expiry date is not after ``today``. It does not check eligibility: call
         ``eligibility`` first.
+
+        Two rules hold whatever plugins do, checked here after every ``alma_onelink_prepare_user``
+        implementation (wrappers included) has run: the record carries no password (a OneLink
+        account never has an Alma password), and its primary id is the patron's OneLink ID. A record
+        that breaks either raises ``PolicyError`` naming the plugins that could have changed it.
         """
         _require_patron(patron)
         today = today or date.today()
@@ -340,6 +345,7 @@ class Policy:
             fields["contact_info"] = contact
         user = User(**fields)
         self._hook.alma_onelink_prepare_user(patron=patron, user=user, today=today)
+        self._check_record_rules(patron, user)
         return user
 
     def links(self) -> dict[str, str]:
@@ -350,6 +356,40 @@ class Policy:
         return merged
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _check_record_rules(self, patron: Patron, user: User) -> None:
+        # Plugin-independent: no wrapper, however early or late it runs, can undo this check.
+        hook = "alma_onelink_prepare_user"
+        if user.password:
+            suspects = self._suspects(hook)
+            raise PolicyError(
+                f"A plugin set a password on the new record for {patron.full_name}; OneLink accounts never "
+                f"have an Alma password (the patron signs in with OneLink). Plugins that implement {hook}: "
+                f"{', '.join(suspects)}; remove the password there.",
+                plugin=suspects[0] if len(suspects) == 1 else None,
+                hook=hook,
+            )
+        if "password" in user.model_fields_set:
+            # A blank password some plugin wrote: leave the key out of the JSON sent to Alma.
+            user.password = None
+            user.model_fields_set.discard("password")
+        if user.primary_id != patron.onelink_id:
+            suspects = self._suspects(hook)
+            raise PolicyError(
+                f"A plugin changed the new record's primary id to {user.primary_id!r}; it must be "
+                f"{patron.full_name}'s OneLink ID {patron.onelink_id!r}, which they sign in with. Plugins that "
+                f"implement {hook}: {', '.join(suspects)}; leave primary_id alone there.",
+                plugin=suspects[0] if len(suspects) == 1 else None,
+                hook=hook,
+            )
+
+    def _suspects(self, hook: str) -> list[str]:
+        # The plugins whose implementation of ``hook`` ran, asked first first; the in-tree defaults,
+        # tested never to do this, only when nobody else implements it.
+        implementations = reversed(getattr(self._hook, hook).get_hookimpls())
+        names = list(dict.fromkeys(str(impl.plugin_name) for impl in implementations))
+        others = [name for name in names if name != DEFAULT_POLICY]
+        return others or names
 
     def _decide(self, hook: str, **kwargs: Any) -> Any:
         answer = getattr(self._hook, hook)(**kwargs)

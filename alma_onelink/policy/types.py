@@ -225,8 +225,12 @@ class Patron(_Form):
     @classmethod
     def _onelink_id_text(cls, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            # A number has already lost any leading zeros, which are part of the id.
-            raise ValueError(f'onelink_id must be text so leading zeros survive: write "{value}" in quotes')
+            # A number has already lost any leading zeros, which are part of the id, so do not echo it
+            # back as the value to type: "123456" may really be "0123456".
+            raise ValueError(
+                f"onelink_id must be text, not the number {value!r}: type the ID exactly as OneLink shows it "
+                '(at Duke, the 7-digit ID), leading zeros included, in quotes, like "0123456"'
+            )
         return value
 
     @field_validator("onelink_id")

@@ -35,6 +35,7 @@ class TestDefaultPolicyContract(PolicyContract):
     """The defaults alone are a complete policy."""
 
     policy_name = "default"
+    invalid_onelink_ids = ("", "  ", "12 34")  # any other format is the institution's call
 
 
 def codes(issues: list[EligibilityIssue]) -> list[tuple[str, str]]:
@@ -75,11 +76,22 @@ def test_a_leap_day_registration_expires_on_the_last_day_of_february(policy: Pol
         ({"has_active_netid": True}, [], [("active_netid", "block")]),
         ({"affiliation": "visitor"}, [], [("unknown_affiliation", "block")]),
         ({"affiliation": "reciprocal"}, [], [("missing_facts", "block")]),
-        ({}, [User(primary_id="a1234")], [("duplicate_primary_id", "warn")]),
+        # Alma keeps primary ids and identifier values unique (ignoring case): a clash would fail the create.
+        ({}, [User(primary_id="a1234")], [("account_exists", "block")]),
         (
             {},
             [User(primary_id="OLD1", user_identifier=[UserIdentifier(id_type=Code(value="BARCODE"), value="A1234")])],
-            [("identifier_in_use", "warn")],
+            [("identifier_in_use", "block")],
+        ),
+        (
+            {},
+            [User(primary_id="OLD1", user_identifier=[UserIdentifier(id_type=Code(value="NET_ID"), value="a1234")])],
+            [("identifier_in_use", "block")],
+        ),
+        (
+            {},
+            [User(primary_id="OLD1", user_identifier=[UserIdentifier(id_type=Code(value="BARCODE"), value="A12345")])],
+            [],
         ),
         ({"onelink_id": "A1234"}, [User(primary_id="OTHER")], []),
     ],
@@ -88,6 +100,35 @@ def test_generic_eligibility(
     policy: Policy, change: dict[str, Any], existing: list[User], expected: list[tuple[str, str]]
 ) -> None:
     assert codes(policy.eligibility(patron(**change), existing=existing, today=TODAY)) == expected
+
+
+def test_an_existing_onelink_account_is_updated_not_created_again(policy: Policy) -> None:
+    existing = User(primary_id="A1234", first_name="Grace", last_name="Hopper")
+    [issue] = policy.eligibility(patron(), existing=[existing], today=TODAY)
+    assert (issue.code, issue.severity) == ("account_exists", "block")
+    assert issue.message == (
+        "An Alma account with primary id A1234 already exists (Grace Hopper): this patron already has their "
+        "OneLink account; update it instead of creating a new one."
+    )
+    assert issue.hint is not None
+    assert "merge" not in f"{issue.message} {issue.hint}".casefold()
+
+
+def test_an_old_account_holding_the_onelink_id_gives_the_steps_in_order(policy: Policy) -> None:
+    old = User(
+        primary_id="ghopper",
+        first_name="Grace",
+        last_name="Hopper",
+        user_identifier=[UserIdentifier(id_type=Code(value="BARCODE"), value="A1234")],
+    )
+    [issue] = policy.eligibility(patron(), existing=[old], today=TODAY)
+    assert (issue.code, issue.severity) == ("identifier_in_use", "block")
+    assert "The Alma account ghopper (Grace Hopper) already holds the OneLink ID A1234" in issue.message
+    assert issue.hint == (
+        "1) remove identifier BARCODE A1234 from account ghopper (or let the OneLink workflow do it), "
+        "2) create the new account, 3) merge ghopper into it (Alma: Admin > Merge Users; only accounts with no "
+        "role but Patron can be merged)."
+    )
 
 
 def test_eligibility_messages_say_what_to_do(policy: Policy) -> None:

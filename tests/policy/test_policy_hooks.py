@@ -193,6 +193,79 @@ def test_every_plugin_has_a_last_look_and_a_wrapper_sees_the_result() -> None:
     assert audit.seen == ["before: []", "after: ['B1']"]
 
 
+# --- what build_user guarantees whatever plugins do ----------------------------------------------
+
+
+def _sets_password(user: User) -> None:
+    user.password = "hunter22"
+
+
+def _moves_primary_id(user: User) -> None:
+    user.primary_id = "pdevil"
+
+
+class PlainLastLook:
+    def __init__(self, change: Callable[[User], None]) -> None:
+        self.change = change
+
+    @hookimpl
+    def alma_onelink_prepare_user(self, user: User) -> None:
+        self.change(user)
+
+
+class OutermostWrapper(PlainLastLook):
+    """New-style wrapper, tryfirst and registered last: it runs outside every other wrapper, Duke's too."""
+
+    @hookimpl(wrapper=True, tryfirst=True)
+    def alma_onelink_prepare_user(self, user: User) -> Generator[None, list[None], list[None]]:  # type: ignore[override]
+        results = yield
+        self.change(user)
+        return results
+
+
+class OldStyleWrapper(PlainLastLook):
+    """Old-style hookwrapper, tryfirst: its code after ``yield`` runs after everything else."""
+
+    @hookimpl(hookwrapper=True, tryfirst=True)
+    def alma_onelink_prepare_user(self, user: User) -> Generator[None, object, None]:  # type: ignore[override]
+        yield
+        self.change(user)
+
+
+@pytest.mark.parametrize("policy_name", ["default", "duke"])
+@pytest.mark.parametrize("kind", [PlainLastLook, OutermostWrapper, OldStyleWrapper])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (_sets_password, "A plugin set a password on the new record for Ada Lovelace; OneLink accounts never have "
+                         "an Alma password"),
+        (_moves_primary_id, "A plugin changed the new record's primary id to 'pdevil'; it must be Ada Lovelace's "
+                            "OneLink ID '0123456'"),
+    ],
+)  # fmt: skip
+def test_no_plugin_can_set_a_password_or_move_the_primary_id(
+    policy_name: str, kind: type[PlainLastLook], change: Callable[[User], None], says: str
+) -> None:
+    policy = load_policy(policy_name, plugins=[kind(change)], addons=False)
+    with pytest.raises(PolicyError) as caught:
+        policy.build_user(alum(), today=TODAY)
+    message = str(caught.value)
+    assert message.startswith(says)
+    suspects = message.split("Plugins that implement alma_onelink_prepare_user: ")[1]
+    assert kind.__name__ in suspects  # the plugins that could have done it are named
+    assert caught.value.hook == "alma_onelink_prepare_user"
+
+
+def test_a_blank_password_is_left_out_of_the_record() -> None:
+    class Blank:
+        @hookimpl
+        def alma_onelink_prepare_user(self, user: User) -> None:
+            user.password = ""
+
+    body = policy_with(Blank()).build_user(alum(), today=TODAY).to_alma()
+    assert "password" not in body
+
+
 # --- a plugin that breaks its contract ----------------------------------------------------------
 
 

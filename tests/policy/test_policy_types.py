@@ -34,7 +34,7 @@ def test_a_minimal_patron() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"onelink_id": 123456}, 'onelink_id must be text so leading zeros survive: write "123456" in quotes'),
+        ({"onelink_id": 123456}, "type the ID exactly as OneLink shows it (at Duke, the 7-digit ID), leading zeros"),
         ({"onelink_id": "   "}, "onelink_id must not be blank"),
         ({"onelink_id": "012 3456"}, "onelink_id must not contain spaces"),
         ({"first_name": " "}, "first_name must not be blank"),
@@ -59,6 +59,18 @@ def test_bad_input_says_what_to_fix(change: dict[str, Any], message: str) -> Non
         Patron(**{**BASE, **change})
     assert message in str(caught.value)
     assert isinstance(caught.value, ValueError)  # callers may catch ValueError
+
+
+@pytest.mark.parametrize("number", [123456, 1234567, 123456.0])
+def test_a_numeric_onelink_id_is_not_echoed_back_as_the_value_to_type(number: float) -> None:
+    # A number has lost its leading zeros: "123456" in quotes could be the wrong id (0123456).
+    with pytest.raises(InputError) as caught:
+        Patron(**{**BASE, "onelink_id": number})
+    message = str(caught.value)
+    assert "exactly as OneLink shows it" in message
+    assert "leading zeros included, in quotes" in message
+    assert f'"{number}"' not in message
+    assert f'"{int(number)}"' not in message
 
 
 def test_every_missing_field_is_listed_at_once() -> None:

@@ -1,8 +1,10 @@
 """The Duke policy's settings: read from ``duke.toml``, overridable with ``ALMA_ONELINK_DUKE_CONFIG``.
 
 The file named by ``ALMA_ONELINK_DUKE_CONFIG`` is merged over the shipped ``duke.toml`` (tables
-merge, other values replace), so a site file holds only what it changes. Reading happens once,
-when the policy is loaded; hooks never touch the file system.
+merge, other values replace), so a site file holds only what it changes. Two rules make the merge
+do what a site file means: an affiliation's ``expiry_on`` replaces the ``expiry_months`` of the file
+below it and vice versa, and ``enabled = false`` drops an affiliation. Reading happens once, when
+the policy is loaded; hooks never touch the file system.
 """
 
 from __future__ import annotations
@@ -15,14 +17,24 @@ from datetime import date
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from alma_onelink.policy import Patron, PolicyError, PriorRole
+from alma_onelink.policy import (
+    LINK_MY_ACCOUNT,
+    LINK_ONELINK_REGISTRATION,
+    LINK_ONELINK_SIGN_IN,
+    LINK_SELF_SERVICE,
+    Patron,
+    PolicyError,
+    PriorRole,
+)
 
 __all__ = [
     "CONFIG_ENV",
+    "LINK_KEYS",
     "AffiliationConfig",
     "DukeConfig",
     "DukeConfigError",
@@ -32,7 +44,10 @@ __all__ = [
 ]
 
 CONFIG_ENV: Final = "ALMA_ONELINK_DUKE_CONFIG"
-_STOPWORDS: Final = frozenset({"the", "university", "of", "at", "college"})
+# "College" is not one: Cornell College, Columbia College and Brown College are other schools.
+_STOPWORDS: Final = frozenset({"the", "university", "univ", "of", "at"})
+LINK_KEYS: Final = (LINK_ONELINK_REGISTRATION, LINK_ONELINK_SIGN_IN, LINK_SELF_SERVICE, LINK_MY_ACCOUNT)
+"""The link keys the settings accept (blank: not configured)."""
 
 
 class DukeConfigError(PolicyError):
@@ -50,6 +65,26 @@ def normalize_institution(name: str) -> str:
     return " ".join(word for word in words if word not in _STOPWORDS)
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+Text = Annotated[str, AfterValidator(_not_blank)]
+"""A code or name: surrounding spaces dropped, blank refused."""
+
+
+def _link(value: str) -> str:
+    text = value.strip()
+    if not text:
+        return text  # blank: not configured, left out of Policy.links()
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.netloc or any(ch.isspace() for ch in text):
+        raise ValueError(f"must be an absolute https URL, like https://library.duke.edu/; got {value!r}")
+    return text
+
+
 def _purge_months(value: Any) -> Any:
     # TOML's true would silently read as 1 month; only false (no purge date) is a valid boolean.
     if value is True or (isinstance(value, int) and not isinstance(value, bool) and value < 0):
@@ -64,8 +99,8 @@ class _Settings(BaseModel):
 class Institution(_Settings):
     """A partner institution: its canonical name and other names staff may type."""
 
-    name: str
-    aliases: tuple[str, ...] = ()
+    name: Text
+    aliases: tuple[Text, ...] = ()
 
     def spellings(self) -> set[str]:
         """Every normalized spelling that means this institution."""
@@ -75,26 +110,20 @@ class Institution(_Settings):
 class AffiliationConfig(_Settings):
     """One affiliation: its codes, the rules it triggers, and its dates."""
 
-    label: str
+    label: Text
     description: str = ""
     requires: tuple[str, ...] = ()
-    user_group: str
-    patron_type: str | None = None
-    patron_type_by_role: dict[PriorRole, str] = Field(default_factory=dict)
+    user_group: Text
+    patron_type: Text | None = None
+    patron_type_by_role: dict[PriorRole, Text] = Field(default_factory=dict)
     institutions: tuple[Institution, ...] = ()
     minimum_gift: Decimal | None = Field(default=None, ge=0)
     netid_wait_months: int | None = Field(default=None, ge=0)
+    residence_city: Text | None = None
     expiry_from: Literal["today", "donation"] = "today"
     expiry_months: int | None = Field(default=None, ge=1)
     expiry_on: str | None = None
     purge_after_months: int | Literal[False] | None = None
-
-    @field_validator("label", "user_group")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
 
     @field_validator("requires")
     @classmethod
@@ -133,13 +162,22 @@ class AffiliationConfig(_Settings):
         key = normalize_institution(name or "")
         return next((inst for inst in self.institutions if key and key in inst.spellings()), None)
 
+    def partly_named(self, name: str | None) -> list[Institution]:
+        """Listed institutions ``name`` is only part of, like "North Carolina" of UNC-Chapel Hill."""
+        words = set(normalize_institution(name or "").split())
+        if not words:
+            return []
+        return [
+            inst for inst in self.institutions if any(words < set(spelling.split()) for spelling in inst.spellings())
+        ]
+
 
 class Codes(_Settings):
     """Code-table values the policy writes besides groups and statistic categories."""
 
-    patron_type_category: str = "PATRON_TYPE"
-    unique_id_type: str = "DUKE_UNIQUE_ID"
-    note_type: str = "LIBRARY"
+    patron_type_category: Text = "PATRON_TYPE"
+    unique_id_type: Text = "DUKE_UNIQUE_ID"
+    note_type: Text = "LIBRARY"
 
 
 class Rules(_Settings):
@@ -147,6 +185,7 @@ class Rules(_Settings):
 
     expiry_months: int = Field(default=12, ge=1)
     purge_after_months: int | Literal[False] = 12
+    netid_wait_months: int = Field(default=12, ge=0)
 
     @field_validator("purge_after_months", mode="before")
     @classmethod
@@ -159,15 +198,33 @@ class DukeConfig(_Settings):
 
     codes: Codes = Codes()
     rules: Rules = Rules()
-    links: dict[str, str] = Field(default_factory=dict)
+    links: dict[str, Annotated[str, AfterValidator(_link)]] = Field(default_factory=dict)
     affiliations: dict[str, AffiliationConfig]
+
+    @field_validator("links")
+    @classmethod
+    def _known_links(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = [key for key in value if key not in LINK_KEYS]
+        if unknown:
+            raise ValueError(f"unknown link(s) {', '.join(unknown)}; the links are {', '.join(LINK_KEYS)}")
+        return value
 
     @field_validator("affiliations")
     @classmethod
     def _some(cls, value: dict[str, AffiliationConfig]) -> dict[str, AffiliationConfig]:
         if not value:
             raise ValueError("must offer at least one affiliation")
+        for code in value:
+            # Patron normalizes what staff type the same way; another spelling could never be chosen.
+            chosen = re.sub(r"[\s\-]+", "_", code.strip().casefold())
+            if not chosen:
+                raise ValueError("an affiliation code must not be blank")
+            if code != chosen:
+                raise ValueError(f"the affiliation code {code!r} cannot be chosen: write it as {chosen!r}")
         return value
+
+
+_EXPIRY_KEYS: Final = ("expiry_months", "expiry_on")
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,6 +235,46 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
         else:
             merged[key] = value
     return merged
+
+
+def _merge_settings(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``; an affiliation's ``expiry_on`` or ``expiry_months`` replaces the other."""
+    merged = _merge(base, override)
+    below, above = base.get("affiliations"), override.get("affiliations")
+    if not (isinstance(below, Mapping) and isinstance(above, Mapping)):
+        return merged
+    affiliations = dict(merged["affiliations"])
+    for code, table in above.items():
+        if not (isinstance(table, Mapping) and isinstance(below.get(code), Mapping)):
+            continue
+        given = [key for key in _EXPIRY_KEYS if key in table]
+        if len(given) == 1:  # both in one file is still an error, reported by validation
+            [replaced] = [key for key in _EXPIRY_KEYS if key not in given]
+            affiliations[code] = {key: value for key, value in affiliations[code].items() if key != replaced}
+    merged["affiliations"] = affiliations
+    return merged
+
+
+def _drop_disabled(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The settings without the affiliations marked ``enabled = false``."""
+    affiliations = data.get("affiliations")
+    if not isinstance(affiliations, Mapping):
+        return dict(data)
+    kept: dict[str, Any] = {}
+    for code, table in affiliations.items():
+        if not (isinstance(table, Mapping) and "enabled" in table):
+            kept[code] = table
+            continue
+        enabled = table["enabled"]
+        if not isinstance(enabled, bool):
+            raise _invalid(where, f"affiliations.{code}.enabled: must be true or false; got {enabled!r}")
+        if enabled:
+            kept[code] = {key: value for key, value in table.items() if key != "enabled"}
+    return {**data, "affiliations": kept}
+
+
+def _invalid(where: str, problems: str) -> DukeConfigError:
+    return DukeConfigError(f"The Duke policy settings in {where} are invalid: {problems}")
 
 
 def _read(text: str, where: str) -> dict[str, Any]:
@@ -191,7 +288,8 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
     """The shipped settings, with ``path`` (default: ``$ALMA_ONELINK_DUKE_CONFIG``) merged over them.
 
     Raises ``DukeConfigError`` if the override file is missing or unreadable, is not TOML, or
-    holds an unknown key or a bad value; the message names the file and the key.
+    holds an unknown key or a bad value (a blank code, a link that is not an absolute https URL, an
+    unknown link); the message names the file and the key.
     """
     environ = os.environ if environ is None else environ
     data = _read(files("alma_onelink_duke").joinpath("duke.toml").read_text(encoding="utf-8"), "duke.toml")
@@ -207,8 +305,9 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
                 f"{source} {str(override)!r}, which cannot be read ({exc.strerror or exc}); "
                 "fix the path or unset the variable to use the shipped duke.toml."
             ) from exc
-        data = _merge(data, _read(text, str(override)))
+        data = _merge_settings(data, _read(text, str(override)))
         where = f"{override} (merged over duke.toml)"
+    data = _drop_disabled(data, where)
     try:
         return DukeConfig.model_validate(data)
     except ValidationError as exc:
@@ -216,4 +315,4 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
             f"{'.'.join(str(p) for p in err['loc'])}: {str(err['msg']).removeprefix('Value error, ')}"
             for err in exc.errors()
         )
-        raise DukeConfigError(f"The Duke policy settings in {where} are invalid: {problems}") from exc
+        raise _invalid(where, problems) from exc

@@ -2,14 +2,15 @@
 
 The procedure "Alma accounts for users without faculty, staff or student affiliation", as hooks:
 who may register (eligibility), which group, Patron type and dates they get (from ``duke.toml``),
-and what the record looks like (primary id = OneLink ID, no password, internal, public, active).
+and what the record looks like (internal, public, active, with the Patron type; ``Policy.build_user``
+itself guarantees primary id = OneLink ID and no password).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Generator, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Final
 
 from alma_onelink.errors import InputError
@@ -33,6 +34,20 @@ _UNIQUE_ID: Final = re.compile(r"^[0-9]{7}$")
 
 def _money(amount: object) -> str:
     return f"${amount:,.2f}"
+
+
+def _not_before(day: date, months: int) -> date:
+    """``months`` after ``day``; a day the month lacks (29 February) moves to the next month's 1st, not back."""
+    end = add_months(day, months)
+    return end + timedelta(days=1) if end.day < day.day else end
+
+
+def _span(months: int) -> str:
+    if months == 12:
+        return "a year"
+    if months % 12 == 0:
+        return f"{months // 12} years"
+    return f"{months} months"
 
 
 def _next_month_day(after: date, month_day: str) -> date:
@@ -145,41 +160,65 @@ class DukePolicy:
                     "They use their NetID account. If the NetID has been deactivated, untick has_active_netid.",
                 )
             )
+        issues += self._future_dates(patron, today)
         settings = self._settings(patron)
+        issues += self._recent_graduate(patron, settings, existing, today)
         if settings is not None:
-            issues += self._recent_graduate(patron, settings, existing, today)
             issues += self._prior_role(patron, settings)
             issues += self._home_institution(patron, settings)
             issues += self._gift(patron, settings, today)
+            issues += self._residence(patron, settings)
         issues += self._returning(patron, existing)
         return issues
 
+    def _future_dates(self, patron: Patron, today: date) -> list[EligibilityIssue]:
+        # Patron refuses dates after the wall clock; the policy judges against the day it is given.
+        dated = {
+            "graduated_on": patron.graduated_on,
+            "left_on": patron.left_on,
+            "donation.given_on": patron.donation.given_on if patron.donation is not None else None,
+        }
+        return [
+            EligibilityIssue.block(
+                "date_after_today",
+                f"{field} {day.isoformat()} is after the registration day, {today.isoformat()}: "
+                "the application's facts must have happened by then.",
+                f"Check {field} with the patron and correct the application.",
+            )
+            for field, day in dated.items()
+            if day is not None and day > today
+        ]
+
     def _recent_graduate(
-        self, patron: Patron, settings: AffiliationConfig, existing: Sequence[User], today: date
+        self, patron: Patron, settings: AffiliationConfig | None, existing: Sequence[User], today: date
     ) -> list[EligibilityIssue]:
-        if settings.netid_wait_months is None or patron.graduated_on is None:
+        # Whatever affiliation they now register under: the NetID of a recent graduate is still active.
+        graduated = patron.graduated_on
+        if graduated is None or graduated > today:  # a date after today is reported as date_after_today
             return []
-        netid_off = add_months(patron.graduated_on, settings.netid_wait_months)
+        months = settings.netid_wait_months if settings is not None else None
+        months = self.config.rules.netid_wait_months if months is None else months
+        netid_off = _not_before(graduated, months)
         if today >= netid_off:
             return []
-        graduated = patron.graduated_on.isoformat()
         if existing:
             return [
                 EligibilityIssue.block(
                     "recent_alum",
-                    f"{patron.full_name} graduated on {graduated}, less than a year ago: their NetID stays "
-                    f"active until {netid_off.isoformat()}, and must be deactivated before they can use OneLink.",
-                    f"Create the OneLink account on or after {netid_off.isoformat()}; until then they use "
-                    "their NetID account.",
+                    f"{patron.full_name} graduated on {graduated.isoformat()}; their NetID is deactivated about "
+                    f"{_span(months)} after graduation; register on or after {netid_off.isoformat()}.",
+                    "Until then they sign in with their NetID and use their current account: the NetID must be "
+                    "deactivated before they can use OneLink.",
                 )
             ]
         return [
             EligibilityIssue.warn(
                 "recent_alum_no_account",
-                f"{patron.full_name} graduated on {graduated}, less than a year ago, yet no Alma account "
-                "was found; a recent graduate usually has one from their student days.",
-                "Search Alma again by name and by Duke Unique ID. If an account turns up, wait until "
-                f"{netid_off.isoformat()}, when the NetID is deactivated.",
+                f"{patron.full_name} graduated on {graduated.isoformat()}, less than {_span(months)} ago, yet no "
+                "Alma account was found; a recent graduate usually has one from their student days.",
+                "Search Alma again by name and by Duke Unique ID. If an account turns up, they must wait: "
+                f"their NetID is deactivated about {_span(months)} after graduation; register on or after "
+                f"{netid_off.isoformat()}.",
             )
         ]
 
@@ -202,6 +241,14 @@ class DukePolicy:
             return []
         names = ", ".join(inst.name for inst in settings.institutions)
         hint = f"{settings.label}s come from {names}."
+        partly = settings.partly_named(patron.home_institution)
+        if len(partly) > 1:  # "University of North Carolina": the system, not a campus
+            hint = (
+                f"{patron.home_institution!r} could be any of {', '.join(i.name for i in partly)}: enter the "
+                f'campus the patron comes from, like "{partly[0].name}".'
+            )
+        elif partly:
+            hint = f'{patron.home_institution!r} is only part of a listed name: enter it in full, "{partly[0].name}".'
         for code, other in self.config.affiliations.items():
             match = other.institution(patron.home_institution) if other is not settings else None
             if match is not None:
@@ -243,6 +290,22 @@ class DukePolicy:
                 )
         return issues
 
+    def _residence(self, patron: Patron, settings: AffiliationConfig) -> list[EligibilityIssue]:
+        city = settings.residence_city
+        if city is None or patron.address is None:
+            return []
+        if patron.address.city.strip().casefold() == city.strip().casefold():
+            return []
+        return [
+            EligibilityIssue.warn(
+                "outside_durham",
+                f"{patron.full_name}'s address is in {patron.address.city}, not {city}: {settings.label} cards "
+                f"are for {city} residents.",
+                f"Check their proof of residence in {city} before going on; if they live elsewhere, another "
+                "affiliation may fit.",
+            )
+        ]
+
     def _returning(self, patron: Patron, existing: Sequence[User]) -> list[EligibilityIssue]:
         issues = []
         id_type = self.config.codes.unique_id_type
@@ -261,20 +324,29 @@ class DukePolicy:
                         "may mean a second OneLink account: ask OIT to sort it out before going on.",
                     )
                 )
-        if existing:
-            accounts = ", ".join(str(user) for user in existing)
+        wanted = patron.onelink_id.casefold()
+        if any(user.primary_id and user.primary_id.casefold() == wanted for user in existing):
+            # account_exists (the defaults' check): they update that account; no new one to merge into.
+            return issues
+        # An account holding the OneLink ID as an identifier gets identifier_in_use, whose steps
+        # (remove the identifier, create, merge) include its merge; the others are merged afterwards.
+        old_accounts = [
+            user for user in existing if wanted not in {value.casefold() for value in user.identifier_values()}
+        ]
+        if old_accounts:
+            accounts = ", ".join(str(user) for user in old_accounts)
             hint = (
-                "Ask a fulfillment user administrator to merge the old account (From) into the new one (To). "
-                "Merging cannot be undone."
+                "Once the new account exists, ask a fulfillment user administrator to merge the old account "
+                "(From) into the new one (To) (Alma: Admin > Merge Users). Merging cannot be undone."
             )
-            not_patron_only = [str(user) for user in existing if not user.is_patron_only]
+            not_patron_only = [str(user) for user in old_accounts if not user.is_patron_only]
             if not_patron_only:
                 hint += f" Alma merges only accounts whose one role is Patron: check {', '.join(not_patron_only)}."
             issues.append(
                 EligibilityIssue.warn(
                     "merge_old_account",
-                    f"{patron.full_name} already has {len(existing)} Alma account(s): {accounts}. After the new "
-                    "account is created, the old one must be merged into it.",
+                    f"{patron.full_name} also has {len(old_accounts)} older Alma account(s): {accounts}. After "
+                    "the new account is created, merge the old one(s) into it.",
                     hint,
                 )
             )
@@ -305,20 +377,13 @@ class DukePolicy:
             ),
         ]
 
-    # tryfirst makes this the outermost wrapper: its code after `yield` runs after every plugin's.
+    # tryfirst puts this wrapper outside the plain implementations and the wrappers registered before
+    # it; a wrapper registered later with tryfirst still runs outside it. Primary id and password are
+    # not this wrapper's job: Policy.build_user checks them after every plugin, wrappers included.
     @hookimpl(wrapper=True, tryfirst=True, specname="alma_onelink_prepare_user")
     def keep_record_rules(self, patron: Patron, user: User) -> Generator[None, list[None], list[None]]:
-        """After every other plugin: the procedure's record rules hold, whatever they changed.
-
-        Primary id = OneLink ID; no password, ever (it would not work for OneLink sign-in);
-        internal account; public record; active; the Patron type statistic present.
-        """
+        """After the plugins it wraps: internal account, public record, active, Patron type present."""
         results = yield
-        user.primary_id = patron.onelink_id
-        if user.password is not None or "password" in user.model_fields_set:
-            user.password = None
-            # Out of the fields set as well, so the JSON sent to Alma has no password key at all.
-            user.model_fields_set.discard("password")
         user.record_type = Code(value="PUBLIC")
         user.account_type = Code(value="INTERNAL")
         user.status = Code(value="ACTIVE")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from alma_onelink_duke import CONFIG_ENV, DukeConfigError, DukePolicy, load_config
+from alma_onelink_duke.config import _merge_settings
 
 from alma_onelink.policy import Patron, PolicyError, load_policy
 
@@ -100,6 +101,63 @@ def test_a_site_file_can_add_an_affiliation(tmp_path: Path) -> None:
     assert policy.eligibility(scholar, today=TODAY) == []
 
 
+def trln(**change: object) -> Patron:
+    facts: dict[str, object] = {
+        "onelink_id": "0123456",
+        "first_name": "A",
+        "last_name": "B",
+        "affiliation": "trln",
+        "home_institution": "UNC",
+    }
+    return Patron(**{**facts, **change})
+
+
+def test_a_site_expiry_on_replaces_the_shipped_expiry_months(tmp_path: Path) -> None:
+    # The shipped friends sets expiry_months = 12; a site file that sets expiry_on means "instead".
+    config = load_config(write(tmp_path, '[affiliations.friends]\nexpiry_on = "12-31"\n'))
+    friends = config.affiliations["friends"]
+    assert (friends.expiry_on, friends.expiry_months) == ("12-31", None)
+    policy = load_policy("default", plugins=[DukePolicy(config)], addons=False)
+    gift = Patron(
+        onelink_id="0123456",
+        first_name="A",
+        last_name="B",
+        affiliation="friends",
+        donation={"amount": "100", "given_on": "2025-06-15"},
+    )
+    assert policy.expiry_date(gift, today=TODAY) == date(2025, 12, 31)  # the next 31 December after the gift
+
+
+@pytest.mark.parametrize(
+    ("below", "above", "merged"),
+    [
+        ({"expiry_months": 12, "label": "F"}, {"expiry_on": "06-30"}, {"expiry_on": "06-30", "label": "F"}),
+        ({"expiry_on": "06-30", "label": "F"}, {"expiry_months": 3}, {"expiry_months": 3, "label": "F"}),
+        ({"expiry_months": 12}, {"label": "G"}, {"expiry_months": 12, "label": "G"}),
+        # Both in one file stays both, so validation reports it.
+        ({"expiry_months": 12}, {"expiry_on": "06-30", "expiry_months": 3}, {"expiry_on": "06-30", "expiry_months": 3}),
+    ],
+)
+def test_expiry_on_and_expiry_months_replace_each_other_across_files(
+    below: dict[str, object], above: dict[str, object], merged: dict[str, object]
+) -> None:
+    result = _merge_settings({"affiliations": {"friends": below}}, {"affiliations": {"friends": above}})
+    assert result["affiliations"]["friends"] == merged
+
+
+def test_enabled_false_drops_a_shipped_affiliation(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[affiliations.borrowdirect]\nenabled = false\n"))
+    assert "borrowdirect" not in config.affiliations
+    policy = load_policy("default", plugins=[DukePolicy(config)], addons=False)
+    assert [a.code for a in policy.affiliations()] == ["alumni", "trln", "friends", "former_affiliate", "community"]
+    [issue] = policy.eligibility(trln(home_institution="Yale"), today=TODAY)
+    assert (
+        issue.hint == "TRLN borrowers come from UNC-Chapel Hill, NC State, NC Central."
+    )  # no longer "choose borrowdirect"
+    kept = load_config(write(tmp_path, "[affiliations.borrowdirect]\nenabled = true\n"))
+    assert "borrowdirect" in kept.affiliations
+
+
 def test_expiry_on_a_month_day(tmp_path: Path) -> None:
     duke = DukePolicy(load_config(write(tmp_path, '[affiliations.trln]\nexpiry_on = "06-30"\n')))
     policy = load_policy("default", plugins=[duke], addons=False)
@@ -116,19 +174,47 @@ def test_expiry_on_a_month_day(tmp_path: Path) -> None:
         ("[affiliations.alumni]\nuser_group = ' '\n", "affiliations.alumni.user_group: must not be blank"),
         ("[affiliations.trln]\nexpiry_on = '02-30'\n", "must be a month and day written MM-DD, like 06-30"),
         ("[affiliations.trln]\nexpiry_on = '06-30'\nexpiry_months = 3\n", "set expiry_months or expiry_on, not both"),
+        ("[affiliations.friends]\nexpiry_on = '06-30'\nexpiry_months = 3\n", "expiry_months or expiry_on, not both"),
+        ("[affiliations.alumni]\nenabled = 'no'\n", "affiliations.alumni.enabled: must be true or false; got 'no'"),
+        # Links: only the documented keys, and absolute https URLs (blank: not configured).
+        ("[links]\nmy_acount = 'https://duke.example/account'\n", "links: unknown link(s) my_acount; the links are "
+         "onelink_registration, onelink_sign_in, self_service, my_account"),
+        ("[links]\nmy_account = 'http://duke.example/account'\n", "links.my_account: must be an absolute https URL"),
+        ("[links]\nmy_account = '/discovery/account'\n", "links.my_account: must be an absolute https URL"),
+        ("[links]\nonelink_sign_in = 'accounts.oit.duke.edu/onelink/sign_in'\n", "links.onelink_sign_in: must be"),
+        ("[links]\nself_service = 'https:///nohost'\n", "links.self_service: must be an absolute https URL"),
+        # Blank codes anywhere.
+        ("[codes]\npatron_type_category = ' '\n", "codes.patron_type_category: must not be blank"),
+        ("[codes]\nunique_id_type = ''\n", "codes.unique_id_type: must not be blank"),
+        ("[codes]\nnote_type = ''\n", "codes.note_type: must not be blank"),
+        ("[affiliations.alumni]\npatron_type = ''\n", "affiliations.alumni.patron_type: must not be blank"),
+        ("[affiliations.alumni]\nlabel = ''\n", "affiliations.alumni.label: must not be blank"),
+        ("[affiliations.former_affiliate.patron_type_by_role]\nstaff = ' '\n",
+         "affiliations.former_affiliate.patron_type_by_role.staff: must not be blank"),
+        ("[affiliations.community]\nresidence_city = ''\n", "affiliations.community.residence_city: must not be blank"),
+        ("[affiliations.borrowdirect]\ninstitutions = [{ name = '' }]\n",
+         "affiliations.borrowdirect.institutions.0.name: must not be blank"),
+        ("[affiliations.x]\nlabel = 'X'\nuser_group = 'X'\npatron_type = 'PT_X'\n[affiliations.'Visiting Scholar']\n"
+         "label = 'V'\nuser_group = 'V'\npatron_type = 'PT_V'\n", "write it as 'visiting_scholar'"),
         ("[affiliations.x]\nlabel = 'X'\nuser_group = 'X'\n", "needs patron_type, or patron_type_by_role"),
         ("[affiliations.alumni]\nrequires = ['netid']\n", "unknown Patron field(s) netid"),
         ("[rules]\npurge_after_months = true\n", "rules.purge_after_months: must be a number of months"),
         ("[affiliations.friends]\nminimum_gift = -1\n", "affiliations.friends.minimum_gift"),
         ("[affiliations.former_affiliate.patron_type_by_role]\ndean = 'PT_DEAN'\n", "patron_type_by_role.dean"),
     ],
-)
+)  # fmt: skip
 def test_bad_settings_name_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(DukeConfigError) as caught:
         load_config(path)
     assert str(caught.value).startswith(f"The Duke policy settings in {path} (merged over duke.toml) are invalid: ")
     assert message in str(caught.value)
+
+
+def test_a_blank_link_means_not_configured(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[links]\nmy_account = ''\nself_service = ' https://x.example/ '\n"))
+    assert config.links["my_account"] == ""
+    assert config.links["self_service"] == "https://x.example/"
 
 
 def test_a_file_that_is_not_toml(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from alma_onelink_duke import CONFIG_ENV
 
 from alma_onelink.errors import InputError
 from alma_onelink.models import Code, User, UserIdentifier, UserRole
-from alma_onelink.policy import Donation, Patron, Policy, hookimpl, load_policy
+from alma_onelink.policy import Donation, Patron, Policy, PolicyError, hookimpl, load_policy
 
 TODAY = date(2025, 7, 1)
 SIGN_IN = "https://accounts.oit.duke.edu/onelink/sign_in"
@@ -88,19 +88,48 @@ CASES = [
     Case("friends-gift-100", applicant("friends")),
     Case("community-with-address", applicant("community")),
     Case("former-faculty-no-account", applicant("former_affiliate")),
-    # Has an existing account: when did they leave Duke?
+    # Has an existing account: when did they leave Duke? A recent graduate waits for the NetID to go.
     Case("recent-alum-with-account", applicant("alumni", graduated_on=date(2025, 5, 10)),
-         existing=(old_account(duid="0123456"),), blocks=("recent_alum",),
-         warns=("identifier_in_use", "merge_old_account"),
-         says=("graduated on 2025-05-10, less than a year ago", "NetID stays active until 2026-05-10",
-               "on or after 2026-05-10")),
+         existing=(old_account(duid="0123456"),), blocks=("recent_alum", "identifier_in_use"),
+         says=("Pat Devil graduated on 2025-05-10; their NetID is deactivated about a year after graduation; "
+               "register on or after 2026-05-10.",)),
     Case("alum-one-day-short", applicant("alumni", graduated_on=date(2024, 7, 2)),
          existing=(old_account(),), blocks=("recent_alum",), warns=("merge_old_account",),
-         says=("on or after 2025-07-02",)),
+         says=("register on or after 2025-07-02",)),
     Case("alum-exactly-a-year", applicant("alumni", graduated_on=date(2024, 7, 1)),
          existing=(old_account(),), warns=("merge_old_account",)),
+    Case("leap-day-graduate-on-feb-28", applicant("alumni", graduated_on=date(2024, 2, 29)),
+         existing=(old_account(),), today=date(2025, 2, 28), blocks=("recent_alum",), warns=("merge_old_account",),
+         says=("graduated on 2024-02-29;", "register on or after 2025-03-01.")),
+    Case("leap-day-graduate-on-mar-1", applicant("alumni", graduated_on=date(2024, 2, 29)),
+         existing=(old_account(),), today=date(2025, 3, 1), warns=("merge_old_account",)),
     Case("recent-alum-no-account", applicant("alumni", graduated_on=date(2025, 5, 10)),
-         warns=("recent_alum_no_account",), says=("Search Alma again", "2026-05-10")),
+         warns=("recent_alum_no_account",), says=("Search Alma again", "register on or after 2026-05-10")),
+    # ...whatever affiliation they now register under.
+    Case("recent-graduate-as-friend", applicant("friends", graduated_on=date(2025, 5, 10)),
+         existing=(old_account(),), blocks=("recent_alum",), warns=("merge_old_account",),
+         says=("register on or after 2026-05-10",)),
+    Case("recent-graduate-as-community", applicant("community", graduated_on=date(2024, 7, 2)),
+         existing=(old_account(),), blocks=("recent_alum",), warns=("merge_old_account",),
+         says=("register on or after 2025-07-02",)),
+    Case("recent-graduate-as-former-staff", applicant("former_affiliate", prior_role="staff",
+                                                        graduated_on=date(2025, 1, 15)),
+         existing=(old_account(),), blocks=("recent_alum",), warns=("merge_old_account",)),
+    Case("recent-graduate-as-trln", applicant("trln", graduated_on=date(2025, 5, 10)),
+         existing=(old_account(),), blocks=("recent_alum",), warns=("merge_old_account",)),
+    Case("graduate-a-year-ago-as-friend", applicant("friends", graduated_on=date(2024, 7, 1)),
+         existing=(old_account(),), warns=("merge_old_account",)),
+    Case("recent-graduate-as-friend-no-account", applicant("friends", graduated_on=date(2025, 5, 10)),
+         warns=("recent_alum_no_account",)),
+    # Facts dated after the registration day: Patron checks the wall clock, the policy checks `today`.
+    Case("graduated-after-today", applicant("alumni", graduated_on=date(2025, 7, 2)), existing=(old_account(),),
+         blocks=("date_after_today",), warns=("merge_old_account",),
+         says=("graduated_on 2025-07-02 is after the registration day, 2025-07-01",)),
+    Case("left-after-today", applicant("former_affiliate", left_on=date(2025, 8, 31)), blocks=("date_after_today",),
+         says=("left_on 2025-08-31 is after the registration day, 2025-07-01",)),
+    Case("gift-after-today", applicant("friends", donation={"amount": "100", "given_on": "2025-07-15"}),
+         blocks=("date_after_today",), says=("donation.given_on 2025-07-15 is after the registration day",)),
+    Case("gift-on-today", applicant("friends", donation={"amount": "100", "given_on": "2025-07-01"})),
     Case("recent-faculty-with-account", applicant("former_affiliate", left_on=date(2025, 6, 15)),
          existing=(old_account(),), warns=("merge_old_account",),
          says=("merge the old account (From) into the new one (To)", "cannot be undone")),
@@ -117,10 +146,26 @@ CASES = [
          says=("carries Duke Unique ID 0765432, but the OneLink ID entered is 0123456", SIGN_IN)),
     Case("returning-onelink-era-account", applicant("alumni"), existing=(old_account("0765432"),),
          warns=("onelink_id_differs", "merge_old_account")),
+    # Alma keeps identifiers unique across users: creating over a clash fails with 401851, so it blocks.
     Case("returning-same-id", applicant("alumni"), existing=(old_account(duid="0123456"),),
-         warns=("identifier_in_use", "merge_old_account")),
-    Case("same-primary-id", applicant("alumni"), existing=(old_account("0123456"),),
-         warns=("duplicate_primary_id", "merge_old_account")),
+         blocks=("identifier_in_use",),
+         says=("The Alma account pdevil (Pat Devil) already holds the OneLink ID 0123456 as identifier "
+               "DUKE_UNIQUE_ID 0123456",
+               "1) remove identifier DUKE_UNIQUE_ID 0123456 from account pdevil (or let the OneLink workflow do "
+               "it), 2) create the new account, 3) merge pdevil into it (Alma: Admin > Merge Users; only accounts "
+               "with no role but Patron can be merged).")),
+    Case("returning-same-id-with-staff-role", applicant("alumni"),
+         existing=(old_account(duid="0123456", roles=("200", "221")),), blocks=("identifier_in_use",),
+         says=("Account pdevil holds roles besides Patron: remove them before the merge.",)),
+    Case("same-primary-id", applicant("alumni"), existing=(old_account("0123456"),), blocks=("account_exists",),
+         says=("An Alma account with primary id 0123456 already exists (Pat Devil): this patron already has "
+               "their OneLink account; update it instead of creating a new one.",)),
+    Case("same-primary-id-and-an-old-account", applicant("alumni"),
+         existing=(old_account("0123456"), old_account("pdevil")), blocks=("account_exists",)),
+    Case("one-clashing-one-plain-old-account", applicant("alumni"),
+         existing=(old_account("pdevil", duid="0123456"), old_account("pd2")),
+         blocks=("identifier_in_use",), warns=("merge_old_account",),
+         says=("also has 1 older Alma account(s): Pat Devil <pd2>. After the new account is created",)),
     Case("old-account-not-patron-only", applicant("alumni"), existing=(old_account(roles=("200", "221")),),
          warns=("merge_old_account",), says=("Alma merges only accounts whose one role is Patron",)),
     Case("id-lost-leading-zero", applicant("alumni", onelink_id="123456"), blocks=("invalid_onelink_id",),
@@ -135,6 +180,12 @@ CASES = [
          says=("TRLN borrowers come from UNC-Chapel Hill, NC State, NC Central.",)),
     Case("borrowdirect-penn-state", applicant("borrowdirect", home_institution="Penn State"),
          blocks=("institution_not_eligible",)),
+    Case("trln-unc-system", applicant("trln", home_institution="University of North Carolina"),
+         blocks=("institution_not_eligible",),
+         says=('could be any of UNC-Chapel Hill, NC State, NC Central: enter the campus the patron comes from, '
+               'like "UNC-Chapel Hill".',)),
+    Case("trln-north-carolina", applicant("trln", home_institution="North Carolina"),
+         blocks=("institution_not_eligible",), says=('like "UNC-Chapel Hill"',)),
     Case("trln-no-institution", applicant("trln", home_institution=None), blocks=("missing_facts",)),
     # Friends of the Library: a gift of at least $100 brings a borrowing card, for a year.
     Case("friends-gift-small", applicant("friends", donation={"amount": "99.99", "given_on": "2025-06-15"}),
@@ -144,6 +195,10 @@ CASES = [
     Case("friends-no-gift", applicant("friends", donation=None), blocks=("missing_facts",), says=("needs donation",)),
     # Durham community borrowers: staff check proof of residence, so the address is needed.
     Case("community-no-address", applicant("community", address=None), blocks=("missing_facts",)),
+    Case("community-durham-any-case", applicant("community", address={"line1": "1 Main St", "city": "  DURHAM "})),
+    Case("community-chapel-hill", applicant("community", address={"line1": "1 Main St", "city": "Chapel Hill"}),
+         warns=("outside_durham",),
+         says=("Pat Devil's address is in Chapel Hill, not Durham", "proof of residence in Durham")),
     Case("unknown-affiliation", applicant("staff"), blocks=("unknown_affiliation",),
          says=("alumni, trln, borrowdirect, friends, former_affiliate, community",)),
 ]  # fmt: skip
@@ -167,8 +222,9 @@ def test_one_issue_per_code_and_the_duke_wording_wins(policy: Policy) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["UNC", "unc-chapel hill", "UNC Chapel Hill", "University of North Carolina at Chapel Hill", "NCSU", "NC State",
-     "North Carolina State University", "NCCU", "N.C. Central", "NC Central University"],
+    ["UNC", "unc-chapel hill", "UNC Chapel Hill", "University of North Carolina at Chapel Hill", "Chapel Hill",
+     "Univ. of North Carolina at Chapel Hill", "NCSU", "NC State", "North Carolina State University",
+     "N.C. State Univ.", "NC State Univ", "NCCU", "N.C. Central", "NC Central University"],
 )  # fmt: skip
 def test_trln_institutions_are_matched_leniently(policy: Policy, name: str) -> None:
     assert policy.eligibility(applicant("trln", home_institution=name), today=TODAY) == []
@@ -176,12 +232,36 @@ def test_trln_institutions_are_matched_leniently(policy: Policy, name: str) -> N
 
 @pytest.mark.parametrize(
     "name",
-    ["Brown University", "University of Chicago", "Columbia", "Cornell University", "Dartmouth College",
-     "Harvard", "Johns Hopkins University", "JHU", "MIT", "Massachusetts Institute of Technology",
-     "University of Pennsylvania", "UPenn", "Princeton University", "Stanford", "Yale University"],
+    ["Brown University", "Brown Univ.", "University of Chicago", "Univ. of Chicago", "Columbia",
+     "Columbia University", "Columbia University in the City of New York", "Cornell University",
+     "Dartmouth College", "Dartmouth", "Harvard", "Johns Hopkins University", "JHU", "MIT",
+     "Massachusetts Institute of Technology", "University of Pennsylvania", "UPenn", "Princeton University",
+     "Stanford", "Yale University"],
 )  # fmt: skip
 def test_borrowdirect_institutions_are_matched_leniently(policy: Policy, name: str) -> None:
     assert policy.eligibility(applicant("borrowdirect", home_institution=name), today=TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("affiliation", "name"),
+    [
+        # Other schools that share a name: "College" is part of the name, not noise.
+        ("borrowdirect", "Cornell College"),
+        ("borrowdirect", "Columbia College"),
+        ("borrowdirect", "Brown College"),
+        ("borrowdirect", "Penn State"),
+        ("borrowdirect", "Pennsylvania State University"),
+        ("borrowdirect", "University"),
+        # The UNC System and its other campuses are not UNC-Chapel Hill.
+        ("trln", "North Carolina"),
+        ("trln", "University of North Carolina"),
+        ("trln", "UNC Charlotte"),
+        ("trln", "University of North Carolina at Charlotte"),
+    ],
+)
+def test_other_institutions_are_not_matched(policy: Policy, affiliation: str, name: str) -> None:
+    [issue] = policy.eligibility(applicant(affiliation, home_institution=name), today=TODAY)
+    assert (issue.code, issue.severity) == ("institution_not_eligible", "block")
 
 
 # --- mapping: group, Patron type, dates -------------------------------------------------------
@@ -288,31 +368,37 @@ def test_the_registration_note_keeps_the_facts_staff_checked(policy: Policy) -> 
     ]
 
 
-def test_no_password_ever_whatever_another_plugin_does() -> None:
+def test_the_record_rules_hold_whatever_another_plugin_does() -> None:
     class Careless:
         @hookimpl
         def alma_onelink_prepare_user(self, user: User) -> None:
-            user.password = "hunter22"
-            user.primary_id = "pdevil"
             user.account_type = Code(value="EXTERNAL")
+            user.record_type = Code(value="STAFF")
+            user.status = Code(value="INACTIVE")
             user.user_statistic = []
 
-    class LateWrapper:
-        @hookimpl(wrapper=True)
-        def alma_onelink_prepare_user(self, user: User) -> Generator[None, list[None], list[None]]:
-            results = yield
-            user.password = "after-everyone"
-            return results
-
-    careless = load_policy("duke", plugins=[Careless(), LateWrapper()])
-    user = careless.build_user(applicant("alumni"), today=TODAY)
-    body = user.to_alma()
-    assert "password" not in body
-    assert body["primary_id"] == "0123456"
+    body = load_policy("duke", plugins=[Careless()]).build_user(applicant("alumni"), today=TODAY).to_alma()
     assert body["account_type"] == {"value": "INTERNAL"}
+    assert body["record_type"] == {"value": "PUBLIC"}
+    assert body["status"] == {"value": "ACTIVE"}
     assert body["user_statistic"] == [
         {"statistic_category": {"value": "PT_ALUMNI"}, "category_type": {"value": "PATRON_TYPE"}}
     ]
+
+
+@pytest.mark.parametrize("old_style", [False, True], ids=["wrapper", "hookwrapper"])
+def test_no_password_ever_whatever_another_plugin_does(old_style: bool) -> None:
+    # Duke's own wrapper cannot have the last word over a later tryfirst wrapper; build_user's check does.
+    class LateWrapper:
+        @hookimpl(tryfirst=True, wrapper=not old_style, hookwrapper=old_style)
+        def alma_onelink_prepare_user(self, user: User) -> Generator[None, Any, Any]:
+            results = yield
+            user.password = "after-everyone"
+            return None if old_style else results
+
+    with pytest.raises(PolicyError, match="OneLink accounts never have an Alma password") as caught:
+        load_policy("duke", plugins=[LateWrapper()]).build_user(applicant("alumni"), today=TODAY)
+    assert "Plugins that implement alma_onelink_prepare_user: LateWrapper, duke" in str(caught.value)
 
 
 def test_links_are_the_onelink_pages_of_the_procedure(policy: Policy) -> None:
