@@ -1,17 +1,19 @@
 """The ``alma-onelink`` command.
 
 Each command group is added by one ``_add_<group>(subparsers)`` function listed in ``COMMAND_GROUPS``;
-each subcommand sets ``func`` to the function that runs it and returns the exit status.
+each subcommand sets ``func`` to the function that runs it and returns the exit status. Bad flags,
+alone or in combination, end in an argparse error (exit status 2), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from alma_onelink import __version__
 from alma_onelink.sandbox import FAULT_KINDS, Faults, Sandbox, default_db_path
@@ -40,6 +42,19 @@ def _non_negative_float(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
     return value
+
+
+def _port(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port between 0 and 65535, got {value}")
+    return value
+
+
+def _api_key(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an API key cannot be blank")
+    return text.strip()
 
 
 def _probability(text: str) -> float:
@@ -90,12 +105,19 @@ def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         description="Serve the Alma sandbox over real HTTP. A new or empty store is seeded first.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=_non_negative_int, default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port, 0 to 65535 (default 8000)")
     _add_store_options(serve, allow_memory=True)
     _add_seed_options(serve, patrons=40)
-    serve.add_argument("--api-key", metavar="KEY", help="the read/write API key to accept (default: from --seed)")
     serve.add_argument(
-        "--read-only-key", action="append", default=[], metavar="KEY", help="also accept KEY, read-only (repeatable)"
+        "--api-key", type=_api_key, metavar="KEY", help="the read/write API key to accept (default: from --seed)"
+    )
+    serve.add_argument(
+        "--read-only-key",
+        type=_api_key,
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="also accept KEY, read-only (repeatable)",
     )
     serve.add_argument(
         "--latency-ms", type=_non_negative_float, default=0.0, metavar="X", help="added to every response"
@@ -130,23 +152,27 @@ def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--overstate-total", type=_non_negative_int, default=0, metavar="N", help="added to total_record_count"
     )
     serve.add_argument("--log", type=Path, metavar="PATH", help="append the request log to this JSON Lines file")
-    serve.set_defaults(func=_cmd_serve)
+    serve.set_defaults(func=_cmd_serve, usage_error=serve.error)
 
     seed = commands.add_parser(
         "seed", help="add generated patrons (and the Duke scenarios) to the sandbox's SQLite file"
     )
     _add_store_options(seed, allow_memory=False)
     _add_seed_options(seed, patrons=100)
-    seed.set_defaults(func=_cmd_seed)
+    seed.set_defaults(func=_cmd_seed, usage_error=seed.error)
 
     reset = commands.add_parser("reset", help="delete every user from the sandbox's SQLite file")
     _add_store_options(reset, allow_memory=False)
     reset.add_argument("--yes", action="store_true", help="really delete (required)")
-    reset.set_defaults(func=_cmd_reset)
+    reset.set_defaults(func=_cmd_reset, usage_error=reset.error)
 
 
 def make_sandbox(args: argparse.Namespace) -> Sandbox:
-    """The :class:`Sandbox` that ``sandbox serve`` arguments describe (nothing is seeded yet)."""
+    """The `Sandbox` that ``sandbox serve`` arguments describe (nothing is seeded yet).
+
+    Raises ``ValueError`` when the flags do not fit together (a fault rate without fault kinds, a
+    log file in a missing folder, a blank key…); ``sqlite3.Error``/``OSError`` if ``--db`` cannot be opened.
+    """
     memory = bool(getattr(args, "memory", False))
     faults = Faults(rate=getattr(args, "fault_rate", 0.0), kinds=getattr(args, "faults", ["500", "503"]),
                     script=getattr(args, "fault_script", []))  # fmt: skip
@@ -163,9 +189,24 @@ def make_sandbox(args: argparse.Namespace) -> Sandbox:
         overstate_total=getattr(args, "overstate_total", 0),
         log_path=getattr(args, "log", None),
     )
-    for key in getattr(args, "read_only_key", []):
-        sandbox.add_api_key(key, read_only=True)
+    try:
+        for key in getattr(args, "read_only_key", []):
+            sandbox.add_api_key(key, read_only=True)
+    except ValueError:
+        sandbox.close()
+        raise
     return sandbox
+
+
+def _open(args: argparse.Namespace, build: Callable[[], Sandbox]) -> Sandbox:
+    """``build()``, turning a bad flag (``ValueError``) or an unusable ``--db`` into an argparse error."""
+    fail: Callable[[str], NoReturn] = args.usage_error
+    try:
+        return build()
+    except ValueError as exc:
+        fail(" ".join(str(exc).split()))  # one line
+    except (sqlite3.Error, OSError) as exc:
+        fail(f"cannot open the sandbox database: {' '.join(str(exc).split())}")
 
 
 def _seed_if_empty(sandbox: Sandbox, args: argparse.Namespace, out: TextIO) -> None:
@@ -193,7 +234,7 @@ def _is_loopback(host: str) -> bool:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     out = sys.stdout
-    with make_sandbox(args) as sandbox:
+    with _open(args, lambda: make_sandbox(args)) as sandbox:
         _seed_if_empty(sandbox, args, out)
         where = "memory" if args.memory else str(args.db or default_db_path())
         origin = f"http://{args.host}:{args.port}"
@@ -212,7 +253,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_seed(args: argparse.Namespace) -> int:
     path = args.db or default_db_path()
-    with Sandbox(seed=args.seed, db_path=path) as sandbox:
+    with _open(args, lambda: Sandbox(seed=args.seed, db_path=path)) as sandbox:
         added = sandbox.seed(args.patrons, seed=args.seed)
         if not args.no_duke:
             added += sandbox.seed_duke()
@@ -228,7 +269,7 @@ def _cmd_reset(args: argparse.Namespace) -> int:
     if not Path(path).exists():
         print(f"Nothing to reset: {path} does not exist.")
         return 0
-    with Sandbox(db_path=path) as sandbox:
+    with _open(args, lambda: Sandbox(db_path=path)) as sandbox:
         count = len(sandbox.users)
         sandbox.reset()
     print(f"Deleted {count} users from {path}.")

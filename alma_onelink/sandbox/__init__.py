@@ -1,6 +1,6 @@
 """An embedded Alma sandbox: a faithful emulator of the Ex Libris Alma Users REST API.
 
-One sans-I/O handler (:meth:`Sandbox.handle`) serves three ways in: an ``httpx.MockTransport`` for
+One sans-I/O handler (`handle`) serves three ways in: an ``httpx.MockTransport`` for
 sync clients, one for async clients, and an ASGI app for real HTTP (``alma-onelink sandbox serve``).
 The sandbox depends on ``alma_onelink.models`` and ``alma_onelink.errors`` only, never on the client.
 """

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ._http import SandboxRequest
+from ._log import mask_urls
 
 if TYPE_CHECKING:
     from ._sandbox import Sandbox
@@ -41,17 +41,18 @@ class _QuietDrops(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], DropConnection))
 
 
-_APIKEY_IN_QUERY = re.compile(r"(?i)((?:^|[?&])(?:apikey|password)=)[^&\s]*")
-
-
 class _MaskKeys(logging.Filter):
-    """Masks ``apikey=`` (and ``password=``) in the server's access log, as the request log does."""
+    """Masks the API key (and any password) in the server's access log, as the request log does.
+
+    A parameter is masked when its percent-decoded name is ``apikey`` or ``password`` in any case,
+    so ``api%6Bey=…`` is masked too.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                _APIKEY_IN_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg for arg in record.args
-            )
+            record.args = tuple(mask_urls(arg) if isinstance(arg, str) else arg for arg in record.args)
+        elif not record.args and isinstance(record.msg, str):
+            record.msg = mask_urls(record.msg)
         return True
 
 

@@ -2,7 +2,7 @@
 
 Alma validates some code fields against the institution's code tables and fills the ``desc`` of every
 code on output. The defaults below are a generic institution plus the codes the Duke policy uses; tests
-and plugin authors add their own with :meth:`CodeTables.add`.
+and plugin authors add their own with `add`.
 """
 
 from __future__ import annotations
@@ -104,6 +104,12 @@ _DEFAULT_TABLES: dict[str, dict[str, str]] = {
     },
     "UserRoles": {"200": "Patron", "21": "Circulation Desk Operator", "51": "User Manager"},
     "UserRoleStatus": {"ACTIVE": "Active", "INACTIVE": "Inactive"},
+    "RoleParameterTypes": {
+        "CirculationDesk": "Circulation desk",
+        "MetadataType": "Metadata type",
+        "ServiceUnit": "Service unit",
+        "CantEditRestrictedUsers": "Cannot edit restricted users",
+    },
     # SIS profiles an EXTERNAL user's external_id must name.
     "ExternalSystems": {"SIS": "Student Information System", "IDMS": "Duke identity management"},
     "Libraries": {

@@ -54,7 +54,7 @@ class SandboxUsers:
         return None if entry is None else dict(entry["user"])
 
     def create(self, user: Record, *, password: str | None = None) -> dict[str, Any]:
-        """Add a user through Alma's create rules (like ``POST /users``); raises :class:`AlmaFailure`."""
+        """Add a user through Alma's create rules (like ``POST /users``); raises `AlmaFailure`."""
         body = _as_dict(user)
         if password is not None:
             body["password"] = password

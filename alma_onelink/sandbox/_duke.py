@@ -3,7 +3,8 @@
 OneLink accounts use the seven-digit Duke Unique ID (leading zeros kept) as primary id. Accounts from
 the NetID era use the NetID as primary id and carry the Unique ID as a ``DUKE_UNIQUE_ID`` identifier,
 so a returning patron's OneLink id finds the old account through its identifiers. Dates are relative
-to the sandbox's ``now``, so "graduated less than a year ago" stays true whenever the demo runs.
+to the sandbox's today (midnight UTC), so "graduated less than a year ago" stays true whenever the demo
+runs, and the scenarios are the same all day long.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from types import MappingProxyType
 
 from ._fields import Env, Json
 from ._records import build_user, parse_user
-from ._seed import make_fee, make_loan, make_request, stamp
+from ._seed import at_midnight, make_fee, make_loan, make_request, stamp
 from ._store import Store
 
 __all__ = ["DUKE_SCENARIOS", "DUKE_UNIQUE_IDS"]
@@ -154,7 +155,11 @@ _BUILDERS: dict[str, Callable[[Env], Json]] = {
 
 
 def seed_duke(store: Store, env: Env) -> list[str]:
-    """Add the Duke scenarios that are not there yet; returns the primary ids added."""
+    """Add the Duke scenarios that are not there yet; returns the primary ids added.
+
+    Timestamps are fixed offsets from midnight UTC of ``env``'s date: only that date matters.
+    """
+    env = at_midnight(env)
     added = []
     for name, build in _BUILDERS.items():
         primary_id = DUKE_SCENARIOS[name]

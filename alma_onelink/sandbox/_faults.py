@@ -1,9 +1,11 @@
 """Knobs for tests and benchmarks: latency, Alma's thresholds, injected faults. Deterministic with a seed.
 
 The per-second threshold is a token bucket of ``per_second_limit`` tokens refilled at that many per
-second, shared by every key (Alma counts per institution). The daily quota counts accepted calls per
-UTC day of the sandbox's ``now``. Random choices (jitter, which request fails) come from their own
-``random.Random`` streams seeded from the sandbox's seed, so one knob never shifts another's sequence.
+second, shared by every key (Alma counts per institution). The daily quota counts calls per UTC day of
+the sandbox's ``now``. Both count only requests Alma processed: a call the gateway refuses is never
+counted, and one lost to an injected ``429`` or ``connection_reset`` is given back (`refund`).
+Random choices (jitter, which request fails) come from their own ``random.Random`` streams seeded from
+the sandbox's seed, so one knob never shifts another's sequence.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ __all__ = ["FAULT_KINDS", "Faults", "Knobs", "ManualClock"]
 FAULT_KINDS = ("429", "500", "503", "read_timeout", "connection_reset", "commit_then_fail")
 """Every fault the sandbox can inject.
 
+Faults are drawn only for requests the gateway accepts (right key, under both thresholds).
 ``429``/``500``/``503`` are Alma-shaped error responses (the request is not applied);
-``read_timeout`` and ``connection_reset`` lose the request before it is applied;
-``commit_then_fail`` applies the request, then loses the response.
+``read_timeout`` loses the request after it reached Alma, before it is applied;
+``connection_reset`` resets the connection before the request is sent;
+``commit_then_fail`` loses the response of a request that succeeded (a write is applied first). If
+Alma refuses that request (any error), the refusal is answered as normal.
 """
 
 _NO_FAULT = frozenset({"", "ok", "none", "-"})
@@ -44,8 +49,10 @@ def _fault_kind(value: object) -> str | None:
 class Faults:
     """Which requests fail, and how: by probability (``rate`` over ``kinds``), or by a script.
 
-    A script is consumed one entry per request, in order (``None`` or ``"ok"`` means no fault); when
-    it runs out, ``rate`` applies. Raises ``ValueError`` for an unknown kind or a rate outside 0 to 1.
+    A script is consumed one entry per request the gateway accepts, in order (``None`` or ``"ok"``
+    means no fault); when it runs out, ``rate`` applies. Each sandbox keeps its own copy, so one
+    ``Faults`` can configure several sandboxes. Raises ``ValueError`` for an unknown kind or a rate
+    outside 0 to 1.
     """
 
     rate: float = 0.0
@@ -65,11 +72,12 @@ class Faults:
 
     @classmethod
     def coerce(cls, value: Faults | Iterable[str | None] | None) -> Faults:
-        """A :class:`Faults` from itself, ``None`` (no faults) or a script list."""
+        """A new `Faults` from a ``Faults`` (copied, with its whole script still to come), ``None``
+        (no faults) or a script list."""
         if value is None:
             return cls()
         if isinstance(value, Faults):
-            return value
+            return cls(rate=value.rate, kinds=tuple(value.kinds), script=tuple(value.script))
         if isinstance(value, str):
             raise TypeError("faults must be a Faults object or a list of fault kinds, not a string")
         return cls(script=tuple(value))
@@ -92,12 +100,15 @@ class Faults:
 class Knobs:
     """The sandbox's adjustable behaviour. Change any field at run time; values are checked on assignment.
 
+    (``clock``, ``sleep``, ``async_sleep`` and ``now`` are not knobs: they are fixed when the
+    `Sandbox` is built.)
+
     Attributes:
         latency: Seconds added to every response.
         jitter: Up to this many extra seconds, drawn uniformly per response.
         per_second_limit: Alma's per-second threshold per institution; ``None`` turns it off.
         daily_quota: Calls allowed per day before ``DAILY_THRESHOLD``.
-        faults: Injected failures (a :class:`Faults`, or a script list that is converted to one).
+        faults: Injected failures (a `Faults`, copied on assignment, or a script list).
         overstate_total: Added to every ``total_record_count``, as Alma sometimes overstates it.
     """
 
@@ -150,7 +161,7 @@ class ManualClock:
         self.advance(seconds)
 
     async def async_sleep(self, seconds: float) -> None:
-        """The async twin of :meth:`sleep`."""
+        """The async twin of `sleep`."""
         self.sleep(seconds)
 
     def __repr__(self) -> str:
@@ -194,7 +205,7 @@ class Governor:
             return max(self.knobs.daily_quota - self._used, 0)
 
     def admit(self) -> str | None:
-        """Count one call: ``None`` if accepted, else the threshold code it hit (not counted)."""
+        """Count one call: ``None`` if accepted, else the threshold code it hit (then nothing is counted)."""
         with self._lock:
             self._roll_day()
             if self._used >= self.knobs.daily_quota:
@@ -211,6 +222,14 @@ class Governor:
                 self._tokens = tokens - 1.0
             self._used += 1
             return None
+
+    def refund(self) -> None:
+        """Give back one admitted call (daily count and per-second token): Alma did not process it."""
+        with self._lock:
+            self._used = max(self._used - 1, 0)
+            limit = self.knobs.per_second_limit
+            if limit is not None and self._tokens is not None:
+                self._tokens = min(float(limit), self._tokens + 1.0)
 
     def fault(self) -> str | None:
         """The fault to inject into this request, if any."""

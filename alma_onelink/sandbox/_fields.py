@@ -43,15 +43,18 @@ def text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def make_code(codes: CodeTables, table: str, value: Any, given_desc: Any = None) -> Json:
-    """``{"value", "desc"}`` with the code spelled as the table spells it and ``desc`` from the table."""
+def make_code(codes: CodeTables, table: str, value: Any) -> Json:
+    """``{"value", "desc"}`` with the code spelled as the table spells it and ``desc`` from the table.
+
+    ``desc`` always comes from the table: a code the table does not hold gets ``""``, whatever
+    ``desc`` the client sent.
+    """
     raw = code_value(value)
     if not raw:
         return {"value": "", "desc": ""}
     canonical = codes.canonical(table, raw)
     if canonical is None:
-        desc = given_desc if given_desc is not None else (value.get("desc") if isinstance(value, dict) else None)
-        return {"value": raw, "desc": text(desc)}
+        return {"value": raw, "desc": ""}
     return {"value": canonical, "desc": codes.desc(table, canonical)}
 
 

@@ -1,10 +1,11 @@
 """The sans-I/O core: one request in, one response out. Gateway first (key, thresholds), then routes.
 
-Order: a fault that loses the request on the way (``read_timeout``, ``connection_reset``) comes first,
-since the gateway never sees such a request; then, as Alma's gateway does it, an unknown or missing key
-is refused before anything is counted; then the daily quota and the per-second threshold; then the
-injected error responses (429/500/503); then the API. Any exception inside a route becomes an
-Alma-shaped 500, never a stack trace on the wire.
+Order, as Alma's gateway does it: an unknown or missing key is refused, then the daily quota and the
+per-second threshold; a refused request is answered at once, without drawing a fault or counting.
+Then a fault is drawn for the accepted request: ``read_timeout``/``connection_reset`` lose it, and
+``429``/``500``/``503`` answer with an Alma-shaped error; an injected ``429`` or ``connection_reset``
+gives its call back (Alma never processed it). Then the API. ``commit_then_fail`` fires only if the
+API succeeded. Any exception inside a route becomes an Alma-shaped 500, never a stack trace on the wire.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import unquote
 
@@ -32,6 +33,7 @@ from ._http import (
     wants_xml,
 )
 from ._log import LogEntry, RequestLog, masked_query
+from ._routes import Route, match
 from ._search import list_fees, list_loans, list_requests, search_users
 from ._users import UserService
 
@@ -47,6 +49,7 @@ GATEWAY_RETRY_MESSAGE = "General error with the API Gateway \u2013 please retry 
 GENERAL_ERROR_MESSAGE = "General Error: An error has occurred while processing the request."
 _WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _DROPPED = frozenset({"read_timeout", "connection_reset"})
+_UNPROCESSED = frozenset({"429", "connection_reset"})  # Alma never processed these: the call is given back
 
 
 class KeyRing:
@@ -117,28 +120,46 @@ class Handler:
         started = time.perf_counter()
         arrived = self.now()
         method = request.method.upper()
-        # Faults come first: a request lost on the way never reaches the gateway's counters.
-        fault = self.governor.fault()
+        fault: str | None = None
         try:
-            dropped = fault in _DROPPED
-            response = SandboxResponse(status=0) if dropped else self._through_gateway(request, method, fault)
+            self._check_key(request, method)
+            threshold = self.governor.admit()
+            if threshold is not None:
+                raise AlmaFailure(threshold, THRESHOLD_MESSAGES[threshold], status=429)
+            # Only now, past the gateway, is a fault drawn: a refused request never uses one up.
+            fault = self.governor.fault()
+            if fault in _UNPROCESSED:
+                self.governor.refund()
+            response = self._injected(fault) or self._api(request, method)
         except AlmaFailure as failure:
             response = self._error(failure, request)
         except Exception:
             logger.exception("the Alma sandbox failed on %s %s", method, request.path)
             response = self._error(AlmaFailure("GENERAL_ERROR", GENERAL_ERROR_MESSAGE, status=500), request)
+        if fault == "commit_then_fail":
+            if 200 <= response.status < 300:
+                response.fault = fault  # applied; now the response is lost
+            else:
+                fault = None  # Alma refused the request: the refusal is answered as normal
         response.headers["X-Exl-Api-Remaining"] = str(self.governor.remaining())
         response.delay = self.governor.delay()
-        if fault in _DROPPED or fault == "commit_then_fail":
-            response.fault = fault
         self._log(request=request, method=method, response=response, arrived=arrived, started=started, fault=fault)
         return response
 
-    def _through_gateway(self, request: SandboxRequest, method: str, fault: str | None) -> SandboxResponse:
-        self._check_key(request, method)
-        threshold = self.governor.admit()
-        if threshold is not None:
-            raise AlmaFailure(threshold, THRESHOLD_MESSAGES[threshold], status=429)
+    @staticmethod
+    def _injected(fault: str | None) -> SandboxResponse | None:
+        """The response an injected fault gives instead of the API's (raises for error responses)."""
+        if fault in _DROPPED:
+            return SandboxResponse(status=0, fault=fault)
+        if fault == "429":
+            raise AlmaFailure("PER_SECOND_THRESHOLD", THRESHOLD_MESSAGES["PER_SECOND_THRESHOLD"], status=429)
+        if fault == "500":
+            raise AlmaFailure("GENERAL_ERROR", GENERAL_ERROR_MESSAGE, status=500)
+        if fault == "503":
+            raise AlmaFailure("GENERAL_ERROR", GATEWAY_RETRY_MESSAGE, status=503)
+        return None
+
+    def _api(self, request: SandboxRequest, method: str) -> SandboxResponse:
         if wants_xml(request):
             raise AlmaFailure(
                 "UNSUPPORTED_FORMAT",
@@ -146,12 +167,6 @@ class Handler:
                 status=406,
                 xml=True,
             )
-        if fault == "429":
-            raise AlmaFailure("PER_SECOND_THRESHOLD", THRESHOLD_MESSAGES["PER_SECOND_THRESHOLD"], status=429)
-        if fault == "500":
-            raise AlmaFailure("GENERAL_ERROR", GENERAL_ERROR_MESSAGE, status=500)
-        if fault == "503":
-            raise AlmaFailure("GENERAL_ERROR", GATEWAY_RETRY_MESSAGE, status=503)
         return self._route(request, method)
 
     def _check_key(self, request: SandboxRequest, method: str) -> None:
@@ -209,37 +224,36 @@ class Handler:
 
     def _route(self, request: SandboxRequest, method: str) -> SandboxResponse:
         segments = request.segments
-        if segments[:2] != API_PREFIX or len(segments) < 3 or segments[2] != "users":
-            raise self._no_route(method, request)
-        rest = segments[3:]
+        route = match(segments[2:], method) if segments[:2] == API_PREFIX else None
+        if route is None:
+            raise AlmaFailure(
+                "ROUTING_ERROR",
+                f"No API matches {method} {request.path}; the sandbox emulates the Users API only.",
+                status=404,
+            )
+        if method not in route.methods:
+            raise AlmaFailure("ROUTING_ERROR", f"Method {method} is not allowed on {request.path}.", status=405)
+        if not route.emulated(method):
+            raise _not_emulated(route, method)
         params = request.params
         base = (request.origin or self.base_url).rstrip("/") + "/almaws/v1"
-        if not rest:
+        pattern, user_id = route.pattern, route.params.get("user_id", "")
+        if pattern == "/users":
             if method == "GET":
                 return self._ok(search_users(self.service.store, params, base, self._overstate()))
-            if method == "POST":
-                return self._ok(self.service.create(request.body, params))
-            raise self._bad_method(method, request)
-        if rest == ["operation", "test"]:
-            if method in ("GET", "POST"):
-                return self._ok({})
-            raise self._bad_method(method, request)
-        user_id = rest[0]
-        if len(rest) == 1:
-            return self._user_route(request, method, user_id, params, base)
-        if len(rest) == 2 and rest[1] in ("loans", "requests", "fees"):
-            if method != "GET":
-                raise self._bad_method(method, request)
-            if rest[1] == "loans":
-                return self._ok(list_loans(self.service, user_id, params, self._overstate()))
-            if rest[1] == "requests":
-                return self._ok(list_requests(self.service, user_id, params, self._overstate()))
-            return self._ok(list_fees(self.service, user_id, params, base))
-        raise self._no_route(method, request)
+            return self._ok(self.service.create(request.body, params))
+        if pattern == "/users/operation/test":
+            return self._ok({})
+        if pattern == "/users/{user_id}":
+            return self._user_route(request, route, method, base)
+        if pattern == "/users/{user_id}/loans":
+            return self._ok(list_loans(self.service, user_id, params, self._overstate()))
+        if pattern == "/users/{user_id}/requests":
+            return self._ok(list_requests(self.service, user_id, params, self._overstate()))
+        return self._ok(list_fees(self.service, user_id, params, base))
 
-    def _user_route(
-        self, request: SandboxRequest, method: str, user_id: str, params: Mapping[str, str], base: str
-    ) -> SandboxResponse:
+    def _user_route(self, request: SandboxRequest, route: Route, method: str, base: str) -> SandboxResponse:
+        user_id, params = route.params["user_id"], request.params
         if method == "GET":
             return self._ok(self.service.get(user_id, params, base))
         if method == "PUT":
@@ -247,14 +261,14 @@ class Handler:
         if method == "DELETE":
             self.service.delete(user_id, params)
             return SandboxResponse(status=204)
-        if method == "POST":
-            op = params.get("op", "auth").lower()
-            if op != "auth":
-                raise AlmaFailure("401859", "Action currently not supported.")
-            password = params.get("password") or _unquote_header(request.header("exl-user-pw"))
-            self.service.authenticate(user_id, password)
-            return SandboxResponse(status=204)
-        raise self._bad_method(method, request)
+        op = params.get("op", "auth").lower()
+        if op == "refresh":
+            raise _not_emulated(route, method, "?op=refresh")
+        if op != "auth":
+            raise AlmaFailure("401859", "Action currently not supported.")
+        password = params.get("password") or _unquote_header(request.header("exl-user-pw"))
+        self.service.authenticate(user_id, password)
+        return SandboxResponse(status=204)
 
     def _overstate(self) -> int:
         return self.governor.knobs.overstate_total
@@ -263,17 +277,9 @@ class Handler:
     def _ok(data: Json) -> SandboxResponse:
         return SandboxResponse(status=200, headers={"Content-Type": JSON_TYPE}, body=json_body(data))
 
-    @staticmethod
-    def _no_route(method: str, request: SandboxRequest) -> AlmaFailure:
-        return AlmaFailure(
-            "ROUTING_ERROR",
-            f"No API matches {method} {request.path}; the sandbox emulates the Users API only.",
-            status=404,
-        )
 
-    @staticmethod
-    def _bad_method(method: str, request: SandboxRequest) -> AlmaFailure:
-        return AlmaFailure("ROUTING_ERROR", f"Method {method} is not allowed on {request.path}.", status=405)
+def _not_emulated(route: Route, method: str, suffix: str = "") -> AlmaFailure:
+    return AlmaFailure("NOT_EMULATED", route.not_emulated_message(method, suffix), status=501)
 
 
 def _unquote_header(value: str | None) -> str:

@@ -1,6 +1,6 @@
 """Alma's rules for a user record: what a POST/PUT body must hold, what Alma fills in, how it is shown.
 
-Input goes through :class:`alma_onelink.models.User` (lenient: ``"TRUE"``, dates without ``Z``, lone
+Input goes through `User` (lenient: ``"TRUE"``, dates without ``Z``, lone
 objects for lists), then is checked and rebuilt as the full canonical JSON Alma returns: every key
 present, codes as ``{"value", "desc"}`` with ``desc`` from the code tables, dates with ``Z``,
 ``password`` always ``""``. Uniqueness needs the store and lives in ``_users``.
@@ -78,7 +78,10 @@ def _strip_extras(model: BaseModel, data: Json) -> None:
 
 
 def parse_user(body: bytes | Json) -> Json:
-    """The body as canonical JSON (known fields only); raises 401676 if it is not a user object."""
+    """The body as canonical JSON (known fields only); raises 401676 if it is not a user object.
+
+    Bodies must be JSON: XML, malformed JSON and JSON nested too deeply to parse all give 401676.
+    """
     try:
         raw = json.loads(body) if isinstance(body, bytes) else body
         if not isinstance(raw, dict):
@@ -86,11 +89,11 @@ def parse_user(body: bytes | Json) -> Json:
         if isinstance(raw.get("user"), dict) and "primary_id" not in raw:
             raw = raw["user"]  # tolerate the XML-style wrapper some clients send
         model = User.from_alma(raw)
-    except (ValueError, TypeError, ValidationError) as exc:
+        # exclude_unset: only what the client sent (the rules fill the rest); much cheaper than to_alma().
+        data = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        _strip_extras(model, data)
+    except (ValueError, TypeError, ValidationError, RecursionError) as exc:
         raise AlmaFailure("401676", "No valid XML was given.") from exc
-    # exclude_unset: only what the client sent (the rules fill the rest); also much cheaper than to_alma().
-    data = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    _strip_extras(model, data)
     return data
 
 
@@ -164,7 +167,7 @@ def build_user(
 ) -> Json:
     """The full canonical record for a POST (``existing=None``) or a swap-all PUT over ``existing``.
 
-    Raises :class:`AlmaFailure` (401664, 401852, 401853 to 401859, 401864) when the body breaks a rule.
+    Raises `AlmaFailure` (401664, 401852, 401853 to 401859, 401864) when the body breaks a rule.
     Passwords and uniqueness are checked by the caller.
     """
     codes = env.codes

@@ -1,4 +1,4 @@
-"""The :class:`Sandbox`: one emulated Alma institution, reachable in-process or over real HTTP."""
+"""The `Sandbox`: one emulated Alma institution, reachable in-process or over real HTTP."""
 
 from __future__ import annotations
 
@@ -49,7 +49,10 @@ class Sandbox:
 
     ``Sandbox(seed=0)`` is in memory and empty except for its code tables; ``Sandbox.demo()`` is
     seeded. Pass ``db_path=`` (or a ``store=``) to keep users in a SQLite file across restarts.
-    Everything random (the default API key, jitter, faults, seed data, tracking ids) follows ``seed``.
+    Everything random (the default API key, jitter, faults, seed data, tracking ids) follows ``seed``;
+    seed data is dated from the sandbox's today (midnight UTC), so it is the same all day.
+    The knobs (``latency`` … ``overstate_total``) live on `knobs` and can change at run time;
+    ``clock``, ``sleep``, ``async_sleep`` and ``now`` are fixed here (read-only properties afterwards).
 
     Args:
         seed: Seeds every random choice the sandbox makes.
@@ -59,16 +62,17 @@ class Sandbox:
         latency: Seconds added to every response; ``jitter`` adds up to that many more at random.
         per_second_limit: Alma's per-second threshold (25 by default); ``None`` turns it off.
         daily_quota: Calls per day before ``DAILY_THRESHOLD``.
-        faults: A :class:`Faults`, or a script list such as ``["500", None, "commit_then_fail"]``.
+        faults: A `Faults` (copied), or a script list such as ``["500", None, "commit_then_fail"]``.
         overstate_total: Added to every ``total_record_count`` (Alma sometimes overstates it).
-        clock: Monotonic seconds for the per-second threshold (inject a :class:`ManualClock` in tests).
+        clock: Monotonic seconds for the per-second threshold (inject a `ManualClock` in tests).
         sleep: How the sync transport waits out latency; ``async_sleep`` for the async one and ASGI.
         now: The sandbox's wall clock (UTC): dates it writes, the daily quota's day, seed data.
-        log_path: Also append the request log to this JSON Lines file.
+        log_path: Also append the request log to this JSON Lines file (its folder must exist).
         code_tables: The code tables to validate against and fill ``desc`` from.
         base_url: The origin clients use for the in-process transports.
 
-    Raises ``ValueError`` for a knob out of range (a negative latency, an unknown fault kind…).
+    Raises ``ValueError`` for a knob out of range (a negative latency, an unknown fault kind…), a
+    blank ``api_key``, or a ``log_path`` that is a folder or whose folder does not exist.
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class Sandbox:
         institution: tuple[str, str] = DEFAULT_INSTITUTION,
     ) -> None:
         self.seed_value = seed
+        self._log = RequestLog(log_path)  # checked first: a bad path raises before a store is opened
         self.knobs = Knobs(
             latency=latency,
             jitter=jitter,
@@ -102,21 +107,20 @@ class Sandbox:
             faults=Faults.coerce(faults),
             overstate_total=overstate_total,
         )
+        self._keys = KeyRing()
+        # Derived from the seed so a served sandbox keeps its key across restarts; it guards nothing real.
+        derived = random.Random(f"{seed}:key").getrandbits(128)  # noqa: S311
+        self._api_key = (api_key if api_key is not None else f"l7xx{derived:032x}").strip()
+        self._keys.add(self._api_key)  # a blank key raises here, before a store is opened
         self.store: Store = store or (SqliteStore(db_path) if db_path is not None else MemoryStore())
         self.code_tables = code_tables or CodeTables.default()
         self.base_url = base_url.rstrip("/")
         self.institution = institution
-        self.clock: Callable[[], float] = clock or time.monotonic
-        self.sleep: Callable[[float], None] = sleep or time.sleep
-        self.async_sleep: Callable[[float], Awaitable[None]] = async_sleep or asyncio.sleep
-        self.now: Callable[[], datetime] = now or _utc_now
-        self._keys = KeyRing()
-        # Derived from the seed so a served sandbox keeps its key across restarts; it guards nothing real.
-        derived = random.Random(f"{seed}:key").getrandbits(128)  # noqa: S311
-        self._api_key = api_key or f"l7xx{derived:032x}"
-        self._keys.add(self._api_key)
-        self._log = RequestLog(log_path)
-        self._governor = Governor(self.knobs, seed=seed, clock=self.clock, now=self.now)
+        self._clock: Callable[[], float] = clock or time.monotonic
+        self._sleep: Callable[[float], None] = sleep or time.sleep
+        self._async_sleep: Callable[[float], Awaitable[None]] = async_sleep or asyncio.sleep
+        self._now: Callable[[], datetime] = now or _utc_now
+        self._governor = Governor(self.knobs, seed=seed, clock=self._clock, now=self._now)
         self._service = UserService(self.store, self.env)
         self.users = SandboxUsers(self.store, self._service, self.env)
         self._handler = Handler(
@@ -125,28 +129,56 @@ class Sandbox:
             keys=self._keys,
             log=self._log,
             base_url=self.base_url,
-            now=self.now,
+            now=self._now,
         )
         self._seed_calls = 0
 
     @classmethod
     def demo(cls, *, patrons: int = 40, seed: int = 0, **options: Any) -> Sandbox:
-        """An in-memory sandbox with ``patrons`` generated patrons plus the Duke scenarios; deterministic."""
+        """A sandbox with ``patrons`` generated patrons plus the Duke scenarios; deterministic.
+
+        In memory unless ``options`` name a ``db_path``/``store``: a store that already holds users is
+        used as it is, not seeded again. The same ``seed`` on the same day gives the same users.
+        """
         sandbox = cls(seed=seed, **options)
-        sandbox.seed(patrons, seed=seed)
-        sandbox.seed_duke()
+        if not len(sandbox.users):
+            sandbox.seed(patrons, seed=seed)
+            sandbox.seed_duke()
         return sandbox
+
+    # --- fixed at construction -------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """Monotonic seconds for the per-second threshold (a constructor option, read-only)."""
+        return self._clock
+
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        """How the sync transport waits out latency (a constructor option, read-only)."""
+        return self._sleep
+
+    @property
+    def async_sleep(self) -> Callable[[float], Awaitable[None]]:
+        """How the async transport and the ASGI app wait out latency (a constructor option, read-only)."""
+        return self._async_sleep
+
+    @property
+    def now(self) -> Callable[[], datetime]:
+        """The sandbox's wall clock, UTC (a constructor option, read-only)."""
+        return self._now
 
     # --- data ------------------------------------------------------------------------------------
 
     def env(self) -> Env:
         """The code tables, current time and institution the rules run against."""
-        return Env(self.code_tables, self.now(), *self.institution)
+        return Env(self.code_tables, self._now(), *self.institution)
 
     def seed(self, n: int = 100, *, seed: int | None = None) -> list[str]:
         """Add ``n`` realistic patrons; returns their primary ids. Raises ``ValueError`` if ``n < 0``.
 
-        Without ``seed``, each call draws a new deterministic batch from the sandbox's seed.
+        Without ``seed``, each call draws a new deterministic batch from the sandbox's seed. Every
+        timestamp is an offset from today's midnight (UTC), so the batch does not depend on the time of day.
         """
         if seed is None:
             self._seed_calls += 1

@@ -1,14 +1,17 @@
 """Realistic generated patrons, and the loans, requests and fees that hang off them.
 
-Everything is drawn from one ``random.Random(seed)``, so the same seed on the same day gives the same
-patrons. Generated records pass through the same rules as ``POST /users``, so they are valid Alma users.
+Everything is drawn from ``random.Random`` streams seeded by ``seed``: one for the patrons, one for the
+times of day of their timestamps. Every timestamp is an offset from the sandbox's *today* (midnight UTC),
+never the wall-clock time, so the same seed on the same day gives the same patrons, to the millisecond.
+Generated records pass through the same rules as ``POST /users``, so they are valid Alma users.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from ._fields import Env, Json, make_code
@@ -55,6 +58,17 @@ _STAT_FOR_GROUP = {
 def stamp(moment: datetime) -> str:
     """A date-time as Alma writes it in loans and fees (``2018-08-14T20:00:00Z``)."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def at_midnight(env: Env) -> Env:
+    """``env`` with its clock at midnight UTC of its date: what seed data is dated from."""
+    day = env.now.astimezone(UTC).date()
+    return replace(env, now=datetime.combine(day, time(0), tzinfo=UTC))
+
+
+def _span(times: random.Random, low: timedelta, high: timedelta) -> timedelta:
+    """A span between ``low`` and ``high``, to the second, drawn from ``times``."""
+    return timedelta(seconds=times.randrange(int(low.total_seconds()), int(high.total_seconds())))
 
 
 def _ascii(text: str) -> str:
@@ -144,8 +158,8 @@ def _pick_group(rng: random.Random) -> str:
     return rng.choices(codes, weights=[weight for _, weight in GROUPS])[0]
 
 
-def patron_body(rng: random.Random, env: Env, primary_id: str, barcode: str) -> Json:
-    """One generated patron as a ``POST /users`` body."""
+def patron_body(rng: random.Random, env: Env, primary_id: str, barcode: str, times: random.Random) -> Json:
+    """One generated patron as a ``POST /users`` body; ``times`` draws its timestamps."""
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     group = _pick_group(rng)
     external = group in ("UNDERGRAD", "GRAD", "FACULTY", "STAFF")
@@ -201,7 +215,14 @@ def patron_body(rng: random.Random, env: Env, primary_id: str, barcode: str) -> 
     if expired and rng.random() < 0.5:
         body["status"] = "INACTIVE"
     if rng.random() < 0.15:
-        body["user_note"] = [{"note_type": "CIRCULATION", "note_text": "Prefers pick-up at Lilly Library."}]
+        written = env.now - _span(times, timedelta(hours=1), timedelta(days=400))
+        body["user_note"] = [
+            {
+                "note_type": "CIRCULATION",
+                "note_text": "Prefers pick-up at Lilly Library.",
+                "created_date": stamp(written),
+            }
+        ]
     return body
 
 
@@ -214,34 +235,54 @@ def _unused(store: Store, make: Any) -> str:
 
 
 def seed_patrons(store: Store, env: Env, n: int, seed: int) -> list[str]:
-    """Add ``n`` generated patrons (some with loans, requests, fees; some expired); returns their primary ids."""
+    """Add ``n`` generated patrons (some with loans, requests, fees; some expired); returns their primary ids.
+
+    Timestamps are offsets from midnight UTC of ``env``'s date, so only the date of ``env.now`` matters.
+    """
     if n < 0:
         raise ValueError("n must be >= 0")
+    env = at_midnight(env)
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    times = random.Random(f"{seed}:times")  # noqa: S311 - a stream of its own: the patrons stay the same
     created: list[str] = []
     for _ in range(n):
         with store.transaction():
             prefix = rng.choice("abcdefghjkmnprstwz") + rng.choice("abcdefghjkmnprstwz")
             primary_id = _unused(store, lambda p=prefix: f"{p}{rng.randrange(100, 99_999)}")
             barcode = _unused(store, lambda: f"D{rng.randrange(10**11, 10**12)}")
-            record = build_user(env, parse_user(patron_body(rng, env, primary_id, barcode)))
+            record = build_user(env, parse_user(patron_body(rng, env, primary_id, barcode, times)))
             uid = store.save(None, {"user": record, "password": None, "modified": env.today.isoformat()})
-            _add_activity(store, env, rng, uid, primary_id)
+            _add_activity(store, env, rng, uid, primary_id, times=times)
         created.append(primary_id)
     return created
 
 
-def _add_activity(store: Store, env: Env, rng: random.Random, uid: int, primary_id: str) -> None:
+def _add_activity(
+    store: Store, env: Env, rng: random.Random, uid: int, primary_id: str, *, times: random.Random
+) -> None:
     if rng.random() < 0.3:
         for _ in range(rng.randrange(1, 4)):
             due = env.now + timedelta(days=rng.randrange(-20, 40))
-            store.add_item(uid, "loans", make_loan(store, env, primary_id, {"due_date": stamp(due)}))
+            loaned = due - timedelta(days=28) - _span(times, timedelta(0), timedelta(hours=10))
+            loan = {"due_date": stamp(due), "loan_date": stamp(loaned)}
+            store.add_item(uid, "loans", make_loan(store, env, primary_id, loan))
     if rng.random() < 0.15:
         returned = env.now - timedelta(days=rng.randrange(30, 400))
-        done = {"loan_status": "COMPLETE", "return_date": stamp(returned), "renewable": False}
+        loaned = returned - timedelta(days=21) - _span(times, timedelta(0), timedelta(hours=10))
+        done = {
+            "loan_status": "COMPLETE",
+            "loan_date": stamp(loaned),
+            "due_date": stamp(loaned + timedelta(days=28)),
+            "return_date": stamp(returned),
+            "renewable": False,
+        }
         store.add_item(uid, "loans", make_loan(store, env, primary_id, done))
     if rng.random() < 0.15:
-        store.add_item(uid, "requests", make_request(store, env, primary_id))
+        placed = env.now - _span(times, timedelta(minutes=5), timedelta(days=14))
+        when = {"request_date": placed.date().isoformat() + "Z", "request_time": stamp(placed)}
+        store.add_item(uid, "requests", make_request(store, env, primary_id, when))
     if rng.random() < 0.15:
         amount = float(rng.choice((2.5, 5, 12.5, 40, 95)))
-        store.add_item(uid, "fees", make_fee(store, env, primary_id, {"balance": amount, "original_amount": amount}))
+        charged = stamp(env.now - _span(times, timedelta(hours=1), timedelta(days=90)))
+        fields = {"balance": amount, "original_amount": amount, "creation_time": charged, "status_time": charged}
+        store.add_item(uid, "fees", make_fee(store, env, primary_id, fields))

@@ -105,9 +105,23 @@ def roles(env: Env, items: Iterable[Json]) -> list[Json]:
         }
         if item.get("expiry_date"):
             role["expiry_date"] = item["expiry_date"]
-        role["parameter"] = list(item.get("parameter") or [])
+        role["parameter"] = [_role_parameter(env, param) for param in item.get("parameter") or []]
         result.append(role)
     return result
+
+
+# Which code table a role parameter's value comes from, by parameter type (folded).
+_PARAMETER_VALUE_TABLES = {"circulationdesk": "CirculationDesks"}
+
+
+def _role_parameter(env: Env, item: Json) -> Json:
+    kind = code_value(item.get("type"))
+    scope = code_value(item.get("scope"))
+    return {
+        "type": make_code(env.codes, "RoleParameterTypes", kind),
+        "scope": {"value": scope, "desc": scope_desc(env, scope) if scope else ""},
+        "value": make_code(env.codes, _PARAMETER_VALUE_TABLES.get(kind.casefold(), ""), item.get("value")),
+    }
 
 
 def scope_desc(env: Env, scope: str) -> str:

@@ -75,7 +75,7 @@ class SqliteStore(Store):
         return None if row is None else dict(json.loads(row[0]))
 
     def lookup(self, value: str, id_type: str | None = None) -> list[int]:
-        """Internal ids found by ``value`` (see :meth:`Store.lookup`)."""
+        """Internal ids found by ``value`` (see `lookup`)."""
         key = value.casefold()
         with self._lock:
             if id_type is None:
@@ -88,7 +88,7 @@ class SqliteStore(Store):
         return sorted(int(row[0]) for row in rows)
 
     def save(self, uid: int | None, entry: Entry) -> int:
-        """Insert or replace (see :meth:`Store.save`)."""
+        """Insert or replace (see `save`)."""
         with self.transaction():
             if uid is None:
                 uid = self.next_number("user")

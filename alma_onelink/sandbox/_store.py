@@ -174,7 +174,7 @@ class MemoryStore(Store):
         return None if text is None else dict(json.loads(text))
 
     def lookup(self, value: str, id_type: str | None = None) -> list[int]:
-        """Internal ids found by ``value`` (see :meth:`Store.lookup`)."""
+        """Internal ids found by ``value`` (see `lookup`)."""
         with self._lock:
             hits = self._index.get(value.casefold(), set())
             wanted = None if id_type is None else id_type.upper() if id_type != PRIMARY else PRIMARY
@@ -194,7 +194,7 @@ class MemoryStore(Store):
             self._index.setdefault(key, set()).add((uid, kind))
 
     def save(self, uid: int | None, entry: Entry) -> int:
-        """Insert or replace (see :meth:`Store.save`)."""
+        """Insert or replace (see `save`)."""
         with self.transaction():
             if uid is None:
                 uid = self.next_number("user")

@@ -47,10 +47,11 @@ class UserService:
 
     # --- lookup ----------------------------------------------------------------------------------
 
-    def find(self, user_id: str, id_type: str | None) -> tuple[int, Entry]:
+    def find(self, user_id: str, id_type: str | None, *, typed_error: bool = False) -> tuple[int, Entry]:
         """The user ``user_id`` names (primary id or any identifier unless ``id_type`` narrows it).
 
-        Raises 401861 (any id type) or 401890 (an explicit ``user_id_type``) when there is none.
+        When there is none, raises 401890 "… of type Y was not found." if ``id_type`` is explicit or
+        ``typed_error`` is set (PUT and DELETE), else 401861.
         """
         kind = (id_type or "").strip()
         if not kind or kind.lower() == ALL_UNIQUE:
@@ -64,16 +65,24 @@ class UserService:
         uid = candidates[0] if candidates else None
         entry = self.store.get(uid) if uid is not None else None
         if uid is None or entry is None:
-            if kind and kind.lower() != ALL_UNIQUE:
-                raise AlmaFailure("401890", f"User with identifier {user_id} of type {kind} was not found.")
+            explicit = bool(kind) and kind.lower() != ALL_UNIQUE
+            if explicit or typed_error:
+                shown = kind if explicit else ALL_UNIQUE
+                raise AlmaFailure("401890", f"User with identifier {user_id} of type {shown} was not found.")
             raise AlmaFailure("401861", f"User with identifier {user_id} was not found.")
         return uid, entry
 
     def check_unique(self, record: Json, own_uid: int | None) -> None:
-        """Raise 401851 if another user already has this primary id or one of these identifier values."""
+        """Raise 401851 if another user already has this primary id or one of these identifier values,
+        or if the record repeats an identifier value (ignoring case, whatever the id types)."""
         values = [(str(record["primary_id"]), PRIMARY)] + [
             (str(ident["value"]), code_value(ident["id_type"])) for ident in record.get("user_identifier", [])
         ]
+        seen: set[str] = set()
+        for value, kind in values[1:]:
+            if value.casefold() in seen:
+                raise AlmaFailure("401851", f"User with identifier {value} of type {kind} already exists.")
+            seen.add(value.casefold())
         for value, kind in values:
             if any(uid != own_uid for uid in self.store.lookup(value)):
                 raise AlmaFailure("401851", f"User with identifier {value} of type {kind} already exists.")
@@ -111,23 +120,31 @@ class UserService:
         return record
 
     def update(self, user_id: str, body: bytes, params: Mapping[str, str]) -> Json:
-        """``PUT /users/{id}``: swap all (§5.4); an empty password keeps the old one."""
+        """``PUT /users/{id}``: swap all (§5.4).
+
+        An empty password keeps the old one; an external user has none (a change to EXTERNAL drops it).
+        A new primary id is carried over to the user's loans and requests.
+        """
         data = parse_user(body)
         env = self.env()
         override = [name for name in params.get("override", "").split(",") if name.strip()]
         recalculate = params.get("recalculate_roles", "").lower() == "true"
         with self.store.transaction():
-            uid, entry = self.find(user_id, params.get("user_id_type"))
+            uid, entry = self.find(user_id, params.get("user_id_type"), typed_error=True)
             record = build_user(env, data, existing=entry["user"], override=override, recalculate_roles=recalculate)
             password_hash = self._new_password(data, record) or entry.get("password")
+            if code_value(record["account_type"]) != "INTERNAL":
+                password_hash = None  # external users authenticate elsewhere
             self.check_unique(record, uid)
             self.store.save(uid, self._entry(env, record, password_hash))
+            if record["primary_id"] != entry["user"].get("primary_id"):
+                self._rename_items(uid, record["primary_id"])
         return record
 
     def delete(self, user_id: str, params: Mapping[str, str]) -> None:
         """``DELETE /users/{id}``: refused (401850) while loans, requests or unpaid fees remain."""
         with self.store.transaction():
-            uid, _ = self.find(user_id, params.get("user_id_type"))
+            uid, _ = self.find(user_id, params.get("user_id_type"), typed_error=True)
             reasons = []
             if any(is_active_loan(loan) for loan in self.store.items(uid, "loans")):
                 reasons.append("active loans")
@@ -154,6 +171,13 @@ class UserService:
             raise AlmaFailure("401866", "User authentication failed")
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    def _rename_items(self, uid: int, primary_id: str) -> None:
+        """Point the user's loans (``user_id``) and requests (``user_primary_id``) at a new primary id."""
+        for kind, key in (("loans", "user_id"), ("requests", "user_primary_id")):
+            items = self.store.items(uid, kind)
+            if items:
+                self.store.set_items(uid, kind, [{**item, key: primary_id} for item in items])
 
     @staticmethod
     def _new_password(data: Json, record: Json) -> str | None:

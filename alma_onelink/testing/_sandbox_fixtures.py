@@ -30,14 +30,14 @@ else:
 
 @pytest.fixture
 def alma_sandbox() -> Iterator[Sandbox]:
-    """A fresh in-memory :class:`~alma_onelink.sandbox.Sandbox` per test: 40 patrons plus the Duke scenarios."""
+    """A fresh in-memory `Sandbox` per test: 40 patrons plus the Duke scenarios."""
     with Sandbox.demo(per_second_limit=None) as sandbox:
         yield sandbox
 
 
 @pytest.fixture
 def alma(alma_sandbox: Sandbox) -> Iterator[AlmaClient]:
-    """A sync :class:`~alma_onelink.AlmaClient` on ``alma_sandbox``, closed after the test."""
+    """A sync `AlmaClient` on ``alma_sandbox``, closed after the test."""
     from alma_onelink import AlmaClient  # noqa: PLC0415 - the client loads only when a test asks
 
     with AlmaClient.sandbox(alma_sandbox) as client:
@@ -46,7 +46,7 @@ def alma(alma_sandbox: Sandbox) -> Iterator[AlmaClient]:
 
 @_async_fixture  # type: ignore[untyped-decorator]  # pytest_asyncio's decorator is untyped
 async def async_alma(alma_sandbox: Sandbox) -> AsyncIterator[AsyncAlmaClient]:
-    """An :class:`~alma_onelink.AsyncAlmaClient` on ``alma_sandbox``, closed after the test."""
+    """An `AsyncAlmaClient` on ``alma_sandbox``, closed after the test."""
     from alma_onelink import AsyncAlmaClient  # noqa: PLC0415 - the client loads only when a test asks
 
     async with AsyncAlmaClient.sandbox(alma_sandbox) as client:

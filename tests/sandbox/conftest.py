@@ -1,12 +1,15 @@
-"""Harness for the sandbox tests: every contract test runs through both ways in.
+"""Harness for the sandbox tests: every contract test runs through the three ways in.
 
-``inprocess``: an ``httpx.Client`` on ``Sandbox.transport()`` (no sockets). ``http``: the sandbox's
-ASGI app served by uvicorn on 127.0.0.1 (a free port, one server per session in a background thread;
-each test points it at its own fresh sandbox). Nothing here sleeps for real or leaves loopback.
+``inprocess``: an ``httpx.Client`` on ``Sandbox.transport()`` (no sockets). ``async``: an
+``httpx.AsyncClient`` on ``Sandbox.async_transport()``, behind a sync facade (one ``asyncio.run`` per
+request). ``http``: the sandbox's ASGI app served by uvicorn on 127.0.0.1 (a free port, one server per
+session in a background thread; each test points it at its own fresh sandbox). Nothing here sleeps for
+real or leaves loopback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -25,7 +28,7 @@ from alma_onelink.testing._sandbox_fixtures import alma, alma_sandbox, async_alm
 
 __all__ = ["alma", "alma_sandbox", "async_alma"]  # the plugin's fixtures, for test_sandbox_fixtures
 
-WAYS = ("inprocess", "http")
+WAYS = ("inprocess", "async", "http")
 NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=UTC)
 
 
@@ -87,6 +90,27 @@ def live_server() -> Iterator[LiveServer]:
         thread.join(10)
 
 
+class AsyncFacade(httpx.BaseTransport):
+    """A sync transport that sends each request with an ``httpx.AsyncClient`` on the async transport.
+
+    Each request runs in its own ``asyncio.run``, so sync tests drive the async way in unchanged;
+    the async transport's exceptions (``ReadTimeout``, ``ConnectError``) come through as they are.
+    """
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.transport = sandbox.async_transport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def send() -> httpx.Response:
+            async with httpx.AsyncClient(transport=self.transport, trust_env=False) as client:
+                response = await client.send(request)
+                await response.aread()
+                return response
+
+        answer = asyncio.run(send())
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content, request=request)
+
+
 @dataclass
 class Api:
     """One way in to one sandbox: ``client`` is an ``httpx.Client`` rooted at ``…/almaws/v1``."""
@@ -108,7 +132,8 @@ class Api:
         if self.way == "http":
             # Plain HTTP on loopback: skip building a TLS context (slow) and ignore proxy settings.
             return httpx.Client(base_url=self.origin + "/almaws/v1", trust_env=False, verify=False, **options)
-        return httpx.Client(base_url=self.origin + "/almaws/v1", transport=self.sandbox.transport(), **options)
+        transport = AsyncFacade(self.sandbox) if self.way == "async" else self.sandbox.transport()
+        return httpx.Client(base_url=self.origin + "/almaws/v1", transport=transport, **options)
 
 
 MakeApi = Callable[..., Api]
@@ -116,7 +141,7 @@ MakeApi = Callable[..., Api]
 
 @pytest.fixture(params=WAYS)
 def way(request: pytest.FixtureRequest) -> str:
-    """``inprocess`` or ``http``."""
+    """``inprocess``, ``async`` or ``http``."""
     return str(request.param)
 
 

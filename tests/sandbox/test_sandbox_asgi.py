@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
+
 from alma_onelink.sandbox import Sandbox
 from alma_onelink.sandbox._asgi import DropConnection, Message
 from tests.sandbox.conftest import NOW
@@ -72,14 +74,28 @@ async def test_a_client_that_hangs_up_mid_request_gets_nothing_and_nothing_is_do
     assert sandbox.request_log == []
 
 
-def test_server_log_masks_keys_and_hides_deliberate_drops() -> None:
+@pytest.mark.parametrize(
+    ("path", "masked"),
+    [
+        ("/x?apikey=l7xxsecret&a=1", "/x?apikey=***&a=1"),
+        ("/x?a=1&api%6Bey=l7xxsecret", "/x?a=1&api%6Bey=***"),
+        ("/x?API%4BEY=l7xxsecret&password=l7xxsecret", "/x?API%4BEY=***&password=***"),
+        ("/x?apikeys=1&my_apikey=2", "/x?apikeys=1&my_apikey=2"),
+    ],
+)
+def test_server_access_log_masks_keys_by_their_decoded_name(path: str, masked: str) -> None:
     Sandbox().asgi_app()  # installs the filters
     access = logging.getLogger("uvicorn.access")
+    line = '%s - "%s %s HTTP/%s" %d'
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, "%s %s", ("GET", "/x?apikey=l7xxsecret&a=1"), None
+        "uvicorn.access", logging.INFO, __file__, 1, line, ("127.0.0.1:1", "GET", path, "1.1", 200), None
     )
     assert access.filter(record)
-    assert record.getMessage() == "GET /x?apikey=***&a=1"
+    assert record.getMessage() == f'127.0.0.1:1 - "GET {masked} HTTP/1.1" 200'
+
+
+def test_server_log_hides_deliberate_drops() -> None:
+    Sandbox().asgi_app()  # installs the filters
     error_log = logging.getLogger("uvicorn.error")
     dropped = logging.LogRecord(
         "uvicorn.error",

@@ -80,20 +80,50 @@ def test_serve_warns_when_listening_beyond_loopback(
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "message"),
     [
-        ["--fault-rate", "1.5"],
-        ["--faults", "500,teapot"],
-        ["--latency-ms", "-3"],
-        ["--per-second", "many"],
-        ["--db", "x.sqlite3", "--memory"],
+        (["--fault-rate", "1.5"], "probability"),
+        (["--faults", "500,teapot"], "teapot"),
+        (["--latency-ms", "-3"], ">= 0"),
+        (["--per-second", "many"], "whole number"),
+        (["--db", "x.sqlite3", "--memory"], "not allowed with"),
+        (["--memory", "--fault-rate", "0.1", "--faults", "ok"], "a fault rate needs at least one fault kind"),
+        (["--memory", "--read-only-key", " "], "an API key cannot be blank"),
+        (["--memory", "--api-key", ""], "an API key cannot be blank"),
+        (["--memory", "--port", "70000"], "between 0 and 65535"),
+        (["--memory", "--port", "-1"], ">= 0"),
+        (["--memory", "--log", "{tmp}/no/such/folder/log.jsonl"], "does not exist"),
+        (["--memory", "--log", "{tmp}"], "is a folder"),
+        (["--db", "{tmp}"], "cannot open the sandbox database"),
     ],
 )
-def test_serve_rejects_bad_flags(bad: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_rejects_bad_flags_with_a_one_line_argparse_error(
+    bad: list[str],
+    message: str,
+    served: list[tuple[Sandbox, str, int, int]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["sandbox", "serve", *bad])
+        cli.main(["sandbox", "serve", *[arg.format(tmp=tmp_path) for arg in bad]])
     assert exit_info.value.code == 2
-    assert "error" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    [error_line] = [line for line in err.splitlines() if "error:" in line]
+    assert error_line.startswith("alma-onelink sandbox serve: error: ")
+    assert message in error_line
+    assert "Traceback" not in err
+    assert served == []
+
+
+@pytest.mark.parametrize("command", ["seed", "reset"])
+def test_seed_and_reset_turn_an_unusable_database_into_an_argparse_error(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-folder.sqlite3").mkdir()
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["sandbox", command, "--db", str(tmp_path / "a-folder.sqlite3"), "--yes"][: 4 + (command == "reset")])
+    assert exit_info.value.code == 2
+    assert f"alma-onelink sandbox {command}: error: cannot open the sandbox database" in capsys.readouterr().err
 
 
 def test_seed_and_reset_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

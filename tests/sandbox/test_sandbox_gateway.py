@@ -113,19 +113,69 @@ def test_asking_for_xml_gets_an_xml_error_not_a_json_body(
     ("method", "path"),
     [
         ("GET", "/bibs/123"),
-        ("GET", "/users/ada01/attachments"),
         ("GET", "/users/ada01/loans/123/renew"),
-        ("POST", "/users/ada01/loans"),
+        ("GET", "/users/ada01/no-such-thing"),
+        ("GET", "/users//loans"),
     ],
 )
-def test_unknown_endpoints_get_an_alma_shaped_error(api: Api, method: str, path: str) -> None:
+def test_paths_alma_does_not_have_are_404_routing_error(api: Api, method: str, path: str) -> None:
     response = api.client.request(method, path)
-    assert response.status_code in (404, 405)
-    assert error_code(response) == "ROUTING_ERROR"
+    assert (response.status_code, error_code(response)) == (404, "ROUTING_ERROR")
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("PATCH", "/users/ada01"), ("DELETE", "/users"), ("PUT", "/users/operation/test")]
+    ("method", "path", "pattern"),
+    [
+        ("POST", "/users/ada01/loans", "/users/{user_id}/loans"),
+        ("PUT", "/users/ada01/loans/123", "/users/{user_id}/loans/{loan_id}"),
+        ("POST", "/users/ada01/requests", "/users/{user_id}/requests"),
+        ("DELETE", "/users/ada01/requests/9", "/users/{user_id}/requests/{request_id}"),
+        ("POST", "/users/ada01/fees", "/users/{user_id}/fees"),
+        ("POST", "/users/ada01/fees/77", "/users/{user_id}/fees/{fee_id}"),
+        ("POST", "/users/ada01/fees/all", "/users/{user_id}/fees/all"),
+        ("GET", "/users/ada01/attachments", "/users/{user_id}/attachments"),
+        ("GET", "/users/ada01/personal-data", "/users/{user_id}/personal-data"),
+        ("GET", "/users/ada01/deposits/5", "/users/{user_id}/deposits/{deposit_id}"),
+        ("GET", "/users/ada01/purchase-requests", "/users/{user_id}/purchase-requests"),
+        (
+            "DELETE",
+            "/users/ada01/resource-sharing-requests/3",
+            "/users/{user_id}/resource-sharing-requests/{request_id}",
+        ),
+        ("GET", "/users/ada01/leganto-notifications", "/users/{user_name}/leganto-notifications"),
+        ("GET", "/users/ME", "/users/ME"),
+        ("GET", "/users/staff-login-report", "/users/staff-login-report"),
+    ],
+)
+def test_alma_operations_the_sandbox_does_not_emulate_are_501_not_emulated(
+    api: Api, method: str, path: str, pattern: str
+) -> None:
+    response = api.client.request(method, path)
+    assert (response.status_code, error_code(response)) == (501, "NOT_EMULATED")
+    [error] = response.json()["errorList"]["error"]
+    assert error["errorMessage"] == (
+        f"{method} /almaws/v1{pattern} is part of Alma's API but not emulated by the sandbox."
+    )
+
+
+def test_op_refresh_is_not_emulated(api: Api) -> None:
+    api.sandbox.users.create(user_body("ref01"))
+    response = api.client.post("/users/ref01", params={"op": "refresh"})
+    assert (response.status_code, error_code(response)) == (501, "NOT_EMULATED")
+    assert "POST /almaws/v1/users/{user_id}?op=refresh" in response.text
+    unknown = api.client.post("/users/ref01", params={"op": "teleport"})
+    assert (unknown.status_code, error_code(unknown)) == (400, "401859")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PATCH", "/users/ada01"),
+        ("DELETE", "/users"),
+        ("PUT", "/users/operation/test"),
+        ("DELETE", "/users/ada01/loans"),
+        ("PUT", "/users/ada01/fees/7"),
+    ],
 )
 def test_wrong_methods_get_405_in_alma_shape(api: Api, method: str, path: str) -> None:
     response = api.client.request(method, path)

@@ -112,21 +112,21 @@ def test_commit_then_fail_applies_the_write_and_loses_the_response(make_api: Mak
 
 def test_connection_reset_surfaces_as_an_httpx_transport_error(make_api: MakeApi, way: str) -> None:
     api = make_api(faults=["connection_reset"])
-    # In-process the reset comes before sending (ConnectError); over HTTP the server drops the
-    # connection unanswered (RemoteProtocolError). Either way the write is not applied.
-    expected = httpx.ConnectError if way == "inprocess" else httpx.RemoteProtocolError
+    # In-process (sync or async) the reset comes before sending (ConnectError); over HTTP the server
+    # drops the connection unanswered (RemoteProtocolError). Either way the write is not applied.
+    expected = httpx.RemoteProtocolError if way == "http" else httpx.ConnectError
     with pytest.raises(expected):
         api.client.post("/users", json=user_body("reset01"))
     assert api.sandbox.users.get("reset01") is None
     assert api.client.get("/users/operation/test").status_code == 200  # the next request works
 
 
-def test_dropped_requests_do_not_count_against_the_quota(make_api: MakeApi) -> None:
+def test_a_reset_connection_is_not_counted_but_a_read_timeout_is(make_api: MakeApi) -> None:
     api = make_api(faults=["read_timeout", "connection_reset"], read_timeout=0.1)
     for _ in range(2):
         with pytest.raises(httpx.TransportError):
             api.client.get("/users/operation/test")
-    assert api.sandbox.remaining_daily_calls == 100_000
+    assert api.sandbox.remaining_daily_calls == 99_999  # the read timeout reached Alma
 
 
 # --- the async transport -----------------------------------------------------------------------------
@@ -145,7 +145,8 @@ async def test_async_transport_latency_faults_and_thresholds(clock: ManualClock)
             await c.get("/almaws/v1/users/operation/test")
         sandbox.knobs.latency = 0  # a frozen clock from here: the burst meets the per-second threshold
         burst = await asyncio.gather(*(c.get("/almaws/v1/users/operation/test") for _ in range(30)))
-    assert [r.status_code for r in burst].count(429) == 6  # 25 tokens; one used, dropped ones uncounted
+    # 25 tokens: the plain call and the read timeout used one each; the reset connection gave its back.
+    assert [r.status_code for r in burst].count(429) == 7
     assert clock.sleeps == [0.01] * 3
 
 
@@ -189,3 +190,13 @@ def test_manual_clock_refuses_to_go_backwards() -> None:
 def test_api_fixture_ways_share_the_contract(api: Api) -> None:
     # The same request gives the same answer whichever way it came in (links aside).
     assert api.client.get("/users", params={"limit": 0}).json() == {"total_record_count": 0}
+
+
+@pytest.mark.parametrize("option", ["clock", "sleep", "async_sleep", "now"])
+def test_clocks_and_sleeps_are_constructor_options_not_runtime_knobs(option: str, clock: ManualClock) -> None:
+    given = {"clock": clock, "sleep": clock.sleep, "async_sleep": clock.async_sleep, "now": lambda: None}[option]
+    sandbox = Sandbox(**{option: given})  # type: ignore[arg-type]
+    assert getattr(sandbox, option) == given
+    with pytest.raises(AttributeError):
+        setattr(sandbox, option, given)
+    assert not hasattr(sandbox.knobs, option)

@@ -199,3 +199,25 @@ def test_lists_are_found_by_identifier_too(api: Api) -> None:
     api.sandbox.users.create(user_body("idf01", user_identifier=[{"id_type": "BARCODE", "value": "IDF-BC"}]))
     api.sandbox.users.add_loan("idf01")
     assert api.client.get("/users/idf-bc/loans").json()["total_record_count"] == 1
+
+
+def test_a_query_sorts_by_name_without_the_primary_id_tie_break(api: Api) -> None:
+    for pid in ("z9", "m5", "a1"):  # equal names, added in reverse primary-id order
+        api.sandbox.users.create(user_body(pid, first_name="Sam", last_name="Same"))
+    api.sandbox.users.create(user_body("b2", first_name="Sam", last_name="Earlier"))
+    assert ids(api.client.get("/users")) == ["b2", "a1", "m5", "z9"]  # no q: primary_id breaks ties
+    with_q = api.client.get("/users", params={"q": "first_name~sam"})
+    assert ids(with_q) == ["b2", "z9", "m5", "a1"]  # with q: ties keep the store's order
+
+
+def test_overstated_total_record_count_on_loans_and_requests(api: Api) -> None:
+    api.sandbox.users.create(user_body("over01"))
+    api.sandbox.users.add_loan("over01")
+    api.sandbox.users.add_request("over01")
+    api.sandbox.knobs.overstate_total = 4
+    loans = api.client.get("/users/over01/loans").json()
+    requests = api.client.get("/users/over01/requests").json()
+    assert (len(loans["item_loan"]), loans["total_record_count"]) == (1, 5)
+    assert (len(requests["user_request"]), requests["total_record_count"]) == (1, 5)
+    assert api.client.get("/users/over01/loans", params={"offset": 1}).json() == {"total_record_count": 5}
+    assert api.client.get("/users/over01/requests", params={"offset": 1}).json() == {"total_record_count": 5}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -96,6 +98,44 @@ def test_demo_is_deterministic_and_holds_the_duke_scenarios() -> None:
     assert len(demo.users) == 40 + len(DUKE_SCENARIOS) - 1
     for name, primary_id in DUKE_SCENARIOS.items():
         assert (demo.users.get(primary_id) is None) == (name == "new_registrant")
+
+
+def _everything(sandbox: Sandbox) -> list[dict[str, Any]]:
+    """Every user with its loans, requests and fees: the whole state seeding produced."""
+    return [
+        {
+            "user": sandbox.users.get(pid),
+            "loans": sandbox.users.loans(pid),
+            "requests": sandbox.users.requests(pid),
+            "fees": sandbox.users.fees(pid),
+        }
+        for pid in sandbox.users.ids()
+    ]
+
+
+def test_demo_without_now_is_identical_for_the_same_seed() -> None:
+    one, two = Sandbox.demo(), Sandbox.demo()
+    assert _everything(one) == _everything(two)
+
+
+def test_demo_does_not_depend_on_the_time_of_day() -> None:
+    morning = Sandbox.demo(seed=3, now=lambda: datetime(2026, 3, 14, 0, 0, 1, tzinfo=UTC))
+    night = Sandbox.demo(seed=3, now=lambda: datetime(2026, 3, 14, 23, 59, 59, 999_000, tzinfo=UTC))
+    state = _everything(morning)
+    assert state == _everything(night)
+    stamps = re.findall(r"\d{4}-\d{2}-\d{2}T[\d:.]+Z", repr(state))
+    assert len({stamp[11:19] for stamp in stamps}) > 10  # varied times of day, drawn from the seed
+
+
+def test_demo_on_a_database_seeds_only_an_empty_store(tmp_path: Path) -> None:
+    path = tmp_path / "demo.sqlite3"
+    with Sandbox.demo(db_path=path, patrons=5, now=lambda: NOW) as first:
+        first.users.create({"record_type": "PUBLIC", "primary_id": "mine01", "last_name": "Mine",
+                            "account_type": "INTERNAL"})  # fmt: skip
+        before = first.users.ids()
+    with Sandbox.demo(db_path=path, patrons=5, now=lambda: NOW) as second:
+        assert second.users.ids() == before
+    assert len(before) == 5 + len(DUKE_SCENARIOS) - 1 + 1
 
 
 def test_onelink_ids_are_seven_digit_strings_with_leading_zeros() -> None:

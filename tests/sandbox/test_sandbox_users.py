@@ -29,9 +29,33 @@ def test_lists_of_an_unknown_user_are_401861(api: Api, sub: str) -> None:
     assert error_code(api.client.get(f"/users/nobody/{sub}")) == "401861"
 
 
-def test_put_and_delete_of_an_unknown_user_are_not_found(api: Api) -> None:
-    assert error_code(api.client.put("/users/nobody", json=user_body("nobody"))) == "401861"
-    assert error_code(api.client.delete("/users/nobody")) == "401861"
+@pytest.mark.parametrize("params", [{}, {"user_id_type": "all_unique"}])
+def test_put_and_delete_of_an_unknown_user_are_401890_with_the_type(api: Api, params: dict[str, str]) -> None:
+    for response in (
+        api.client.put("/users/nobody", json=user_body("nobody"), params=params),
+        api.client.delete("/users/nobody", params=params),
+    ):
+        assert (response.status_code, error_code(response)) == (400, "401890")
+        [error] = response.json()["errorList"]["error"]
+        assert error["errorMessage"] == "User with identifier nobody of type all_unique was not found."
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_put_and_delete_honour_user_id_type(api: Api, method: str) -> None:
+    api.sandbox.users.create(user_body("typed01", user_identifier=[{"id_type": "BARCODE", "value": "TB1"}]))
+    body = user_body("typed01", first_name="Typed") if method == "PUT" else None
+    wrong = api.client.request(method, "/users/TB1", params={"user_id_type": "UNIV_ID"}, json=body)
+    assert (wrong.status_code, error_code(wrong)) == (400, "401890")
+    assert wrong.json()["errorList"]["error"][0]["errorMessage"] == (
+        "User with identifier TB1 of type UNIV_ID was not found."
+    )
+    assert api.sandbox.users.get("typed01") is not None
+    right = api.client.request(method, "/users/TB1", params={"user_id_type": "BARCODE"}, json=body)
+    assert right.status_code == (200 if method == "PUT" else 204)
+    if method == "PUT":
+        assert api.sandbox.users.get("typed01")["first_name"] == "Typed"  # type: ignore[index]
+    else:
+        assert api.sandbox.users.get("typed01") is None
 
 
 def test_get_by_any_identifier_ignoring_case(api: Api) -> None:
