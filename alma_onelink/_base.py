@@ -18,12 +18,16 @@ import pydantic
 
 from ._config import USER_AGENT, ClientConfig
 from ._ratelimit import TokenBucket
-from ._retry import IDEMPOTENT_METHODS
+from ._response import RawResponse
+from ._retry import IDEMPOTENT_METHODS, first_retry_wait, retry_kwargs, retry_reason
 from .errors import (
+    AlmaError,
     APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
+    DailyThresholdExceeded,
     InputError,
+    RateLimitError,
     error_for_response,
 )
 from .models import AlmaModel
@@ -201,13 +205,37 @@ class BaseClient:
         log.debug("%s %s -> %d", spec.method, self._config.api_root + spec.path, response.status_code)
         if response.is_success:
             return
-        raise error_for_response(
+        error = error_for_response(
             status_code=response.status_code,
             method=spec.method,
             path=response.request.url.path,
             content=response.content,
             headers=response.headers,
         )
+        if isinstance(error, RateLimitError) and not isinstance(error, DailyThresholdExceeded):
+            # Alma says the institution is too fast: every thread sharing the bucket slows down,
+            # whether or not this call retries.
+            self._rate_limited()
+        raise error
+
+    def _plan_retries(self, spec: RequestSpec[Any], first: AlmaError) -> tuple[float, dict[str, Any]]:
+        """After a failed first try: the wait before retry 1 and the retry loop's settings.
+
+        Re-raises ``first`` when the call may not be retried (no retries left, or sending again
+        could do harm).
+        """
+        retries = self._retries_for(spec)
+        if retries == 0 or retry_reason(first, idempotent=spec.is_idempotent) is None:
+            raise first
+        wait = first_retry_wait(first, method=spec.method, path=spec.path, max_retries=retries)
+        options = retry_kwargs(method=spec.method, path=spec.path, max_retries=retries, idempotent=spec.is_idempotent)
+        return wait, options
+
+    def _result(self, spec: RequestSpec[T], response: httpx.Response, attempts: int, raw: bool | None) -> T:
+        """The parsed object, or a ``RawResponse`` in raw mode (``with_raw_response``)."""
+        if raw_response_mode.get() if raw is None else raw:
+            return RawResponse(response, retries_taken=attempts - 1, parser=spec.parse)  # type: ignore[return-value]
+        return spec.parse(response)
 
     def _connection_error(self, spec: RequestSpec[Any], exc: httpx.RequestError) -> APIConnectionError:
         path = httpx.URL(self._config.api_root + spec.path).path

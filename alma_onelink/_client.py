@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
@@ -16,17 +17,10 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 import httpx
 import tenacity
 
-from ._base import BaseClient, RequestSpec, raw_response_mode
-from ._config import (
-    ClientConfig,
-    check_max_retries,
-    check_timeout,
-    resolve_config,
-)
+from ._base import BaseClient, RequestSpec
+from ._config import ClientConfig, check_default_headers, check_max_retries, check_timeout, resolve_config
 from ._ratelimit import TokenBucket
-from ._response import RawResponse
-from ._retry import first_retry_wait, retry_kwargs, retry_reason
-from .errors import AlmaError, DailyThresholdExceeded, InputError, RateLimitError
+from .errors import AlmaError, InputError
 from .resources.users import AsyncUsers, Users
 
 if TYPE_CHECKING:
@@ -35,8 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["AlmaClient", "AsyncAlmaClient"]
 
 T = TypeVar("T")
-
-_NOT_GIVEN: Any = object()
 
 
 def _limiter_for(config: ClientConfig, rate_limiter: TokenBucket | None) -> TokenBucket | None:
@@ -57,10 +49,8 @@ def _changed_config(
     if max_retries is not None:
         changes["max_retries"] = check_max_retries(max_retries)
     if default_headers is not None:
-        if any(name.lower() == "authorization" for name in default_headers):
-            raise InputError("Pass the key as api_key=, not as an Authorization header.")
-        changes["default_headers"] = {**config.default_headers, **default_headers}
-    return config.copy_with(**changes)
+        changes["default_headers"] = {**config.default_headers, **check_default_headers(default_headers)}
+    return dataclasses.replace(config, **changes)
 
 
 class _ClientCommon(BaseClient):
@@ -217,34 +207,17 @@ class AlmaClient(_ClientCommon):
 
     def _request(self, spec: RequestSpec[T], *, raw: bool | None = None) -> T:
         """Send ``spec`` with retries; the parsed object (or a ``RawResponse`` in raw mode)."""
-        retries = self._retries_for(spec)
         try:
             response = self._send_once(spec)
             attempts = 1
         except AlmaError as first:
-            if isinstance(first, RateLimitError) and not isinstance(first, DailyThresholdExceeded):
-                # Slow the shared bucket even when this call gives up: other threads keep going.
-                self._rate_limited()
-            if retries == 0 or retry_reason(first, idempotent=spec.is_idempotent) is None:
-                raise
-            self._sleep(first_retry_wait(first, method=spec.method, path=spec.path, max_retries=retries))
-            retrying = tenacity.Retrying(
-                sleep=self._sleep,
-                **retry_kwargs(  # type: ignore[arg-type]
-                    method=spec.method,
-                    path=spec.path,
-                    max_retries=retries,
-                    idempotent=spec.is_idempotent,
-                    on_rate_limited=self._rate_limited,
-                ),
-            )
-            for attempt in retrying:
+            wait, retry_options = self._plan_retries(spec, first)  # re-raises what may not be retried
+            self._sleep(wait)
+            for attempt in tenacity.Retrying(sleep=self._sleep, **retry_options):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number + 1
                     response = self._send_once(spec)
-        if raw_response_mode.get() if raw is None else raw:
-            return RawResponse(response, retries_taken=attempts - 1, parser=spec.parse)  # type: ignore[return-value]
-        return spec.parse(response)
+        return self._result(spec, response, attempts, raw)
 
 
 class AsyncAlmaClient(_ClientCommon):
@@ -320,31 +293,14 @@ class AsyncAlmaClient(_ClientCommon):
 
     async def _request(self, spec: RequestSpec[T], *, raw: bool | None = None) -> T:
         """Send ``spec`` with retries; the parsed object (or a ``RawResponse`` in raw mode)."""
-        retries = self._retries_for(spec)
         try:
             response = await self._send_once(spec)
             attempts = 1
         except AlmaError as first:
-            if isinstance(first, RateLimitError) and not isinstance(first, DailyThresholdExceeded):
-                # Slow the shared bucket even when this call gives up: other threads keep going.
-                self._rate_limited()
-            if retries == 0 or retry_reason(first, idempotent=spec.is_idempotent) is None:
-                raise
-            await self._sleep(first_retry_wait(first, method=spec.method, path=spec.path, max_retries=retries))
-            retrying = tenacity.AsyncRetrying(
-                sleep=self._sleep,
-                **retry_kwargs(  # type: ignore[arg-type]
-                    method=spec.method,
-                    path=spec.path,
-                    max_retries=retries,
-                    idempotent=spec.is_idempotent,
-                    on_rate_limited=self._rate_limited,
-                ),
-            )
-            async for attempt in retrying:
+            wait, retry_options = self._plan_retries(spec, first)  # re-raises what may not be retried
+            await self._sleep(wait)
+            async for attempt in tenacity.AsyncRetrying(sleep=self._sleep, **retry_options):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number + 1
                     response = await self._send_once(spec)
-        if raw_response_mode.get() if raw is None else raw:
-            return RawResponse(response, retries_taken=attempts - 1, parser=spec.parse)  # type: ignore[return-value]
-        return spec.parse(response)
+        return self._result(spec, response, attempts, raw)

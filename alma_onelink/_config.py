@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
@@ -28,8 +27,6 @@ REGIONS: Mapping[str, str] = {
 
 API_PATH = "/almaws/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-DEFAULT_MAX_RETRIES = 3
-DEFAULT_RATE_LIMIT = 25.0
 USER_AGENT = f"alma-onelink/{__version__}"
 
 
@@ -39,14 +36,10 @@ class ClientConfig:
 
     api_key: str = field(repr=False)
     api_root: str
-    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
-    max_retries: int = DEFAULT_MAX_RETRIES
-    rate_limit: float | None = DEFAULT_RATE_LIMIT
-    default_headers: Mapping[str, str] = field(default_factory=dict)
-
-    def copy_with(self, **changes: Any) -> ClientConfig:
-        """A copy with some settings changed (the key and URL are revalidated if changed)."""
-        return replace(self, **changes)
+    timeout: httpx.Timeout
+    max_retries: int
+    rate_limit: float | None
+    default_headers: Mapping[str, str]
 
 
 def _normalise_base_url(base_url: str) -> str:
@@ -85,6 +78,14 @@ def check_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
         raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
     return httpx.Timeout(float(timeout))
+
+
+def check_default_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Extra headers as given, unless one of them would carry the key outside ``api_key=``."""
+    checked = dict(headers or {})
+    if any(name.lower() == "authorization" for name in checked):
+        raise InputError("Pass the key as api_key=, not as an Authorization header.")
+    return checked
 
 
 def check_max_retries(max_retries: int) -> int:
@@ -137,15 +138,11 @@ def resolve_config(
         if code not in REGIONS:
             raise InputError(f"Unknown Alma region {region!r}; use one of {', '.join(REGIONS)} or pass base_url=.")
         base_url = REGIONS[code]
-    headers = dict(default_headers or {})
-    for name in headers:
-        if name.lower() == "authorization":
-            raise InputError("Pass the key as api_key=, not as an Authorization header.")
     return ClientConfig(
         api_key=key,
         api_root=_normalise_base_url(base_url),
         timeout=check_timeout(timeout),
         max_retries=check_max_retries(max_retries),
         rate_limit=check_rate_limit(rate_limit),
-        default_headers=headers,
+        default_headers=check_default_headers(default_headers),
     )

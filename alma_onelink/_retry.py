@@ -17,12 +17,14 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import tenacity
 
 from .errors import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     DailyThresholdExceeded,
     RateLimitError,
 )
@@ -57,7 +59,7 @@ def retry_reason(exc: BaseException, *, idempotent: bool) -> str | None:
     if isinstance(exc, APIConnectionError):
         if not exc.request_sent:
             return "could not connect"
-        return ("timed out" if "timed out" in str(exc) else "connection lost") if idempotent else None
+        return ("timed out" if isinstance(exc, APITimeoutError) else "connection lost") if idempotent else None
     if isinstance(exc, APIStatusError) and (exc.status_code == 408 or exc.status_code >= 500):
         return f"HTTP {exc.status_code}" if idempotent else None
     return None
@@ -115,9 +117,7 @@ def first_retry_wait(exc: BaseException, *, method: str, path: str, max_retries:
     return wait
 
 
-def retry_kwargs(
-    *, method: str, path: str, max_retries: int, idempotent: bool, on_rate_limited: Callable[[], None]
-) -> dict[str, object]:
+def retry_kwargs(*, method: str, path: str, max_retries: int, idempotent: bool) -> dict[str, Any]:
     """Keyword arguments for ``tenacity.Retrying``/``AsyncRetrying`` (add ``sleep=``) for retries 2 onwards.
 
     The first try runs outside tenacity (most calls succeed at once, and building a retry loop for
@@ -126,10 +126,7 @@ def retry_kwargs(
     """
 
     def should_retry(exc: BaseException) -> bool:
-        reason = retry_reason(exc, idempotent=idempotent)
-        if reason is not None and isinstance(exc, RateLimitError):
-            on_rate_limited()
-        return reason is not None
+        return retry_reason(exc, idempotent=idempotent) is not None
 
     def wait(retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome

@@ -36,28 +36,8 @@ KEY = "bench-key"
 
 
 def _full_user() -> dict[str, object]:
-    path = EXAMPLES / "user_full_external_pulibrary_bbird.json"
-    if path.exists():
-        data: dict[str, object] = json.loads(path.read_text())
-        return data
-    # A self-contained stand-in of the same shape when the reference files are not beside the repo.
-    return {
-        "record_type": {"value": "PUBLIC", "desc": "Public"},
-        "primary_id": "100000000",
-        "first_name": "Big",
-        "last_name": "Bird",
-        "user_group": {"value": "P", "desc": "P Faculty & Professional"},
-        "expiry_date": "2022-10-31Z",
-        "account_type": {"value": "EXTERNAL", "desc": "External"},
-        "status": {"value": "ACTIVE", "desc": "Active"},
-        "contact_info": {
-            "address": [{"line1": "1 Sesame Street", "city": "New York", "address_type": [{"value": "home"}]}],
-            "email": [{"email_address": "bbird@example.org", "preferred": True, "email_type": [{"value": "personal"}]}],
-            "phone": [],
-        },
-        "user_identifier": [{"value": "bbird", "id_type": {"value": "NET_ID", "desc": "NetID"}}],
-        "user_role": [{"status": {"value": "ACTIVE"}, "role_type": {"value": "200", "desc": "Patron"}}],
-    }
+    data: dict[str, object] = json.loads((EXAMPLES / "user_full_external_pulibrary_bbird.json").read_text())
+    return data
 
 
 def _brief_user(i: int) -> dict[str, object]:

@@ -38,10 +38,6 @@ __all__ = [
 _DATE_Z = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[zZ]|[+-]00:?00)?$")
 
 
-def _blank(value: Any) -> bool:
-    return isinstance(value, str) and not value.strip()
-
-
 def _parse_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -17,7 +17,7 @@ from ..errors import APIConnectionError, APIStatusError, NotFoundError
 from ..models import AlmaModel, Fee, Loan, User, UserRequest
 from ..pagination import AsyncOffsetPage
 from . import _users_spec as spec
-from ._users_spec import as_parsed, not_ours, outcome_unknown, same_person
+from ._users_spec import Timeout, as_parsed, not_ours, outcome_unknown, same_person
 
 if TYPE_CHECKING:
     from .._client import AsyncAlmaClient
@@ -30,8 +30,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 E = TypeVar("E", bound=AlmaModel)
-
-Timeout = float | httpx.Timeout | None
 
 
 class AsyncUsers:
@@ -52,14 +50,8 @@ class AsyncUsers:
             def parse(response: httpx.Response) -> AsyncOffsetPage[T]:
                 envelope = base.parse(response)
                 return AsyncOffsetPage(
-                    items=plan.items(envelope),
-                    total_record_count=plan.total(envelope),
-                    offset=offset,
-                    limit=plan.limit,
-                    envelope=envelope,
-                    key=plan.key,
-                    final=not plan.paged,
                     fetch=lambda next_offset: self._client._request(page_spec(next_offset), raw=False),
+                    **plan.page_fields(offset, envelope),
                 )
 
             return base.with_parse(parse)

@@ -23,6 +23,7 @@ __all__ = [
     "OVERRIDABLE_FIELDS",
     "SEARCH_FIELDS",
     "ListPlan",
+    "Timeout",
     "build_query",
     "create_user",
     "delete_user",
@@ -41,6 +42,9 @@ __all__ = [
 
 T = TypeVar("T")
 E = TypeVar("E", bound=AlmaModel)
+
+Timeout = float | httpx.Timeout | None
+"""A per-call timeout: seconds, an ``httpx.Timeout``, or ``None`` for the client's."""
 
 MAX_PAGE_SIZE = 100
 
@@ -149,10 +153,18 @@ class ListPlan(Generic[T, E]):
     offset: int
     paged: bool = True
 
-    def total(self, envelope: E) -> int | None:
-        """The ``total_record_count`` of an envelope."""
-        value = getattr(envelope, "total_record_count", None)
-        return value if isinstance(value, int) else None
+    def page_fields(self, offset: int, envelope: E) -> dict[str, Any]:
+        """What a page of this list holds, read from the envelope of the page at ``offset``."""
+        total = getattr(envelope, "total_record_count", None)
+        return {
+            "items": self.items(envelope),
+            "total_record_count": total if isinstance(total, int) else None,
+            "offset": offset,
+            "limit": self.limit,
+            "envelope": envelope,
+            "key": self.key,
+            "final": not self.paged,
+        }
 
 
 def _retry_opts(max_retries: int | None, timeout: float | httpx.Timeout | None) -> dict[str, Any]:

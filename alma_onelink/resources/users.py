@@ -22,7 +22,7 @@ from ..models import AlmaModel, Fee, Loan, User, UserRequest
 from ..pagination import SyncOffsetPage
 from . import _users_spec as spec
 from ._async_users import AsyncUserEdit, AsyncUsers
-from ._users_spec import as_parsed, not_ours, outcome_unknown, same_person
+from ._users_spec import Timeout, as_parsed, not_ours, outcome_unknown, same_person
 
 if TYPE_CHECKING:
     from .._client import AlmaClient
@@ -35,8 +35,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 E = TypeVar("E", bound=AlmaModel)
-
-Timeout = float | httpx.Timeout | None
 
 
 # --- sync -----------------------------------------------------------------------------------------
@@ -60,14 +58,8 @@ class Users:
             def parse(response: httpx.Response) -> SyncOffsetPage[T]:
                 envelope = base.parse(response)
                 return SyncOffsetPage(
-                    items=plan.items(envelope),
-                    total_record_count=plan.total(envelope),
-                    offset=offset,
-                    limit=plan.limit,
-                    envelope=envelope,
-                    key=plan.key,
-                    final=not plan.paged,
                     fetch=lambda next_offset: self._client._request(page_spec(next_offset), raw=False),
+                    **plan.page_fields(offset, envelope),
                 )
 
             return base.with_parse(parse)
