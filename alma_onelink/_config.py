@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._constants import API_PATH
 from ._version import __version__
 from .errors import InputError
 
@@ -25,7 +26,6 @@ REGIONS: Mapping[str, str] = {
 }
 """Alma's regional API gateways (the ``servers`` of Ex Libris' OpenAPI spec)."""
 
-API_PATH = "/almaws/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = f"alma-onelink/{__version__}"
 

@@ -25,6 +25,10 @@ from pydantic import (
 from pydantic_core import core_schema as cs
 
 __all__ = [
+    "dump_date",
+    "dump_datetime",
+    "parse_date",
+    "parse_datetime",
     "AlmaBool",
     "AlmaDate",
     "AlmaDateTime",
@@ -38,7 +42,8 @@ __all__ = [
 _DATE_Z = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[zZ]|[+-]00:?00)?$")
 
 
-def _parse_datetime(value: Any) -> datetime | None:
+def parse_datetime(value: Any) -> datetime | None:
+    """Read an Alma timestamp (ISO 8601, with or without ms and zone; UTC assumed); blank → None."""
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     if isinstance(value, date):
@@ -60,7 +65,8 @@ def _parse_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _parse_date(value: Any) -> date | None:
+def parse_date(value: Any) -> date | None:
+    """Read an Alma date (``2027-06-30Z``, ``…z`` or bare; a timestamp keeps its day); blank → None."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -78,16 +84,18 @@ def _parse_date(value: Any) -> date | None:
             raise ValueError(f"{value!r} is not a real calendar date") from None
     if "T" in text or "t" in text:
         # A full timestamp where a date is expected: keep the calendar day Alma meant.
-        parsed = _parse_datetime(text.replace("t", "T"))
+        parsed = parse_datetime(text.replace("t", "T"))
         return parsed.date() if parsed is not None else None
     raise ValueError(f"{value!r} is not a date such as 2027-06-30Z")
 
 
-def _dump_date(value: date) -> str:
+def dump_date(value: date) -> str:
+    """Write a date as Alma does: ``2027-06-30Z``."""
     return value.isoformat() + "Z"
 
 
-def _dump_datetime(value: datetime) -> str:
+def dump_datetime(value: datetime) -> str:
+    """Write a timestamp as Alma does: UTC, ``…T04:49:27.349Z`` (milliseconds only when non-zero)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     value = value.astimezone(UTC)
@@ -136,15 +144,15 @@ class _ListOrOne:
 
 AlmaDate = Annotated[
     date,
-    PlainValidator(_parse_date, json_schema_input_type=str),
-    PlainSerializer(_dump_date, return_type=str),
+    PlainValidator(parse_date, json_schema_input_type=str),
+    PlainSerializer(dump_date, return_type=str),
 ]
 """A calendar date. Reads ``2027-06-30Z``, ``2027-06-30z`` and ``2027-06-30`` (blank: unset); writes ``2027-06-30Z``."""
 
 AlmaDateTime = Annotated[
     datetime,
-    PlainValidator(_parse_datetime, json_schema_input_type=str),
-    PlainSerializer(_dump_datetime, return_type=str),
+    PlainValidator(parse_datetime, json_schema_input_type=str),
+    PlainSerializer(dump_datetime, return_type=str),
 ]
 """A UTC timestamp. Reads ISO 8601 with or without milliseconds and zone (UTC assumed); writes ``…T04:49:27.349Z``."""
 
