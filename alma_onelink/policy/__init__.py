@@ -18,6 +18,7 @@ from .types import (
     LINK_ONELINK_SIGN_IN,
     LINK_SELF_SERVICE,
     NO_PURGE_DATE,
+    WELL_KNOWN_LINKS,
     Affiliation,
     Donation,
     EligibilityIssue,
@@ -29,6 +30,7 @@ from .types import (
     Severity,
     add_months,
     blocking,
+    onelink_id_clash,
 )
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "NO_PURGE_DATE",
     "PLUGIN_GROUP",
     "POLICY_GROUP",
+    "WELL_KNOWN_LINKS",
     "Affiliation",
     "Donation",
     "EligibilityIssue",
@@ -56,4 +59,5 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "load_policy",
+    "onelink_id_clash",
 ]

@@ -6,7 +6,7 @@ On its own (``load_policy("default")``) it is a usable policy for a library with
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Generator, Sequence
 from datetime import date
 from typing import Final
 
@@ -14,7 +14,7 @@ from alma_onelink.errors import InputError
 from alma_onelink.models import Code, User, UserIdentifier, UserNote, UserStatistic
 
 from .hookspecs import hookimpl
-from .types import Affiliation, EligibilityIssue, Patron, add_months
+from .types import Affiliation, EligibilityIssue, Patron, add_months, onelink_id_clash
 
 __all__ = [
     "FORMER_PATRON_TYPES",
@@ -71,14 +71,13 @@ AFFILIATIONS: Final[tuple[Affiliation, ...]] = (
 
 
 @hookimpl(wrapper=True, trylast=True)
-def alma_onelink_affiliations() -> Generator[None, list[Iterable[Affiliation]], list[Iterable[Affiliation]]]:
+def alma_onelink_affiliations() -> Generator[None, list[Sequence[Affiliation]], list[Sequence[Affiliation]]]:
     # A wrapper so the generic list appears only when no other plugin offers any: an institution's
-    # affiliations are exactly its own, not its own plus these.
+    # affiliations are exactly its own, not its own plus these. Each answer is already a list: the
+    # guard reads every plugin's answer once.
     """Generic affiliations, offered only when no other plugin offers any."""
-    offered = [list(each) for each in (yield)]
-    if any(offered):
-        return list(offered)
-    return [AFFILIATIONS]
+    offered = yield
+    return offered if any(offered) else [AFFILIATIONS]
 
 
 @hookimpl(trylast=True)
@@ -126,10 +125,18 @@ def alma_onelink_purge_date(expiry: date) -> date | None:
 
 @hookimpl(trylast=True)
 def alma_onelink_eligibility(
-    patron: Patron, existing: Sequence[User], affiliations: Sequence[Affiliation]
+    patron: Patron, existing: Sequence[User], affiliations: Sequence[Affiliation], onelink_id_problem: str | None
 ) -> list[EligibilityIssue]:
-    """Generic checks: active NetID, unknown affiliation, missing facts, the OneLink ID already in Alma."""
+    """Generic checks: the OneLink ID's format, active NetID, unknown affiliation, missing facts, the ID in Alma."""
     issues: list[EligibilityIssue] = []
+    if onelink_id_problem:
+        issues.append(
+            EligibilityIssue.block(
+                "invalid_onelink_id",
+                onelink_id_problem,
+                "Have the patron sign in to OneLink and read the unique ID off the page.",
+            )
+        )
     if patron.has_active_netid:
         issues.append(
             EligibilityIssue.block(
@@ -171,9 +178,11 @@ def _id_clashes(patron: Patron, existing: Sequence[User]) -> list[EligibilityIss
     reporting its code.
     """
     issues: list[EligibilityIssue] = []
-    wanted = patron.onelink_id.casefold()
     for user in existing:
-        if user.primary_id and user.primary_id.casefold() == wanted:
+        clash = onelink_id_clash(user, patron.onelink_id)
+        if clash is None:
+            continue
+        if clash.kind == "account_exists":
             issues.append(
                 EligibilityIssue.block(
                     "account_exists",
@@ -184,11 +193,8 @@ def _id_clashes(patron: Patron, existing: Sequence[User]) -> list[EligibilityIss
                 )
             )
             continue
-        clashes = [ident for ident in user.user_identifier if ident.value and ident.value.casefold() == wanted]
-        if not clashes:
-            continue
         account = user.primary_id or "(no primary id)"
-        held = " and ".join(f"{_id_type(ident)} {ident.value}" for ident in clashes)
+        held = " and ".join(f"{_id_type(ident)} {ident.value}" for ident in clash.identifiers)
         roles = (
             ""
             if user.is_patron_only

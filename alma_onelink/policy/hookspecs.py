@@ -130,18 +130,23 @@ def alma_onelink_eligibility(
     existing: Sequence[User],
     today: date,
     affiliations: Sequence[Affiliation],
+    onelink_id_problem: str | None,
 ) -> Iterable[EligibilityIssue] | None:
     """What stands in the way of registering this patron. **Collected from every plugin.**
 
     Called by `Policy.eligibility()` before an account is created. When two plugins report the
     same issue code, the plugin called first wins, so an institution can refine a default check by
-    reporting its code.
+    reporting its code. The defaults report `onelink_id_problem` as the blocking issue
+    `invalid_onelink_id`.
 
     Args:
         patron: The application.
         existing: The patron's Alma accounts that staff found (may be empty).
         today: The registration day; compare dates to it, never to the clock.
         affiliations: Every affiliation the loaded policy offers.
+        onelink_id_problem: What `Policy.validate_onelink_id()` says is wrong with the patron's
+            OneLink ID, or `None` when it has the institution's format. Optional: added later,
+            like any new argument, so take it only if you need it.
 
     Returns:
         The issues found (empty or `None` when there are none).
@@ -156,12 +161,9 @@ def alma_onelink_prepare_user(patron: Patron, user: User, today: date) -> None:
     names, contact details, group, Patron type, expiry and purge dates). Change `user` in place:
     add notes, identifiers, statistics.
 
-    A `wrapper=True` (or old-style `hookwrapper=True`) implementation's code after `yield` runs
-    after the implementations inside it: every plain one, and the wrappers called after it. A
-    wrapper marked `tryfirst`, or registered later, runs outside it and changes the record after
-    it, so no plugin's wrapper is guaranteed the last word. What is guaranteed is checked by
-    `Policy.build_user()` itself once the hook has returned, whatever plugins did: the record has
-    no password and its primary id is the patron's OneLink ID; otherwise it raises `PolicyError`.
+    Once every implementation has run, `Policy.build_user()` raises `PolicyError` if the record
+    has a password, or if its primary id, record type (`PUBLIC`), account type (`INTERNAL`),
+    status (`ACTIVE`) or Patron type statistic differ from what the policy decided.
 
     Returns:
         `None`; the hook's effect is the change to `user`.

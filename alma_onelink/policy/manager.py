@@ -12,19 +12,20 @@ from __future__ import annotations
 import difflib
 import inspect
 import types
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import pluggy
+from pydantic import BaseModel
 
 from alma_onelink.errors import InputError
 from alma_onelink.models import Address, Code, ContactInfo, Email, Phone, User, UserStatistic
 
 from . import defaults, hookspecs
 from ._guard import guarded_plugin
-from .types import Affiliation, EligibilityIssue, EligibilityIssues, Patron, PolicyError
+from .types import Affiliation, EligibilityIssues, Patron, PolicyError
 
 __all__ = ["DEFAULT_POLICY", "PLUGIN_GROUP", "POLICY_GROUP", "Policy", "available_policies", "load_policy"]
 
@@ -221,11 +222,12 @@ class Policy:
 
     def affiliation(self, code: str) -> Affiliation:
         """The offered affiliation ``code``. Raises ``InputError`` listing the offered codes if unknown."""
-        for affiliation in self.affiliations():
+        offered = self.affiliations()
+        for affiliation in offered:
             if affiliation.code == code:
                 return affiliation
-        offered = ", ".join(a.code for a in self.affiliations())
-        raise InputError(f"Affiliation {code!r} is not offered by the {self.name!r} policy; choose one of: {offered}.")
+        codes = ", ".join(a.code for a in offered)
+        raise InputError(f"Affiliation {code!r} is not offered by the {self.name!r} policy; choose one of: {codes}.")
 
     def validate_onelink_id(self, onelink_id: str) -> str | None:
         """``None`` if the OneLink ID has the institution's format, else what is wrong with it."""
@@ -246,9 +248,12 @@ class Policy:
         accounts = tuple(existing)
         if not all(isinstance(user, User) for user in accounts):
             raise InputError("existing must be a list of User records, as returned by alma.users.get(...)")
-        today = today or date.today()
-        per_plugin: list[list[EligibilityIssue]] = self._hook.alma_onelink_eligibility(
-            patron=patron, existing=accounts, today=today, affiliations=tuple(self.affiliations())
+        per_plugin = self._hook.alma_onelink_eligibility(
+            patron=patron,
+            existing=accounts,
+            today=today or date.today(),
+            affiliations=tuple(self.affiliations()),
+            onelink_id_problem=self.validate_onelink_id(patron.onelink_id),
         )
         owner: dict[str, int] = {}
         issues = EligibilityIssues()
@@ -256,17 +261,6 @@ class Policy:
             for issue in found:
                 if owner.setdefault(issue.code, index) == index:
                     issues.append(issue)
-        problem = self.validate_onelink_id(patron.onelink_id)
-        if problem and "invalid_onelink_id" not in owner:
-            issues.append(
-                EligibilityIssue(
-                    code="invalid_onelink_id",
-                    message=problem,
-                    severity="block",
-                    hint="Have the patron sign in to OneLink and read the unique ID off the page.",
-                    source=self.name,
-                )
-            )
         issues.sort(key=lambda issue: not issue.is_blocking)
         return issues
 
@@ -274,13 +268,13 @@ class Policy:
         """The Alma user group for ``patron``. Raises ``InputError`` for an affiliation not offered."""
         self._require_offered(patron)
         group: Code = self._decide("alma_onelink_patron_group", patron=patron)
-        return group.model_copy(deep=True)
+        return group
 
     def patron_type(self, patron: Patron) -> UserStatistic:
         """The "Patron type" statistic for ``patron``. Raises ``InputError`` for an affiliation not offered."""
         self._require_offered(patron)
         statistic: UserStatistic = self._decide("alma_onelink_patron_type", patron=patron)
-        return statistic.model_copy(deep=True)
+        return statistic
 
     def expiry_date(self, patron: Patron, *, today: date | None = None) -> date:
         """When the account registered ``today`` for ``patron`` expires."""
@@ -291,6 +285,65 @@ class Policy:
     def purge_date(self, patron: Patron, *, expiry: date) -> date | None:
         """When the account may be purged, given its ``expiry``; ``None`` for no purge date."""
         self._require_offered(patron)
+        return self._purge_date(patron, expiry)
+
+    def build_user(self, patron: Patron, *, today: date | None = None) -> User:
+        """The Alma record to create for ``patron``, after every plugin's last look.
+
+        Raises ``InputError`` if the OneLink ID is invalid, the affiliation is not offered, or the
+        policy's expiry date is not after ``today``. It does not check eligibility: call
+        ``eligibility`` first.
+
+        The record is ``PUBLIC``, ``INTERNAL`` and ``ACTIVE``, its primary id is the patron's
+        OneLink ID, and it carries the policy's Patron type and no password. Plugins may change it
+        in ``alma_onelink_prepare_user``; once every implementation (wrappers included) has run, a
+        record that breaks one of these rules raises ``PolicyError`` naming the rule's field and
+        the plugins that implement that hook.
+        """
+        _require_patron(patron)
+        today = today or date.today()
+        problem = self.validate_onelink_id(patron.onelink_id)
+        if problem:
+            raise InputError(f"Cannot build the record for {patron.full_name}: {problem}")
+        self._require_offered(patron)
+        expiry: date = self._decide("alma_onelink_expiry_date", patron=patron, today=today)
+        if expiry <= today:
+            raise InputError(
+                f"The {self.name!r} policy gives {patron.full_name} an expiry date of {expiry.isoformat()}, "
+                f"which is not after {today.isoformat()}; check the application's dates."
+            )
+        group = self._decide("alma_onelink_patron_group", patron=patron)
+        patron_type: UserStatistic = self._decide("alma_onelink_patron_type", patron=patron)
+        fields: dict[str, Any] = {
+            **{field: Code(value=value) for field, value in _RECORD_CODES.items()},
+            "primary_id": patron.onelink_id,
+            "first_name": patron.first_name,
+            "last_name": patron.last_name,
+            "user_group": group,
+            "expiry_date": expiry,
+            "user_statistic": [patron_type.model_copy(deep=True)],  # a copy: the rules compare the two
+        }
+        purge = self._purge_date(patron, expiry)
+        if purge is not None:
+            fields["purge_date"] = purge
+        contact = _contact_info(patron)
+        if contact is not None:
+            fields["contact_info"] = contact
+        user = User(**fields)
+        self._hook.alma_onelink_prepare_user(patron=patron, user=user, today=today)
+        self._check_record_rules(user, patron, patron_type)
+        return user
+
+    def links(self) -> dict[str, str]:
+        """The pages staff and patrons need, by key (``onelink_registration``, ``my_account``…)."""
+        merged: dict[str, str] = {}
+        for found in reversed(self._hook.alma_onelink_links()):
+            merged.update(found)  # reversed: the plugin asked first writes last, so it wins
+        return merged
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _purge_date(self, patron: Patron, expiry: date) -> date | None:
         hook = "alma_onelink_purge_date"
         purge = self._decide(hook, patron=patron, expiry=expiry)
         if isinstance(purge, date) and purge < expiry:
@@ -303,85 +356,22 @@ class Policy:
             )
         return purge if isinstance(purge, date) else None  # NO_PURGE_DATE (False): none at all
 
-    def build_user(self, patron: Patron, *, today: date | None = None) -> User:
-        """The Alma record to create for ``patron``, after every plugin's last look.
-
-        Raises ``InputError`` if the OneLink ID is invalid, the affiliation is not offered, or the
-        policy's expiry date is not after ``today``. It does not check eligibility: call
-        ``eligibility`` first.
-
-        Two rules hold whatever plugins do, checked here after every ``alma_onelink_prepare_user``
-        implementation (wrappers included) has run: the record carries no password (a OneLink
-        account never has an Alma password), and its primary id is the patron's OneLink ID. A record
-        that breaks either raises ``PolicyError`` naming the plugins that could have changed it.
-        """
-        _require_patron(patron)
-        today = today or date.today()
-        problem = self.validate_onelink_id(patron.onelink_id)
-        if problem:
-            raise InputError(f"Cannot build the record for {patron.full_name}: {problem}")
-        expiry = self.expiry_date(patron, today=today)
-        if expiry <= today:
-            raise InputError(
-                f"The {self.name!r} policy gives {patron.full_name} an expiry date of {expiry.isoformat()}, "
-                f"which is not after {today.isoformat()}; check the application's dates."
-            )
-        fields: dict[str, Any] = {
-            "record_type": Code(value="PUBLIC"),
-            "primary_id": patron.onelink_id,
-            "first_name": patron.first_name,
-            "last_name": patron.last_name,
-            "user_group": self.patron_group(patron),
-            "account_type": Code(value="INTERNAL"),
-            "status": Code(value="ACTIVE"),
-            "expiry_date": expiry,
-            "user_statistic": [self.patron_type(patron)],
-        }
-        purge = self.purge_date(patron, expiry=expiry)
-        if purge is not None:
-            fields["purge_date"] = purge
-        contact = _contact_info(patron)
-        if contact is not None:
-            fields["contact_info"] = contact
-        user = User(**fields)
-        self._hook.alma_onelink_prepare_user(patron=patron, user=user, today=today)
-        self._check_record_rules(patron, user)
-        return user
-
-    def links(self) -> dict[str, str]:
-        """The pages staff and patrons need, by key (``onelink_registration``, ``my_account``…)."""
-        merged: dict[str, str] = {}
-        for found in reversed(self._hook.alma_onelink_links()):
-            merged.update(found)  # reversed: the plugin asked first writes last, so it wins
-        return merged
-
-    # --- helpers -----------------------------------------------------------------------------
-
-    def _check_record_rules(self, patron: Patron, user: User) -> None:
-        # Plugin-independent: no wrapper, however early or late it runs, can undo this check.
+    def _check_record_rules(self, user: User, patron: Patron, patron_type: UserStatistic) -> None:
+        # Checked once, after the hook: no wrapper, however early or late it runs, can undo this.
         hook = "alma_onelink_prepare_user"
-        if user.password:
-            suspects = self._suspects(hook)
-            raise PolicyError(
-                f"A plugin set a password on the new record for {patron.full_name}; OneLink accounts never "
-                f"have an Alma password (the patron signs in with OneLink). Plugins that implement {hook}: "
-                f"{', '.join(suspects)}; remove the password there.",
-                plugin=suspects[0] if len(suspects) == 1 else None,
-                hook=hook,
-            )
+        for rule in _RECORD_RULES:
+            if not rule.holds(user, patron, patron_type):
+                suspects = self._suspects(hook)
+                raise PolicyError(
+                    f"A plugin {rule.broken.format(user=user, patron=patron, patron_type=patron_type)}. "
+                    f"Plugins that implement {hook}: {', '.join(suspects)}; {rule.fix} there.",
+                    plugin=suspects[0] if len(suspects) == 1 else None,
+                    hook=hook,
+                )
         if "password" in user.model_fields_set:
             # A blank password some plugin wrote: leave the key out of the JSON sent to Alma.
             user.password = None
             user.model_fields_set.discard("password")
-        if user.primary_id != patron.onelink_id:
-            suspects = self._suspects(hook)
-            raise PolicyError(
-                f"A plugin changed the new record's primary id to {user.primary_id!r}; it must be "
-                f"{patron.full_name}'s OneLink ID {patron.onelink_id!r}, which they sign in with. Plugins that "
-                f"implement {hook}: {', '.join(suspects)}; leave primary_id alone there.",
-                plugin=suspects[0] if len(suspects) == 1 else None,
-                hook=hook,
-            )
 
     def _suspects(self, hook: str) -> list[str]:
         # The plugins whose implementation of ``hook`` ran, asked first first; the in-tree defaults,
@@ -395,7 +385,8 @@ class Policy:
         answer = getattr(self._hook, hook)(**kwargs)
         if answer is None:
             raise PolicyError(f"No plugin of the {self.name!r} policy answered {hook}.", hook=hook)
-        return answer
+        # A copy the caller may change: a plugin may hand out the same object every time.
+        return answer.model_copy(deep=True) if isinstance(answer, BaseModel) else answer
 
     def _who_answered(self, hook: str, **kwargs: Any) -> str | None:
         # pluggy does not say which plugin gave a firstresult answer; hooks are pure, so ask again.
@@ -411,6 +402,65 @@ class Policy:
         self.affiliation(patron.affiliation)
 
 
+_RECORD_CODES: Final = {"record_type": "PUBLIC", "account_type": "INTERNAL", "status": "ACTIVE"}
+"""The codes of every record ``build_user`` returns: a public record of an internal, active account."""
+
+
+class _RecordRule(NamedTuple):
+    """A rule the record ``build_user`` returns follows, whatever plugins do."""
+
+    holds: Callable[[User, Patron, UserStatistic], bool]  # (record, patron, the Patron type decided)
+    broken: str  # "A plugin …", formatted with user, patron and patron_type; names the field
+    fix: str  # "…; {fix} there."
+
+
+def _has_code(field: str) -> Callable[[User, Patron, UserStatistic], bool]:
+    def holds(user: User, patron: Patron, patron_type: UserStatistic) -> bool:
+        code = getattr(user, field)
+        return isinstance(code, Code) and code.matches(_RECORD_CODES[field])
+
+    return holds
+
+
+def _keeps_patron_type(user: User, patron: Patron, patron_type: UserStatistic) -> bool:
+    kept = user.statistic(str(patron_type.category_type))
+    return (
+        kept is not None
+        and kept.statistic_category is not None
+        and kept.statistic_category.matches(str(patron_type.statistic_category))
+    )
+
+
+_RECORD_RULES: Final = (
+    _RecordRule(
+        lambda user, patron, patron_type: not user.password,
+        "set a password on the new record for {patron.full_name}; OneLink accounts never have an Alma password "
+        "(the patron signs in with OneLink)",
+        "remove the password",
+    ),
+    _RecordRule(
+        lambda user, patron, patron_type: user.primary_id == patron.onelink_id,
+        "changed the new record's primary id to {user.primary_id!r}; it must be {patron.full_name}'s OneLink ID "
+        "{patron.onelink_id!r}, which they sign in with",
+        "leave primary_id alone",
+    ),
+    *(
+        _RecordRule(
+            _has_code(field),
+            f"changed the new record's {field} to {{user.{field}}}; a OneLink account's {field} is {value}",
+            f"leave {field} alone",
+        )
+        for field, value in _RECORD_CODES.items()
+    ),
+    _RecordRule(
+        _keeps_patron_type,
+        "removed or changed the Patron type in the new record's user_statistic; the policy decided "
+        "{patron_type.category_type} {patron_type.statistic_category}",
+        "keep that statistic (add others beside it)",
+    ),
+)
+
+
 def _require_patron(patron: object) -> None:
     if not isinstance(patron, Patron):
         raise InputError(f"expected a Patron, got {type(patron).__name__}; build one with Patron(onelink_id=..., ...)")
@@ -424,8 +474,6 @@ def _contact_info(patron: Patron) -> ContactInfo | None:
     addresses = []
     if patron.address is not None:
         given = patron.address.model_dump(exclude_none=True)
-        if "country" in given:
-            given["country"] = Code(value=given["country"])
         # Only the fields given: a None written out would reach Alma as an explicit null.
         addresses.append(Address(**given, address_type=[Code(value="home")], preferred=True))
     # Only the segments given, for the same reason.

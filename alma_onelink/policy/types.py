@@ -11,13 +11,15 @@ import calendar
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, NamedTuple, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from alma_onelink.errors import AlmaError, InputError
+from alma_onelink.models import User, UserIdentifier
+from alma_onelink.models._base import parse_date
 
 __all__ = [
     "LINK_MY_ACCOUNT",
@@ -26,24 +28,28 @@ __all__ = [
     "LINK_SELF_SERVICE",
     "NO_PURGE_DATE",
     "PRIOR_ROLES",
+    "WELL_KNOWN_LINKS",
     "Affiliation",
     "Donation",
     "EligibilityIssue",
     "EligibilityIssues",
+    "OneLinkIdClash",
     "Patron",
     "PolicyError",
     "PostalAddress",
     "PriorRole",
     "Severity",
     "add_months",
+    "affiliation_code",
     "blocking",
+    "onelink_id_clash",
 ]
 
 Severity = Literal["block", "warn"]
 """``"block"``: do not create the account; ``"warn"``: staff should read this, then may proceed."""
 
 PriorRole = Literal["faculty", "staff", "sponsored", "student"]
-PRIOR_ROLES: Final[tuple[str, ...]] = ("faculty", "staff", "sponsored", "student")
+PRIOR_ROLES: Final[tuple[str, ...]] = get_args(PriorRole)
 
 NO_PURGE_DATE: Final = False
 """Return this from ``alma_onelink_purge_date`` to say "no purge date" (``None`` means "ask the next plugin")."""
@@ -53,6 +59,8 @@ LINK_ONELINK_REGISTRATION: Final = "onelink_registration"
 LINK_ONELINK_SIGN_IN: Final = "onelink_sign_in"
 LINK_SELF_SERVICE: Final = "self_service"
 LINK_MY_ACCOUNT: Final = "my_account"
+WELL_KNOWN_LINKS: Final = (LINK_ONELINK_REGISTRATION, LINK_ONELINK_SIGN_IN, LINK_SELF_SERVICE, LINK_MY_ACCOUNT)
+"""The well-known link keys, in the order staff meet the pages."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _EARLIEST = date(1900, 1, 1)
@@ -76,6 +84,14 @@ def add_months(day: date, months: int) -> date:
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
+
+
+def affiliation_code(text: str) -> str:
+    """The affiliation code staff mean by ``text``: ``"Former affiliate"`` is ``"former_affiliate"``.
+
+    ``Patron`` reads what staff type this way, so an ``Affiliation``'s code must already be in this form.
+    """
+    return re.sub(r"[\s\-]+", "_", text.strip().casefold())
 
 
 # --- validation helpers --------------------------------------------------------------------------
@@ -107,18 +123,23 @@ def _problems(exc: ValidationError) -> list[str]:
     return lines
 
 
-def _as_date(value: Any, what: str) -> Any:
-    if value is None or isinstance(value, date | datetime):
-        return value.date() if isinstance(value, datetime) else value
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        try:
-            return date.fromisoformat(text.rstrip("Zz"))
-        except ValueError:
-            pass
-    raise ValueError(f"{what} must be a date written YYYY-MM-DD, like 2024-05-12; got {value!r}")
+def _as_date(value: Any, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise ValueError(f"{what} must be a date written YYYY-MM-DD, like 2024-05-12; got {value!r}") from exc
+
+
+def _not_blank(value: str, info: ValidationInfo) -> str:
+    if not value:
+        raise ValueError(f"{info.field_name} must not be blank")
+    return value
+
+
+_Text = Annotated[str, AfterValidator(_not_blank)]
+"""Required text: surrounding spaces dropped (``_Form`` strips), blank refused."""
 
 
 def _in_the_past(value: date | None, what: str) -> date | None:
@@ -167,7 +188,7 @@ class Donation(_Form):
 
     @field_validator("given_on", mode="before")
     @classmethod
-    def _given_on(cls, value: Any) -> Any:
+    def _given_on(cls, value: Any) -> date:
         given = _as_date(value, "given_on")
         if given is None:
             raise ValueError("given_on is required: the date of the gift, like 2024-05-12")
@@ -182,19 +203,12 @@ class Donation(_Form):
 class PostalAddress(_Form):
     """A postal address as staff write it down; ``line1`` and ``city`` are required by Alma."""
 
-    line1: str
+    line1: _Text
     line2: str | None = None
-    city: str
+    city: _Text
     state_province: str | None = None
     postal_code: str | None = None
     country: str | None = None
-
-    @field_validator("line1", "city")
-    @classmethod
-    def _not_blank(cls, value: str, info: Any) -> str:
-        if not value:
-            raise ValueError(f"{info.field_name} must not be blank")
-        return value
 
 
 class Patron(_Form):
@@ -206,12 +220,12 @@ class Patron(_Form):
     """
 
     onelink_id: str
-    first_name: str
-    last_name: str
+    first_name: _Text
+    last_name: _Text
     email: str | None = None
     phone: str | None = None
     address: PostalAddress | None = None
-    affiliation: str
+    affiliation: _Text
     home_institution: str | None = None
     graduated_on: date | None = None
     left_on: date | None = None
@@ -242,18 +256,11 @@ class Patron(_Form):
             raise ValueError(f"onelink_id must not contain spaces; got {value!r}")
         return value
 
-    @field_validator("first_name", "last_name", "affiliation")
-    @classmethod
-    def _required_text(cls, value: str, info: Any) -> str:
-        if not value:
-            raise ValueError(f"{info.field_name} must not be blank")
-        return value
-
     @field_validator("affiliation")
     @classmethod
     def _affiliation_code(cls, value: str) -> str:
         # Staff type "Former affiliate" or "former-affiliate"; policies publish snake_case codes.
-        return re.sub(r"[\s\-]+", "_", value.casefold())
+        return affiliation_code(value)
 
     @field_validator("email", "phone", "home_institution", "notes", mode="before")
     @classmethod
@@ -278,13 +285,13 @@ class Patron(_Form):
 
     @field_validator("graduated_on", "left_on", mode="before")
     @classmethod
-    def _dates(cls, value: Any, info: Any) -> Any:
-        return _as_date(value, info.field_name)
+    def _dates(cls, value: Any, info: ValidationInfo) -> date | None:
+        return _as_date(value, str(info.field_name))
 
     @field_validator("graduated_on", "left_on")
     @classmethod
-    def _dates_past(cls, value: date | None, info: Any) -> date | None:
-        return _in_the_past(value, info.field_name)
+    def _dates_past(cls, value: date | None, info: ValidationInfo) -> date | None:
+        return _in_the_past(value, str(info.field_name))
 
     @field_validator("prior_role", mode="before")
     @classmethod
@@ -311,8 +318,11 @@ class Patron(_Form):
 class Affiliation:
     """An affiliation a policy offers: its code, a label staff read, and the patron facts it needs.
 
-    ``requires`` names ``Patron`` fields that must be filled in for this affiliation (for example
-    ``("home_institution",)``). Raises ``ValueError`` for a blank code or label or an unknown field.
+    ``code`` is written as ``Patron`` reads what staff type (``affiliation_code``): lower case,
+    ``_`` between words, like ``"former_affiliate"``. ``requires`` names ``Patron`` fields that must
+    be filled in for this affiliation (for example ``("home_institution",)``). Raises ``ValueError``
+    for a blank code or label, a code in another form (the message gives the one to use), or an
+    unknown field.
     """
 
     code: str
@@ -323,6 +333,12 @@ class Affiliation:
     def __post_init__(self) -> None:
         if not self.code.strip() or not self.label.strip():
             raise ValueError(f"an Affiliation needs a code and a label; got code={self.code!r}")
+        chosen = affiliation_code(self.code)
+        if self.code != chosen:
+            raise ValueError(
+                f"the affiliation code {self.code!r} could never be chosen (Patron reads what staff type as "
+                f"{chosen!r}): write it as {chosen!r}"
+            )
         object.__setattr__(self, "requires", tuple(self.requires))
         unknown = [name for name in self.requires if name not in Patron.model_fields]
         if unknown:
@@ -399,3 +415,27 @@ class EligibilityIssues(list[EligibilityIssue]):
     def ok(self) -> bool:
         """Whether nothing blocks the registration."""
         return not self.blocking
+
+
+class OneLinkIdClash(NamedTuple):
+    """How an existing Alma account already holds a OneLink ID (see ``onelink_id_clash``)."""
+
+    kind: Literal["account_exists", "identifier_in_use"]
+    """``"account_exists"``: it is the account's primary id; ``"identifier_in_use"``: one of its identifiers."""
+    identifiers: tuple[UserIdentifier, ...] = ()
+    """The account's identifiers whose value is the OneLink ID (none for ``"account_exists"``)."""
+
+
+def onelink_id_clash(user: User, onelink_id: str) -> OneLinkIdClash | None:
+    """How ``user`` already holds ``onelink_id``, compared as Alma does (ignoring case); ``None`` if not at all.
+
+    Alma keeps primary ids and identifier values unique across users, so it refuses a new account
+    whose primary id is ``onelink_id`` while ``user`` holds it: as its primary id
+    (``"account_exists"``: the patron already has their OneLink account) or as an identifier
+    (``"identifier_in_use"``: remove it, create the account, then merge ``user`` into it).
+    """
+    wanted = onelink_id.casefold()
+    if user.primary_id and user.primary_id.casefold() == wanted:
+        return OneLinkIdClash("account_exists")
+    held = tuple(ident for ident in user.user_identifier if ident.value and ident.value.casefold() == wanted)
+    return OneLinkIdClash("identifier_in_use", held) if held else None

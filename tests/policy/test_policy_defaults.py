@@ -10,7 +10,7 @@ import pytest
 from alma_onelink.errors import InputError
 from alma_onelink.models import Code, User, UserIdentifier
 from alma_onelink.policy import EligibilityIssue, Patron, Policy, hookimpl, load_policy
-from alma_onelink.testing._policy_contract import PolicyContract
+from alma_onelink.testing import PolicyContract
 
 TODAY = date(2025, 7, 1)
 
@@ -216,10 +216,27 @@ def test_an_invalid_onelink_id_blocks_and_refuses_to_build() -> None:
     policy = load_policy("default", plugins=[SevenDigits()], addons=False)
     [issue] = policy.eligibility(patron(), today=TODAY)
     assert (issue.code, issue.severity, issue.message) == ("invalid_onelink_id", "block", "onelink_id must be digits")
+    assert issue.source == "default"  # reported by the defaults' eligibility check, like the others
     with pytest.raises(InputError, match=r"^Cannot build the record for Grace Hopper: onelink_id must be digits$"):
         policy.build_user(patron(), today=TODAY)
     assert policy.validate_onelink_id(" 0123 ".strip()) is None
     assert policy.validate_onelink_id(123) == "the OneLink ID must be text, like '0123456'; got int"  # type: ignore[arg-type]
+
+
+def test_a_plugin_rewords_the_invalid_onelink_id_issue() -> None:
+    class Reworded:
+        @hookimpl
+        def alma_onelink_validate_onelink_id(self) -> str:
+            return "not ours"
+
+        @hookimpl
+        def alma_onelink_eligibility(self, onelink_id_problem: str | None) -> list[EligibilityIssue]:
+            if onelink_id_problem is None:
+                return []
+            return [EligibilityIssue.block("invalid_onelink_id", f"Check the card: {onelink_id_problem}.")]
+
+    [issue] = load_policy("default", plugins=[Reworded()], addons=False).eligibility(patron(), today=TODAY)
+    assert (issue.code, issue.message, issue.source) == ("invalid_onelink_id", "Check the card: not ours.", "Reworded")
 
 
 def test_an_expiry_not_after_today_refuses_to_build() -> None:

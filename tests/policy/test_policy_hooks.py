@@ -145,6 +145,39 @@ def test_an_institution_list_of_affiliations_replaces_the_generic_one() -> None:
     ]
 
 
+class CountsAffiliationCalls:
+    calls = 0
+
+    @hookimpl
+    def alma_onelink_affiliations(self) -> None:
+        self.calls += 1
+
+
+def _not_offered(policy: Policy) -> None:
+    with pytest.raises(InputError):
+        policy.affiliation("nowhere")
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda policy: policy.build_user(alum(), today=TODAY),
+        lambda policy: policy.eligibility(alum(), today=TODAY),
+        lambda policy: policy.patron_type(alum()),
+        lambda policy: policy.affiliation("alumni"),
+        _not_offered,
+    ],
+    ids=["build_user", "eligibility", "patron_type", "affiliation", "affiliation-not-offered"],
+)
+def test_the_affiliations_are_asked_for_once_per_operation(operation: Callable[[Policy], object]) -> None:
+    counter = CountsAffiliationCalls()
+    policy = policy_with(counter)
+    operation(policy)
+    assert counter.calls == 1
+    operation(policy)
+    assert counter.calls == 2  # not cached: plugins may be registered on policy.manager later
+
+
 def test_links_are_merged_and_the_first_asked_wins() -> None:
     class A:
         @hookimpl
@@ -204,6 +237,26 @@ def _moves_primary_id(user: User) -> None:
     user.primary_id = "pdevil"
 
 
+def _staff_record(user: User) -> None:
+    user.record_type = Code(value="STAFF")
+
+
+def _external_account(user: User) -> None:
+    user.account_type = Code(value="EXTERNAL")
+
+
+def _inactive(user: User) -> None:
+    user.status = None
+
+
+def _no_patron_type(user: User) -> None:
+    user.user_statistic = []
+
+
+def _other_patron_type(user: User) -> None:
+    user.user_statistic[0].statistic_category = Code(value="PT_OTHER")  # changed in place
+
+
 class PlainLastLook:
     def __init__(self, change: Callable[[User], None]) -> None:
         self.change = change
@@ -214,7 +267,7 @@ class PlainLastLook:
 
 
 class OutermostWrapper(PlainLastLook):
-    """New-style wrapper, tryfirst and registered last: it runs outside every other wrapper, Duke's too."""
+    """New-style wrapper, tryfirst and registered last: it runs outside every other wrapper."""
 
     @hookimpl(wrapper=True, tryfirst=True)
     def alma_onelink_prepare_user(self, user: User) -> Generator[None, list[None], list[None]]:  # type: ignore[override]
@@ -235,25 +288,46 @@ class OldStyleWrapper(PlainLastLook):
 @pytest.mark.parametrize("policy_name", ["default", "duke"])
 @pytest.mark.parametrize("kind", [PlainLastLook, OutermostWrapper, OldStyleWrapper])
 @pytest.mark.parametrize(
-    ("change", "says"),
+    ("change", "field", "says"),
     [
-        (_sets_password, "A plugin set a password on the new record for Ada Lovelace; OneLink accounts never have "
-                         "an Alma password"),
-        (_moves_primary_id, "A plugin changed the new record's primary id to 'pdevil'; it must be Ada Lovelace's "
-                            "OneLink ID '0123456'"),
+        (_sets_password, "password", "A plugin set a password on the new record for Ada Lovelace; OneLink "
+                                     "accounts never have an Alma password"),
+        (_moves_primary_id, "primary_id", "A plugin changed the new record's primary id to 'pdevil'; it must be "
+                                          "Ada Lovelace's OneLink ID '0123456'"),
+        (_staff_record, "record_type", "A plugin changed the new record's record_type to STAFF; a OneLink "
+                                       "account's record_type is PUBLIC."),
+        (_external_account, "account_type", "A plugin changed the new record's account_type to EXTERNAL; a "
+                                            "OneLink account's account_type is INTERNAL."),
+        (_inactive, "status", "A plugin changed the new record's status to None; a OneLink account's status is "
+                              "ACTIVE."),
+        (_no_patron_type, "user_statistic", "A plugin removed or changed the Patron type in the new record's "
+                                            "user_statistic; the policy decided PATRON_TYPE PT_ALUMNI."),
+        (_other_patron_type, "user_statistic", "A plugin removed or changed the Patron type"),
     ],
 )  # fmt: skip
-def test_no_plugin_can_set_a_password_or_move_the_primary_id(
-    policy_name: str, kind: type[PlainLastLook], change: Callable[[User], None], says: str
+def test_the_record_rules_hold_whatever_plugins_do(
+    policy_name: str, kind: type[PlainLastLook], change: Callable[[User], None], field: str, says: str
 ) -> None:
     policy = load_policy(policy_name, plugins=[kind(change)], addons=False)
     with pytest.raises(PolicyError) as caught:
         policy.build_user(alum(), today=TODAY)
     message = str(caught.value)
     assert message.startswith(says)
+    assert field in message
     suspects = message.split("Plugins that implement alma_onelink_prepare_user: ")[1]
     assert kind.__name__ in suspects  # the plugins that could have done it are named
     assert caught.value.hook == "alma_onelink_prepare_user"
+
+
+def test_a_record_that_keeps_the_rules_may_gain_more() -> None:
+    class Adds:
+        @hookimpl
+        def alma_onelink_prepare_user(self, user: User) -> None:
+            extra = UserStatistic(category_type=Code(value="SCHOOL"), statistic_category=Code(value="LAW"))
+            user.user_statistic = [extra, *user.user_statistic]
+
+    user = policy_with(Adds()).build_user(alum(), today=TODAY)
+    assert [str(s.statistic_category) for s in user.user_statistic] == ["LAW", "PT_ALUMNI"]
 
 
 def test_a_blank_password_is_left_out_of_the_record() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from alma_onelink.errors import InputError
+from alma_onelink.models import Code, User, UserIdentifier
 from alma_onelink.policy import (
     Affiliation,
     Donation,
@@ -18,7 +19,9 @@ from alma_onelink.policy import (
     PostalAddress,
     add_months,
     blocking,
+    onelink_id_clash,
 )
+from alma_onelink.policy.types import affiliation_code
 
 BASE: dict[str, Any] = {"onelink_id": "0123456", "first_name": "Ada", "last_name": "Lovelace", "affiliation": "alumni"}
 
@@ -89,6 +92,8 @@ def test_every_missing_field_is_listed_at_once() -> None:
         ("phone", "+1 (919) 555-0100", "+1 (919) 555-0100"),
         ("graduated_on", "2020-05-10", date(2020, 5, 10)),
         ("graduated_on", "2020-05-10Z", date(2020, 5, 10)),
+        ("graduated_on", "2020-05-10T14:00:00Z", date(2020, 5, 10)),
+        ("graduated_on", " ", None),
         ("prior_role", "Sponsored researcher", "sponsored"),
         ("prior_role", "FACULTY", "faculty"),
         ("prior_role", "", None),
@@ -118,6 +123,25 @@ def test_affiliation_requires_known_patron_fields() -> None:
         Affiliation("trln", "TRLN", ["home_school"])
     with pytest.raises(ValueError, match="needs a code and a label"):
         Affiliation(" ", "TRLN")
+
+
+@pytest.mark.parametrize(("code", "chosen"), [("Former-Affiliate", "former_affiliate"), ("TRLN", "trln")])
+def test_an_affiliation_code_is_written_as_staff_input_is_read(code: str, chosen: str) -> None:
+    assert affiliation_code(code) == chosen
+    assert Patron(**{**BASE, "affiliation": code}).affiliation == chosen
+    with pytest.raises(ValueError, match=f"the affiliation code '{code}' could never be .*: write it as '{chosen}'"):
+        Affiliation(code, "X")
+    assert Affiliation(chosen, "X").code == chosen
+
+
+def test_onelink_id_clash() -> None:
+    barcode = UserIdentifier(id_type=Code(value="BARCODE"), value="a1234")
+    assert onelink_id_clash(User(primary_id="a1234"), "A1234") == ("account_exists", ())
+    assert onelink_id_clash(User(primary_id="OLD", user_identifier=[barcode]), "A1234") == (
+        "identifier_in_use",
+        (barcode,),
+    )
+    assert onelink_id_clash(User(primary_id="OLD", user_identifier=[barcode]), "A12345") is None
 
 
 def test_affiliation_missing_facts() -> None:

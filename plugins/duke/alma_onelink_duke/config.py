@@ -17,20 +17,24 @@ from datetime import date
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from alma_onelink.policy import (
-    LINK_MY_ACCOUNT,
-    LINK_ONELINK_REGISTRATION,
-    LINK_ONELINK_SIGN_IN,
-    LINK_SELF_SERVICE,
-    Patron,
-    PolicyError,
-    PriorRole,
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
 )
+from pydantic_core import ErrorDetails, core_schema
+
+from alma_onelink.policy import WELL_KNOWN_LINKS, Affiliation, PolicyError, PriorRole
 
 __all__ = [
     "CONFIG_ENV",
@@ -39,14 +43,14 @@ __all__ = [
     "DukeConfig",
     "DukeConfigError",
     "Institution",
+    "MonthDay",
     "load_config",
-    "normalize_institution",
 ]
 
 CONFIG_ENV: Final = "ALMA_ONELINK_DUKE_CONFIG"
 # "College" is not one: Cornell College, Columbia College and Brown College are other schools.
 _STOPWORDS: Final = frozenset({"the", "university", "univ", "of", "at"})
-LINK_KEYS: Final = (LINK_ONELINK_REGISTRATION, LINK_ONELINK_SIGN_IN, LINK_SELF_SERVICE, LINK_MY_ACCOUNT)
+LINK_KEYS: Final = WELL_KNOWN_LINKS
 """The link keys the settings accept (blank: not configured)."""
 
 
@@ -92,6 +96,30 @@ def _purge_months(value: Any) -> Any:
     return value
 
 
+PurgeMonths = Annotated[int | Literal[False], BeforeValidator(_purge_months)]
+"""Months from expiry to the purge date, or ``false`` for no purge date."""
+
+
+class MonthDay(str):
+    """A day of the year written ``MM-DD``, like ``06-30``, with its ``month`` and ``day`` read once."""
+
+    month: int
+    day: int
+
+    def __new__(cls, text: str) -> Self:
+        try:
+            day = date.fromisoformat(f"2001-{text}")  # a year without 29 February: the day must exist every year
+        except ValueError:
+            raise ValueError(f"must be a month and day written MM-DD, like 06-30; got {text!r}") from None
+        self = super().__new__(cls, text)
+        self.month, self.day = day.month, day.day
+        return self
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(cls, core_schema.str_schema())
+
+
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -112,7 +140,7 @@ class AffiliationConfig(_Settings):
 
     label: Text
     description: str = ""
-    requires: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()  # checked by the Affiliation that DukeConfig.offered holds
     user_group: Text
     patron_type: Text | None = None
     patron_type_by_role: dict[PriorRole, Text] = Field(default_factory=dict)
@@ -122,32 +150,8 @@ class AffiliationConfig(_Settings):
     residence_city: Text | None = None
     expiry_from: Literal["today", "donation"] = "today"
     expiry_months: int | None = Field(default=None, ge=1)
-    expiry_on: str | None = None
-    purge_after_months: int | Literal[False] | None = None
-
-    @field_validator("requires")
-    @classmethod
-    def _patron_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [name for name in value if name not in Patron.model_fields]
-        if unknown:
-            raise ValueError(f"unknown Patron field(s) {', '.join(unknown)}; use {', '.join(Patron.model_fields)}")
-        return value
-
-    @field_validator("expiry_on")
-    @classmethod
-    def _month_day(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            date.fromisoformat(f"2001-{value}")  # a year without 29 February: the date must exist every year
-        except ValueError:
-            raise ValueError(f"must be a month and day written MM-DD, like 06-30; got {value!r}") from None
-        return value
-
-    @field_validator("purge_after_months", mode="before")
-    @classmethod
-    def _purge(cls, value: Any) -> Any:
-        return _purge_months(value)
+    expiry_on: MonthDay | None = None
+    purge_after_months: PurgeMonths | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> AffiliationConfig:
@@ -184,13 +188,12 @@ class Rules(_Settings):
     """Defaults every affiliation falls back to."""
 
     expiry_months: int = Field(default=12, ge=1)
-    purge_after_months: int | Literal[False] = 12
+    purge_after_months: PurgeMonths = 12
     netid_wait_months: int = Field(default=12, ge=0)
 
-    @field_validator("purge_after_months", mode="before")
-    @classmethod
-    def _purge(cls, value: Any) -> Any:
-        return _purge_months(value)
+
+RuleName = Literal["expiry_months", "purge_after_months", "netid_wait_months"]
+"""The settings an affiliation may set and ``[rules]`` gives a default for."""
 
 
 class DukeConfig(_Settings):
@@ -200,6 +203,7 @@ class DukeConfig(_Settings):
     rules: Rules = Rules()
     links: dict[str, Annotated[str, AfterValidator(_link)]] = Field(default_factory=dict)
     affiliations: dict[str, AffiliationConfig]
+    _offered: tuple[Affiliation, ...] = PrivateAttr(default=())
 
     @field_validator("links")
     @classmethod
@@ -214,14 +218,29 @@ class DukeConfig(_Settings):
     def _some(cls, value: dict[str, AffiliationConfig]) -> dict[str, AffiliationConfig]:
         if not value:
             raise ValueError("must offer at least one affiliation")
-        for code in value:
-            # Patron normalizes what staff type the same way; another spelling could never be chosen.
-            chosen = re.sub(r"[\s\-]+", "_", code.strip().casefold())
-            if not chosen:
-                raise ValueError("an affiliation code must not be blank")
-            if code != chosen:
-                raise ValueError(f"the affiliation code {code!r} cannot be chosen: write it as {chosen!r}")
         return value
+
+    @model_validator(mode="after")
+    def _offer(self) -> DukeConfig:
+        # Affiliation checks the code (the form Patron reads staff's typing into) and ``requires``.
+        offered = []
+        for code, settings in self.affiliations.items():
+            try:
+                offered.append(Affiliation(code, settings.label, settings.requires, settings.description))
+            except ValueError as exc:
+                raise ValueError(f"affiliations.{code}: {exc}") from None
+        self._offered = tuple(offered)
+        return self
+
+    @property
+    def offered(self) -> tuple[Affiliation, ...]:
+        """The affiliations to offer staff, in the order of the settings."""
+        return self._offered
+
+    def rule(self, settings: AffiliationConfig | None, name: RuleName) -> int | Literal[False]:
+        """The affiliation's ``name`` setting, else the ``[rules]`` default (``settings=None``: the default)."""
+        value: int | Literal[False] | None = getattr(settings, name, None)
+        return getattr(self.rules, name) if value is None else value
 
 
 _EXPIRY_KEYS: Final = ("expiry_months", "expiry_on")
@@ -311,8 +330,10 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
     try:
         return DukeConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {str(err['msg']).removeprefix('Value error, ')}"
-            for err in exc.errors()
-        )
-        raise _invalid(where, problems) from exc
+        raise _invalid(where, "; ".join(_problem(error) for error in exc.errors())) from exc
+
+
+def _problem(error: ErrorDetails) -> str:
+    key = ".".join(str(part) for part in error["loc"])  # none for a check of the whole file, which names its key
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{key}: {message}" if key else message

@@ -2,14 +2,14 @@
 
 The procedure "Alma accounts for users without faculty, staff or student affiliation", as hooks:
 who may register (eligibility), which group, Patron type and dates they get (from ``duke.toml``),
-and what the record looks like (internal, public, active, with the Patron type; ``Policy.build_user``
-itself guarantees primary id = OneLink ID and no password).
+and the registration note on the record. ``Policy.build_user`` itself keeps the record internal,
+public, active, with its Patron type, primary id = OneLink ID and no password.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Final
 
@@ -23,9 +23,10 @@ from alma_onelink.policy import (
     Patron,
     add_months,
     hookimpl,
+    onelink_id_clash,
 )
 
-from .config import AffiliationConfig, DukeConfig, load_config
+from .config import AffiliationConfig, DukeConfig, MonthDay, load_config
 
 __all__ = ["DukePolicy"]
 
@@ -50,10 +51,9 @@ def _span(months: int) -> str:
     return f"{months} months"
 
 
-def _next_month_day(after: date, month_day: str) -> date:
-    month, day = (int(part) for part in month_day.split("-"))
-    candidate = date(after.year, month, day)
-    return candidate if candidate > after else date(after.year + 1, month, day)
+def _next_month_day(after: date, month_day: MonthDay) -> date:
+    candidate = date(after.year, month_day.month, month_day.day)
+    return candidate if candidate > after else date(after.year + 1, month_day.month, month_day.day)
 
 
 class DukePolicy:
@@ -76,9 +76,9 @@ class DukePolicy:
     # --- what is offered ---------------------------------------------------------------------
 
     @hookimpl
-    def alma_onelink_affiliations(self) -> list[Affiliation]:
+    def alma_onelink_affiliations(self) -> Sequence[Affiliation]:
         """Every affiliation in the settings, in their order."""
-        return [Affiliation(code, s.label, s.requires, s.description) for code, s in self.config.affiliations.items()]
+        return self.config.offered
 
     @hookimpl
     def alma_onelink_validate_onelink_id(self, onelink_id: str) -> str | None:
@@ -93,7 +93,7 @@ class DukePolicy:
     @hookimpl
     def alma_onelink_links(self) -> dict[str, str]:
         """The OneLink pages of the procedure, and My Account once it is configured."""
-        return {key: url for key, url in self.config.links.items() if url.strip()}
+        return {key: url for key, url in self.config.links.items() if url}
 
     # --- decisions -------------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class DukePolicy:
             start = patron.donation.given_on
         if settings.expiry_on is not None:
             return _next_month_day(start, settings.expiry_on)
-        return add_months(start, settings.expiry_months or self.config.rules.expiry_months)
+        return add_months(start, self.config.rule(settings, "expiry_months"))
 
     @hookimpl
     def alma_onelink_purge_date(self, patron: Patron, expiry: date) -> date | bool | None:
@@ -140,9 +140,7 @@ class DukePolicy:
         settings = self._settings(patron)
         if settings is None:
             return None
-        months = settings.purge_after_months
-        if months is None:
-            months = self.config.rules.purge_after_months
+        months = self.config.rule(settings, "purge_after_months")
         return NO_PURGE_DATE if months is False else add_months(expiry, months)
 
     # --- eligibility -------------------------------------------------------------------------
@@ -196,8 +194,7 @@ class DukePolicy:
         graduated = patron.graduated_on
         if graduated is None or graduated > today:  # a date after today is reported as date_after_today
             return []
-        months = settings.netid_wait_months if settings is not None else None
-        months = self.config.rules.netid_wait_months if months is None else months
+        months = self.config.rule(settings, "netid_wait_months")
         netid_off = _not_before(graduated, months)
         if today >= netid_off:
             return []
@@ -294,7 +291,7 @@ class DukePolicy:
         city = settings.residence_city
         if city is None or patron.address is None:
             return []
-        if patron.address.city.strip().casefold() == city.strip().casefold():
+        if patron.address.city.casefold() == city.casefold():
             return []
         return [
             EligibilityIssue.warn(
@@ -324,15 +321,13 @@ class DukePolicy:
                         "may mean a second OneLink account: ask OIT to sort it out before going on.",
                     )
                 )
-        wanted = patron.onelink_id.casefold()
-        if any(user.primary_id and user.primary_id.casefold() == wanted for user in existing):
+        clashes = [onelink_id_clash(user, patron.onelink_id) for user in existing]
+        if any(clash is not None and clash.kind == "account_exists" for clash in clashes):
             # account_exists (the defaults' check): they update that account; no new one to merge into.
             return issues
         # An account holding the OneLink ID as an identifier gets identifier_in_use, whose steps
         # (remove the identifier, create, merge) include its merge; the others are merged afterwards.
-        old_accounts = [
-            user for user in existing if wanted not in {value.casefold() for value in user.identifier_values()}
-        ]
+        old_accounts = [user for user, clash in zip(existing, clashes, strict=True) if clash is None]
         if old_accounts:
             accounts = ", ".join(str(user) for user in old_accounts)
             hint = (
@@ -376,19 +371,3 @@ class DukePolicy:
                 user_viewable=False,
             ),
         ]
-
-    # tryfirst puts this wrapper outside the plain implementations and the wrappers registered before
-    # it; a wrapper registered later with tryfirst still runs outside it. Primary id and password are
-    # not this wrapper's job: Policy.build_user checks them after every plugin, wrappers included.
-    @hookimpl(wrapper=True, tryfirst=True, specname="alma_onelink_prepare_user")
-    def keep_record_rules(self, patron: Patron, user: User) -> Generator[None, list[None], list[None]]:
-        """After the plugins it wraps: internal account, public record, active, Patron type present."""
-        results = yield
-        user.record_type = Code(value="PUBLIC")
-        user.account_type = Code(value="INTERNAL")
-        user.status = Code(value="ACTIVE")
-        if self._settings(patron) is not None and user.statistic(self.config.codes.patron_type_category) is None:
-            statistic = self.alma_onelink_patron_type(patron)
-            if statistic is not None:
-                user.user_statistic = [*user.user_statistic, statistic]
-        return results

@@ -14,16 +14,12 @@ from alma_onelink.policy import Patron, PolicyError, load_policy
 TODAY = date(2025, 7, 1)
 
 
-@pytest.fixture(autouse=True)
-def _shipped_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Use the shipped duke.toml whatever the environment says, unless a test sets it."""
-    monkeypatch.delenv(CONFIG_ENV, raising=False)
+def applicant(affiliation: str, **facts: object) -> Patron:
+    return Patron(onelink_id="0123456", first_name="Pat", last_name="Devil", affiliation=affiliation, **facts)
 
 
 def alum() -> Patron:
-    return Patron(
-        onelink_id="0123456", first_name="Pat", last_name="Devil", affiliation="alumni", graduated_on="2015-05-10"
-    )
+    return applicant("alumni", graduated_on="2015-05-10")
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -90,9 +86,7 @@ def test_a_site_file_can_add_an_affiliation(tmp_path: Path) -> None:
         )
     )
     policy = load_policy("default", plugins=[DukePolicy(config)], addons=False)
-    scholar = Patron(
-        onelink_id="0123456", first_name="A", last_name="B", affiliation="visiting_scholar", home_institution="Oxford"
-    )
+    scholar = applicant("visiting_scholar", home_institution="Oxford")
     assert policy.affiliations()[-1].code == "visiting_scholar"
     assert policy.patron_group(scholar).value == "DUKE_VISITOR"
     assert policy.expiry_date(scholar, today=TODAY) == date(2026, 1, 1)
@@ -101,30 +95,15 @@ def test_a_site_file_can_add_an_affiliation(tmp_path: Path) -> None:
     assert policy.eligibility(scholar, today=TODAY) == []
 
 
-def trln(**change: object) -> Patron:
-    facts: dict[str, object] = {
-        "onelink_id": "0123456",
-        "first_name": "A",
-        "last_name": "B",
-        "affiliation": "trln",
-        "home_institution": "UNC",
-    }
-    return Patron(**{**facts, **change})
-
-
 def test_a_site_expiry_on_replaces_the_shipped_expiry_months(tmp_path: Path) -> None:
     # The shipped friends sets expiry_months = 12; a site file that sets expiry_on means "instead".
     config = load_config(write(tmp_path, '[affiliations.friends]\nexpiry_on = "12-31"\n'))
     friends = config.affiliations["friends"]
     assert (friends.expiry_on, friends.expiry_months) == ("12-31", None)
+    assert friends.expiry_on is not None
+    assert (friends.expiry_on.month, friends.expiry_on.day) == (12, 31)  # read once, when the settings load
     policy = load_policy("default", plugins=[DukePolicy(config)], addons=False)
-    gift = Patron(
-        onelink_id="0123456",
-        first_name="A",
-        last_name="B",
-        affiliation="friends",
-        donation={"amount": "100", "given_on": "2025-06-15"},
-    )
+    gift = applicant("friends", donation={"amount": "100", "given_on": "2025-06-15"})
     assert policy.expiry_date(gift, today=TODAY) == date(2025, 12, 31)  # the next 31 December after the gift
 
 
@@ -150,7 +129,7 @@ def test_enabled_false_drops_a_shipped_affiliation(tmp_path: Path) -> None:
     assert "borrowdirect" not in config.affiliations
     policy = load_policy("default", plugins=[DukePolicy(config)], addons=False)
     assert [a.code for a in policy.affiliations()] == ["alumni", "trln", "friends", "former_affiliate", "community"]
-    [issue] = policy.eligibility(trln(home_institution="Yale"), today=TODAY)
+    [issue] = policy.eligibility(applicant("trln", home_institution="Yale"), today=TODAY)
     assert (
         issue.hint == "TRLN borrowers come from UNC-Chapel Hill, NC State, NC Central."
     )  # no longer "choose borrowdirect"
@@ -161,7 +140,7 @@ def test_enabled_false_drops_a_shipped_affiliation(tmp_path: Path) -> None:
 def test_expiry_on_a_month_day(tmp_path: Path) -> None:
     duke = DukePolicy(load_config(write(tmp_path, '[affiliations.trln]\nexpiry_on = "06-30"\n')))
     policy = load_policy("default", plugins=[duke], addons=False)
-    unc = Patron(onelink_id="0123456", first_name="A", last_name="B", affiliation="trln", home_institution="UNC")
+    unc = applicant("trln", home_institution="UNC")
     assert policy.expiry_date(unc, today=date(2025, 7, 1)) == date(2026, 6, 30)
     assert policy.expiry_date(unc, today=date(2025, 6, 29)) == date(2025, 6, 30)
     assert policy.expiry_date(unc, today=date(2025, 6, 30)) == date(2026, 6, 30)
@@ -199,6 +178,8 @@ def test_expiry_on_a_month_day(tmp_path: Path) -> None:
         ("[affiliations.x]\nlabel = 'X'\nuser_group = 'X'\n", "needs patron_type, or patron_type_by_role"),
         ("[affiliations.alumni]\nrequires = ['netid']\n", "unknown Patron field(s) netid"),
         ("[rules]\npurge_after_months = true\n", "rules.purge_after_months: must be a number of months"),
+        ("[affiliations.alumni]\npurge_after_months = -1\n",
+         "affiliations.alumni.purge_after_months: must be a number of months"),
         ("[affiliations.friends]\nminimum_gift = -1\n", "affiliations.friends.minimum_gift"),
         ("[affiliations.former_affiliate.patron_type_by_role]\ndean = 'PT_DEAN'\n", "patron_type_by_role.dean"),
     ],

@@ -5,16 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import pytest
-from alma_onelink_duke import CONFIG_ENV
-
-from alma_onelink.testing._policy_contract import PolicyContract
-
-
-@pytest.fixture(autouse=True)
-def _shipped_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Use the shipped duke.toml whatever the environment says, unless a test sets it."""
-    monkeypatch.delenv(CONFIG_ENV, raising=False)
+from alma_onelink.testing import PolicyContract
 
 
 class TestDukePolicyContract(PolicyContract):

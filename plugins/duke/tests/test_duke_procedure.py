@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from alma_onelink_duke import CONFIG_ENV
 
 from alma_onelink.errors import InputError
 from alma_onelink.models import Code, User, UserIdentifier, UserRole
@@ -51,17 +50,6 @@ def old_account(primary_id: str = "pdevil", *, duid: str | None = None, roles: t
         user_identifier=identifiers,
         user_role=[UserRole(role_type=Code(value=role)) for role in roles],
     )
-
-
-@pytest.fixture(autouse=True)
-def _shipped_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Use the shipped duke.toml whatever the environment says."""
-    monkeypatch.delenv(CONFIG_ENV, raising=False)
-
-
-@pytest.fixture
-def policy() -> Policy:
-    return load_policy("duke")
 
 
 @dataclass(frozen=True)
@@ -368,27 +356,22 @@ def test_the_registration_note_keeps_the_facts_staff_checked(policy: Policy) -> 
     ]
 
 
-def test_the_record_rules_hold_whatever_another_plugin_does() -> None:
+def test_another_plugin_cannot_drop_the_patron_type_duke_decided() -> None:
     class Careless:
         @hookimpl
         def alma_onelink_prepare_user(self, user: User) -> None:
-            user.account_type = Code(value="EXTERNAL")
-            user.record_type = Code(value="STAFF")
-            user.status = Code(value="INACTIVE")
             user.user_statistic = []
 
-    body = load_policy("duke", plugins=[Careless()]).build_user(applicant("alumni"), today=TODAY).to_alma()
-    assert body["account_type"] == {"value": "INTERNAL"}
-    assert body["record_type"] == {"value": "PUBLIC"}
-    assert body["status"] == {"value": "ACTIVE"}
-    assert body["user_statistic"] == [
-        {"statistic_category": {"value": "PT_ALUMNI"}, "category_type": {"value": "PATRON_TYPE"}}
-    ]
+    with pytest.raises(PolicyError, match=r"Patron type .* the policy decided PATRON_TYPE PT_FORMER_STAFF\.") as caught:
+        load_policy("duke", plugins=[Careless()]).build_user(
+            applicant("former_affiliate", prior_role="staff"), today=TODAY
+        )
+    assert "Plugins that implement alma_onelink_prepare_user: Careless, duke;" in str(caught.value)
 
 
 @pytest.mark.parametrize("old_style", [False, True], ids=["wrapper", "hookwrapper"])
 def test_no_password_ever_whatever_another_plugin_does(old_style: bool) -> None:
-    # Duke's own wrapper cannot have the last word over a later tryfirst wrapper; build_user's check does.
+    # Even a wrapper that runs after every other plugin: build_user checks once the hook has returned.
     class LateWrapper:
         @hookimpl(tryfirst=True, wrapper=not old_style, hookwrapper=old_style)
         def alma_onelink_prepare_user(self, user: User) -> Generator[None, Any, Any]:

@@ -11,11 +11,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from alma_onelink_duke import CONFIG_ENV
 
 from alma_onelink import AlmaClient
 from alma_onelink.errors import AlreadyExistsError
-from alma_onelink.policy import Patron, Policy, load_policy
+from alma_onelink.policy import Patron, Policy
 from alma_onelink.sandbox import Sandbox
 from alma_onelink.sandbox._duke import DUKE_SCENARIOS, DUKE_UNIQUE_IDS
 
@@ -31,16 +30,6 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "former_affiliate": {"prior_role": "sponsored", "left_on": "2025-05-31"},
     "community": {"address": {"line1": "1 Main St", "city": "Durham", "postal_code": "27701"}},
 }
-
-
-@pytest.fixture(autouse=True)
-def _shipped_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(CONFIG_ENV, raising=False)
-
-
-@pytest.fixture
-def policy() -> Policy:
-    return load_policy("duke")
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from alma_onelink.policy import Patron, load_policy
-from alma_onelink.testing._policy_contract import PolicyContract
+from alma_onelink.testing import PolicyContract
 
 TODAY = date(2025, 7, 1)
 
