@@ -13,64 +13,67 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import NoReturn, TypeVar
 
 from alma_onelink import __version__
-from alma_onelink.sandbox import FAULT_KINDS, Faults, Sandbox, default_db_path
+from alma_onelink._constants import API_PATH
+from alma_onelink.sandbox import FAULT_KINDS, Faults, Sandbox, SqliteStore, Store, default_db_path
 
 __all__ = ["COMMAND_GROUPS", "build_parser", "main", "make_sandbox"]
+
+T = TypeVar("T")
+Number = TypeVar("Number", int, float)
 
 
 # --- argument types ------------------------------------------------------------------------------
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
+def _non_negative(convert: Callable[[str], Number], noun: str) -> Callable[[str], Number]:
+    """An argument type: ``convert`` the text (else "expected ``noun``"), and refuse a negative value."""
+
+    def parse(text: str) -> Number:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+        return value
+
+    return parse
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
+_count = _non_negative(int, "a whole number")
+_number = _non_negative(float, "a number")
 
 
 def _port(text: str) -> int:
-    value = _non_negative_int(text)
+    value = _count(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"expected a port between 0 and 65535, got {value}")
     return value
 
 
-def _api_key(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an API key cannot be blank")
-    return text.strip()
+def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argument type from ``parse``: its ``ValueError`` becomes argparse's one-line error for the flag."""
 
+    def checked(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-def _probability(text: str) -> float:
-    value = _non_negative_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {value}")
-    return value
+    return checked
 
 
 def _fault_list(text: str) -> list[str]:
     entries = [part.strip() for part in text.split(",") if part.strip()]
-    try:
-        Faults(script=entries)  # validates every entry
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    Faults(script=entries)  # checks every entry
     return entries
+
+
+def _fault_rate(text: str) -> float:
+    return Faults(rate=_number(text)).rate  # checks the range
 
 
 # --- the sandbox group ---------------------------------------------------------------------------
@@ -87,7 +90,7 @@ def _add_seed_options(parser: argparse.ArgumentParser, *, patrons: int) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed for every random choice (default 0)")
     parser.add_argument(
         "--patrons",
-        type=_non_negative_int,
+        type=_count,
         default=patrons,
         metavar="N",
         help=f"patrons to generate (default {patrons})",
@@ -108,49 +111,38 @@ def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     serve.add_argument("--port", type=_port, default=8000, help="port, 0 to 65535 (default 8000)")
     _add_store_options(serve, allow_memory=True)
     _add_seed_options(serve, patrons=40)
-    serve.add_argument(
-        "--api-key", type=_api_key, metavar="KEY", help="the read/write API key to accept (default: from --seed)"
-    )
+    serve.add_argument("--api-key", metavar="KEY", help="the read/write API key to accept (default: from --seed)")
     serve.add_argument(
         "--read-only-key",
-        type=_api_key,
         action="append",
         default=[],
         metavar="KEY",
         help="also accept KEY, read-only (repeatable)",
     )
+    serve.add_argument("--latency-ms", type=_number, default=0.0, metavar="X", help="added to every response")
+    serve.add_argument("--jitter-ms", type=_number, default=0.0, metavar="X", help="random extra latency, up to X")
     serve.add_argument(
-        "--latency-ms", type=_non_negative_float, default=0.0, metavar="X", help="added to every response"
+        "--per-second", type=_count, default=25, metavar="N", help="per-second threshold (default 25; 0 = off)"
     )
+    serve.add_argument("--daily-quota", type=_count, default=100_000, metavar="N", help="calls per day")
     serve.add_argument(
-        "--jitter-ms", type=_non_negative_float, default=0.0, metavar="X", help="random extra latency, up to X"
+        "--fault-rate", type=_checked(_fault_rate), default=0.0, metavar="P", help="probability a request fails"
     )
-    serve.add_argument(
-        "--per-second",
-        type=_non_negative_int,
-        default=25,
-        metavar="N",
-        help="per-second threshold (default 25; 0 = off)",
-    )
-    serve.add_argument("--daily-quota", type=_non_negative_int, default=100_000, metavar="N", help="calls per day")
-    serve.add_argument("--fault-rate", type=_probability, default=0.0, metavar="P", help="probability a request fails")
     serve.add_argument(
         "--faults",
-        type=_fault_list,
+        type=_checked(_fault_list),
         default=["500", "503"],
         metavar="KINDS",
         help=f"comma-separated kinds --fault-rate draws from: {', '.join(FAULT_KINDS)} (default 500,503)",
     )
     serve.add_argument(
         "--fault-script",
-        type=_fault_list,
+        type=_checked(_fault_list),
         default=[],
         metavar="LIST",
         help="faults for the first requests, in order ('ok' = none)",
     )
-    serve.add_argument(
-        "--overstate-total", type=_non_negative_int, default=0, metavar="N", help="added to total_record_count"
-    )
+    serve.add_argument("--overstate-total", type=_count, default=0, metavar="N", help="added to total_record_count")
     serve.add_argument("--log", type=Path, metavar="PATH", help="append the request log to this JSON Lines file")
     serve.set_defaults(func=_cmd_serve, usage_error=serve.error)
 
@@ -173,24 +165,20 @@ def make_sandbox(args: argparse.Namespace) -> Sandbox:
     Raises ``ValueError`` when the flags do not fit together (a fault rate without fault kinds, a
     log file in a missing folder, a blank key…); ``sqlite3.Error``/``OSError`` if ``--db`` cannot be opened.
     """
-    memory = bool(getattr(args, "memory", False))
-    faults = Faults(rate=getattr(args, "fault_rate", 0.0), kinds=getattr(args, "faults", ["500", "503"]),
-                    script=getattr(args, "fault_script", []))  # fmt: skip
-    per_second = getattr(args, "per_second", 25)
     sandbox = Sandbox(
         seed=args.seed,
-        db_path=None if memory else (args.db or default_db_path()),
-        api_key=getattr(args, "api_key", None),
-        latency=getattr(args, "latency_ms", 0.0) / 1000,
-        jitter=getattr(args, "jitter_ms", 0.0) / 1000,
-        per_second_limit=per_second or None,
-        daily_quota=getattr(args, "daily_quota", 100_000),
-        faults=faults,
-        overstate_total=getattr(args, "overstate_total", 0),
-        log_path=getattr(args, "log", None),
+        db_path=None if args.memory else (args.db or default_db_path()),
+        api_key=args.api_key,
+        latency=args.latency_ms / 1000,
+        jitter=args.jitter_ms / 1000,
+        per_second_limit=args.per_second or None,
+        daily_quota=args.daily_quota,
+        faults=Faults(rate=args.fault_rate, kinds=args.faults, script=args.fault_script),
+        overstate_total=args.overstate_total,
+        log_path=args.log,
     )
     try:
-        for key in getattr(args, "read_only_key", []):
+        for key in args.read_only_key:
             sandbox.add_api_key(key, read_only=True)
     except ValueError:
         sandbox.close()
@@ -198,7 +186,7 @@ def make_sandbox(args: argparse.Namespace) -> Sandbox:
     return sandbox
 
 
-def _open(args: argparse.Namespace, build: Callable[[], Sandbox]) -> Sandbox:
+def _open(args: argparse.Namespace, build: Callable[[], T]) -> T:
     """``build()``, turning a bad flag (``ValueError``) or an unusable ``--db`` into an argparse error."""
     fail: Callable[[str], NoReturn] = args.usage_error
     try:
@@ -207,15 +195,6 @@ def _open(args: argparse.Namespace, build: Callable[[], Sandbox]) -> Sandbox:
         fail(" ".join(str(exc).split()))  # one line
     except (sqlite3.Error, OSError) as exc:
         fail(f"cannot open the sandbox database: {' '.join(str(exc).split())}")
-
-
-def _seed_if_empty(sandbox: Sandbox, args: argparse.Namespace, out: TextIO) -> None:
-    if len(sandbox.users):
-        return
-    added = sandbox.seed(args.patrons, seed=args.seed)
-    if not args.no_duke:
-        added += sandbox.seed_duke()
-    print(f"Seeded {len(added)} patrons.", file=out)
 
 
 def _run_server(sandbox: Sandbox, host: str, port: int) -> None:
@@ -235,13 +214,15 @@ def _is_loopback(host: str) -> bool:
 def _cmd_serve(args: argparse.Namespace) -> int:
     out = sys.stdout
     with _open(args, lambda: make_sandbox(args)) as sandbox:
-        _seed_if_empty(sandbox, args, out)
+        if not len(sandbox.users):
+            added = sandbox.seed(args.patrons, seed=args.seed, duke=not args.no_duke)
+            print(f"Seeded {len(added)} patrons.", file=out)
         where = "memory" if args.memory else str(args.db or default_db_path())
         origin = f"http://{args.host}:{args.port}"
-        print(f"Alma sandbox: {origin}/almaws/v1  (store: {where}, {len(sandbox.users)} users)", file=out)
+        print(f"Alma sandbox: {origin}{API_PATH}  (store: {where}, {len(sandbox.users)} users)", file=out)
         # The operator needs the key to call the sandbox; it is shown here and nowhere else.
         print(f"API key (read/write): {sandbox.api_key}", file=out)
-        print(f"Try: curl -H 'Authorization: apikey {sandbox.api_key}' '{origin}/almaws/v1/users?limit=3'", file=out)
+        print(f"Try: curl -H 'Authorization: apikey {sandbox.api_key}' '{origin}{API_PATH}/users?limit=3'", file=out)
         if not _is_loopback(args.host):
             print(
                 "Warning: listening beyond loopback; the sandbox is a test tool, not a secure server.", file=sys.stderr
@@ -254,9 +235,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_seed(args: argparse.Namespace) -> int:
     path = args.db or default_db_path()
     with _open(args, lambda: Sandbox(seed=args.seed, db_path=path)) as sandbox:
-        added = sandbox.seed(args.patrons, seed=args.seed)
-        if not args.no_duke:
-            added += sandbox.seed_duke()
+        added = sandbox.seed(args.patrons, seed=args.seed, duke=not args.no_duke)
         print(f"Added {len(added)} patrons to {path} ({len(sandbox.users)} users in all).")
     return 0
 
@@ -269,9 +248,12 @@ def _cmd_reset(args: argparse.Namespace) -> int:
     if not Path(path).exists():
         print(f"Nothing to reset: {path} does not exist.")
         return 0
-    with _open(args, lambda: Sandbox(db_path=path)) as sandbox:
-        count = len(sandbox.users)
-        sandbox.reset()
+    store: Store = _open(args, lambda: SqliteStore(path))
+    try:
+        count = store.count()
+        store.clear()
+    finally:
+        store.close()
     print(f"Deleted {count} users from {path}.")
     return 0
 
@@ -282,7 +264,7 @@ def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="a guided tour of the SDK on the embedded sandbox (no Alma key needed)",
         description="Search, get, create, edit, a typed error and a retried 429, on the in-process sandbox.",
     )
-    demo.add_argument("--patrons", type=_non_negative_int, default=120, help="generated patrons (default 120)")
+    demo.add_argument("--patrons", type=_count, default=120, help="generated patrons (default 120)")
     demo.set_defaults(func=_cmd_demo)
 
 

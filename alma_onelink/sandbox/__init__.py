@@ -2,7 +2,8 @@
 
 One sans-I/O handler (`handle`) serves three ways in: an ``httpx.MockTransport`` for
 sync clients, one for async clients, and an ASGI app for real HTTP (``alma-onelink sandbox serve``).
-The sandbox depends on ``alma_onelink.models`` and ``alma_onelink.errors`` only, never on the client.
+The sandbox depends on ``alma_onelink.models``, ``alma_onelink.errors`` and ``alma_onelink._constants``
+only, never on the client.
 """
 
 from ._codes import CodeTables

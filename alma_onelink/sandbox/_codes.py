@@ -7,9 +7,8 @@ and plugin authors add their own with `add`.
 
 from __future__ import annotations
 
-import copy
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 __all__ = ["CodeTables"]
 
@@ -161,49 +160,43 @@ class CodeTables:
     ) -> None:
         """Start from ``tables`` (default: the built-in tables); ``category_types`` maps stat codes to types."""
         source = _DEFAULT_TABLES if tables is None else tables
-        self._tables: dict[str, dict[str, str]] = {name: dict(rows) for name, rows in source.items()}
+        self._tables: dict[str, dict[str, str]] = {}
+        # Per table, each code folded (casefold) → the first spelling added; kept current by add and remove.
+        self._folded: dict[str, dict[str, str]] = {}
         self._category_types = dict(_DEFAULT_CATEGORY_TYPES if category_types is None else category_types)
         self._lock = threading.RLock()
-
-    @classmethod
-    def default(cls) -> CodeTables:
-        """A fresh copy of the built-in tables (generic institution plus the Duke policy's codes)."""
-        return cls(copy.deepcopy(_DEFAULT_TABLES), category_types=_DEFAULT_CATEGORY_TYPES)
-
-    def names(self) -> list[str]:
-        """The names of every table."""
-        with self._lock:
-            return sorted(self._tables)
-
-    def table(self, name: str) -> dict[str, str]:
-        """A copy of one table (code → description); an unknown name gives ``{}``."""
-        with self._lock:
-            return dict(self._tables.get(name, {}))
+        for table, rows in source.items():
+            self._tables[table] = {}
+            for code, desc in rows.items():
+                self.add(table, code, desc)
 
     def add(self, table: str, code: str, desc: str, *, category_type: str | None = None) -> None:
         """Add or relabel ``code`` in ``table`` (creating the table); stat categories may name their type."""
         with self._lock:
             self._tables.setdefault(table, {})[code] = desc
+            self._folded.setdefault(table, {}).setdefault(code.casefold(), code)
             if category_type is not None:
                 self._category_types[code] = category_type
 
     def remove(self, table: str, code: str) -> None:
-        """Remove ``code`` from ``table``; a code that is not there is ignored."""
+        """Remove ``code`` from ``table`` (in any case); a code that is not there is ignored."""
         with self._lock:
             rows = self._tables.get(table, {})
             for key in [k for k in rows if k.casefold() == code.casefold()]:
                 del rows[key]
+            self._folded.get(table, {}).pop(code.casefold(), None)
+
+    def lookup(self, table: str, code: str) -> tuple[str, str] | None:
+        """``(code as the table spells it, description)``, matched ignoring case, or ``None`` if not there."""
+        with self._lock:
+            rows = self._tables.get(table, {})
+            canonical = code if code in rows else self._folded.get(table, {}).get(code.casefold())
+            return None if canonical is None else (canonical, rows[canonical])
 
     def canonical(self, table: str, code: str | None) -> str | None:
         """The code as the table spells it (matched ignoring case), or ``None`` if it is not there."""
-        if code is None:
-            return None
-        with self._lock:
-            rows = self._tables.get(table, {})
-            if code in rows:
-                return code
-            folded = code.casefold()
-            return next((key for key in rows if key.casefold() == folded), None)
+        found = None if code is None else self.lookup(table, code)
+        return None if found is None else found[0]
 
     def has(self, table: str, code: str | None) -> bool:
         """Whether ``code`` is in ``table`` (ignoring case)."""
@@ -211,11 +204,8 @@ class CodeTables:
 
     def desc(self, table: str, code: str | None) -> str:
         """The description of ``code`` in ``table``; ``""`` for a blank or unknown code."""
-        canonical = self.canonical(table, code)
-        if canonical is None:
-            return ""
-        with self._lock:
-            return self._tables[table][canonical]
+        found = None if code is None else self.lookup(table, code)
+        return "" if found is None else found[1]
 
     def category_type(self, category: str | None) -> str | None:
         """The statistical type (``PATRON_TYPE``…) a category belongs to, if known."""
@@ -227,11 +217,6 @@ class CodeTables:
         """Every code of ``table``, in the order they were added."""
         with self._lock:
             return list(self._tables.get(table, {}))
-
-    def extend(self, tables: Iterable[tuple[str, str, str]]) -> None:
-        """Add many ``(table, code, desc)`` rows at once."""
-        for table, code, desc in tables:
-            self.add(table, code, desc)
 
     def __repr__(self) -> str:
         with self._lock:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from alma_onelink.models import AlmaModel
 
-from ._fields import Env, Json
-from ._http import AlmaFailure, json_body
+from ._fields import Json
+from ._http import AlmaFailure
 from ._records import hash_password, password_matches
 from ._seed import make_fee, make_loan, make_request
-from ._store import Store
+from ._store import PRIMARY, Entry, Store, make_entry
 from ._users import UserService
 
 Record = Mapping[str, Any] | AlmaModel
@@ -30,35 +30,36 @@ class SandboxUsers:
     Nothing here counts against the thresholds or appears in the request log.
     """
 
-    def __init__(self, store: Store, service: UserService, env: Callable[[], Env]) -> None:
-        self._store = store
+    def __init__(self, service: UserService) -> None:
         self._service = service
-        self._env = env
 
-    def _uid(self, user_id: str) -> int | None:
+    @property
+    def _store(self) -> Store:
+        return self._service.store
+
+    def _find(self, user_id: str, id_type: str | None = None) -> tuple[int, Entry] | None:
         try:
-            return self._service.find(user_id, None)[0]
+            return self._service.find(user_id, id_type)
         except AlmaFailure:
             return None
 
-    def _require_uid(self, user_id: str) -> int:
-        uid = self._uid(user_id)
-        if uid is None:
+    def _require(self, user_id: str) -> tuple[int, Entry]:
+        found = self._find(user_id)
+        if found is None:
             raise KeyError(f"no user {user_id!r} in the sandbox")
-        return uid
+        return found
 
     def get(self, user_id: str) -> dict[str, Any] | None:
         """The record as ``GET /users/{id}`` returns it, or ``None`` if there is no such user."""
-        uid = self._uid(user_id)
-        entry = self._store.get(uid) if uid is not None else None
-        return None if entry is None else dict(entry["user"])
+        found = self._find(user_id)
+        return None if found is None else dict(found[1]["user"])
 
     def create(self, user: Record, *, password: str | None = None) -> dict[str, Any]:
         """Add a user through Alma's create rules (like ``POST /users``); raises `AlmaFailure`."""
         body = _as_dict(user)
         if password is not None:
             body["password"] = password
-        return self._service.create(json_body(body), {})
+        return self._service.create(body)
 
     def put(self, user: Record, *, password: str | None = None) -> str:
         """Store ``user`` exactly as given (no rules, no defaults), replacing any user with its primary id.
@@ -70,21 +71,18 @@ class SandboxUsers:
         if not isinstance(primary_id, str) or not primary_id:
             raise ValueError("a user needs a primary_id")
         with self._store.transaction():
-            hits = self._store.lookup(primary_id, "primary_id")
-            uid = hits[0] if hits else None
-            old = self._store.get(uid) if uid is not None else None
-            password_hash = hash_password(password) if password else (old or {}).get("password")
-            entry = {"user": record, "password": password_hash, "modified": self._env().today.isoformat()}
-            self._store.save(uid, entry)
+            uid, old = self._find(primary_id, PRIMARY) or (None, {})
+            password_hash = hash_password(password) if password else old.get("password")
+            self._store.save(uid, make_entry(record, password_hash, self._service.env().today))
         return primary_id
 
     def delete(self, user_id: str) -> bool:
         """Remove the user and its loans, requests and fees, whatever they hold; ``False`` if absent."""
         with self._store.transaction():
-            uid = self._uid(user_id)
-            if uid is None:
+            found = self._find(user_id)
+            if found is None:
                 return False
-            self._store.delete(uid)
+            self._store.delete(found[0])
             return True
 
     def ids(self) -> list[str]:
@@ -93,19 +91,17 @@ class SandboxUsers:
 
     def password_matches(self, user_id: str, password: str) -> bool:
         """Whether ``password`` is the user's Alma password (the API never returns it)."""
-        uid = self._require_uid(user_id)
-        entry = self._store.get(uid) or {}
+        _, entry = self._require(user_id)
         return password_matches(password, entry.get("password"))
 
     # --- loans, requests, fees -------------------------------------------------------------------
 
     def _add(self, user_id: str, kind: str, item: Record | None, fields: Mapping[str, Any]) -> dict[str, Any]:
         with self._store.transaction():
-            uid = self._require_uid(user_id)
-            entry = self._store.get(uid) or {"user": {}}
+            uid, entry = self._require(user_id)
             primary_id = str(entry["user"].get("primary_id"))
             maker = {"loans": make_loan, "requests": make_request, "fees": make_fee}[kind]
-            built = maker(self._store, self._env(), primary_id, {**_as_dict(item), **fields})
+            built = maker(self._store, self._service.env(), primary_id, {**_as_dict(item), **fields})
             self._store.add_item(uid, kind, built)
             return built
 
@@ -123,19 +119,19 @@ class SandboxUsers:
 
     def loans(self, user_id: str) -> list[dict[str, Any]]:
         """Every loan of the user, active and complete; raises ``KeyError`` if no user."""
-        return self._store.items(self._require_uid(user_id), "loans")
+        return self._store.items(self._require(user_id)[0], "loans")
 
     def requests(self, user_id: str) -> list[dict[str, Any]]:
         """Every request of the user; raises ``KeyError`` if no user."""
-        return self._store.items(self._require_uid(user_id), "requests")
+        return self._store.items(self._require(user_id)[0], "requests")
 
     def fees(self, user_id: str) -> list[dict[str, Any]]:
         """Every fee of the user, whatever its status; raises ``KeyError`` if no user."""
-        return self._store.items(self._require_uid(user_id), "fees")
+        return self._store.items(self._require(user_id)[0], "fees")
 
     def set_items(self, user_id: str, kind: str, items: list[Json]) -> None:
         """Replace the user's ``loans``, ``requests`` or ``fees`` list as given."""
-        self._store.set_items(self._require_uid(user_id), kind, items)
+        self._store.set_items(self._require(user_id)[0], kind, items)
 
     # --- container protocol ----------------------------------------------------------------------
 
@@ -143,7 +139,7 @@ class SandboxUsers:
         return self._store.count()
 
     def __contains__(self, user_id: object) -> bool:
-        return isinstance(user_id, str) and self._uid(user_id) is not None
+        return isinstance(user_id, str) and self._find(user_id) is not None
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter([entry["user"] for _, entry in self._store.entries()])

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from types import MappingProxyType
 
-from ._fields import Env, Json
+from ._fields import Env, Json, stamp_seconds
 from ._records import build_user, parse_user
-from ._seed import at_midnight, make_fee, make_loan, make_request, stamp
-from ._store import Store
+from ._seed import at_midnight, make_fee, make_loan, make_request
+from ._store import Store, make_entry
 
 __all__ = ["DUKE_SCENARIOS", "DUKE_UNIQUE_IDS"]
 
@@ -167,7 +167,7 @@ def seed_duke(store: Store, env: Env) -> list[str]:
             if store.lookup(primary_id):
                 continue
             record = build_user(env, parse_user(build(env)))
-            uid = store.save(None, {"user": record, "password": None, "modified": env.today.isoformat()})
+            uid = store.save(None, make_entry(record, None, env.today))
             for kind, item in _activity(store, env, name, primary_id):
                 store.add_item(uid, kind, item)
         added.append(primary_id)
@@ -176,15 +176,15 @@ def seed_duke(store: Store, env: Env) -> list[str]:
 
 def _activity(store: Store, env: Env, name: str, primary_id: str) -> list[tuple[str, Json]]:
     if name == "former_staff_with_loans":
-        overdue = {"due_date": stamp(env.now - timedelta(days=12))}
+        overdue = {"due_date": stamp_seconds(env.now - timedelta(days=12))}
         return [
             ("loans", make_loan(store, env, primary_id, overdue)),
-            ("loans", make_loan(store, env, primary_id, {"due_date": stamp(env.now + timedelta(days=16))})),
+            ("loans", make_loan(store, env, primary_id, {"due_date": stamp_seconds(env.now + timedelta(days=16))})),
             ("requests", make_request(store, env, primary_id)),
             ("fees", make_fee(store, env, primary_id, {"balance": 4.0, "original_amount": 4.0})),
         ]
     if name == "netid_era_alumna":
-        returned = {"loan_status": "COMPLETE", "return_date": stamp(env.now - timedelta(days=2300))}
+        returned = {"loan_status": "COMPLETE", "return_date": stamp_seconds(env.now - timedelta(days=2300))}
         closed = {"status": "CLOSED", "balance": 0.0, "original_amount": 15.0}
         return [
             ("loans", make_loan(store, env, primary_id, returned)),

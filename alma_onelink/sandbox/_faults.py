@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from alma_onelink.errors import DAILY_THRESHOLD, PER_SECOND_THRESHOLD
+
 __all__ = ["FAULT_KINDS", "Faults", "Knobs", "ManualClock"]
 
 FAULT_KINDS = ("429", "500", "503", "read_timeout", "connection_reset", "commit_then_fail")
@@ -62,7 +64,7 @@ class Faults:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"fault rate must be between 0 and 1, got {self.rate!r}")
+            raise ValueError(f"fault rate must be a probability between 0 and 1, got {self.rate!r}")
         kinds = tuple(k for k in (_fault_kind(kind) for kind in self.kinds) if k is not None)
         if self.rate and not kinds:
             raise ValueError("a fault rate needs at least one fault kind")
@@ -209,7 +211,7 @@ class Governor:
         with self._lock:
             self._roll_day()
             if self._used >= self.knobs.daily_quota:
-                return "DAILY_THRESHOLD"
+                return DAILY_THRESHOLD
             limit = self.knobs.per_second_limit
             if limit is not None:
                 now = self._clock()
@@ -218,7 +220,7 @@ class Governor:
                 self._last = now
                 if tokens < 1.0:
                     self._tokens = tokens
-                    return "PER_SECOND_THRESHOLD"
+                    return PER_SECOND_THRESHOLD
                 self._tokens = tokens - 1.0
             self._used += 1
             return None

@@ -1,4 +1,5 @@
-"""Small helpers the record rules share: the rules' environment, code values, mandatory-field checks."""
+"""Small helpers the record rules share: the rules' environment, code values, mandatory-field checks,
+and the date-time formats the sandbox writes."""
 
 from __future__ import annotations
 
@@ -26,9 +27,24 @@ class Env:
         """The sandbox's current date."""
         return self.now.date()
 
-    def stamp(self) -> str:
-        """The current time as Alma writes date-times (``2024-05-01T10:00:00.000Z``)."""
-        return self.now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.now.microsecond // 1000:03d}Z"
+
+# The date-time formats the sandbox writes. Each is deliberate and none is `dump_datetime`'s (which
+# converts to UTC and writes milliseconds only when they are not zero): they are kept as they are seen.
+
+
+def stamp_millis(moment: datetime) -> str:
+    """A date-time with milliseconds, always (``2024-05-01T10:00:00.000Z``): notes' and blocks' ``created_date``."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def stamp_seconds(moment: datetime) -> str:
+    """A date-time to the second (``2018-08-14T20:00:00Z``): the times of loans, requests and fees."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stamp_log(moment: datetime) -> str:
+    """ISO 8601 to the microsecond, ``Z`` for UTC (``2026-03-14T15:09:26.123456Z``): the request log's times."""
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def code_value(value: Any) -> str:
@@ -43,19 +59,22 @@ def text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def make_code(codes: CodeTables, table: str, value: Any) -> Json:
+def make_code(codes: CodeTables, table: str, value: Any, *, strict: str | None = None) -> Json:
     """``{"value", "desc"}`` with the code spelled as the table spells it and ``desc`` from the table.
 
     ``desc`` always comes from the table: a code the table does not hold gets ``""``, whatever
-    ``desc`` the client sent.
+    ``desc`` the client sent. With ``strict`` (the field's name, such as ``"note type"``), such a
+    code is refused instead: 401864 "Given note type (X) is invalid.". A blank code is never refused.
     """
     raw = code_value(value)
     if not raw:
         return {"value": "", "desc": ""}
-    canonical = codes.canonical(table, raw)
-    if canonical is None:
-        return {"value": raw, "desc": ""}
-    return {"value": canonical, "desc": codes.desc(table, canonical)}
+    found = codes.lookup(table, raw)
+    if found is not None:
+        return {"value": found[0], "desc": found[1]}
+    if strict:
+        raise AlmaFailure("401864", f"Given {strict} ({raw}) is invalid.")
+    return {"value": raw, "desc": ""}
 
 
 def require(obj: Json, field: str, label: str | None = None) -> None:
@@ -65,19 +84,9 @@ def require(obj: Json, field: str, label: str | None = None) -> None:
         raise AlmaFailure("401664", f"Mandatory field is missing: {label or field}")
 
 
-def check_code(codes: CodeTables, table: str, value: Any, what: str) -> None:
-    raw = code_value(value)
-    if raw and not codes.has(table, raw):
-        raise AlmaFailure("401864", f"Given {what} ({raw}) is invalid.")
-
-
 def type_list(codes: CodeTables, table: str, value: Any, what: str) -> list[Json]:
     items = value if isinstance(value, list) else ([] if value is None else [value])
-    result = []
-    for item in items:
-        check_code(codes, table, item, what)
-        result.append(make_code(codes, table, item))
-    return result
+    return [make_code(codes, table, item, strict=what) for item in items]
 
 
 def as_bool(value: Any) -> bool:

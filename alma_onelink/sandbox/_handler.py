@@ -14,13 +14,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import unquote
 
-from alma_onelink.errors import parse_error_details
+from alma_onelink._constants import API_PATH
+from alma_onelink.errors import DAILY_THRESHOLD, PER_SECOND_THRESHOLD
 
 from ._faults import Governor
-from ._fields import Json
+from ._fields import Json, stamp_log
 from ._http import (
     JSON_TYPE,
     XML_TYPE,
@@ -39,11 +41,10 @@ from ._users import UserService
 
 logger = logging.getLogger("alma_onelink.sandbox")
 
-API_PREFIX = ["almaws", "v1"]
 UNAUTHORIZED_MESSAGE = "API-key not defined or not configured to allow this API."
 THRESHOLD_MESSAGES = {
-    "PER_SECOND_THRESHOLD": "HTTP requests are more than allowed per second",
-    "DAILY_THRESHOLD": "Daily API request threshold has been exceeded",
+    PER_SECOND_THRESHOLD: "HTTP requests are more than allowed per second",
+    DAILY_THRESHOLD: "Daily API request threshold has been exceeded",
 }
 GATEWAY_RETRY_MESSAGE = "General error with the API Gateway \u2013 please retry later."
 GENERAL_ERROR_MESSAGE = "General Error: An error has occurred while processing the request."
@@ -93,6 +94,32 @@ def api_key_of(request: SandboxRequest) -> str | None:
     return request.params.get("apikey") or None
 
 
+@dataclass(frozen=True)
+class Call:
+    """One request as the routes see it: its method, where it routed, its ``op`` and the base of its links."""
+
+    request: SandboxRequest
+    method: str  # upper case
+    route: Route | None  # None: a path Alma does not have
+    op: str  # the ``op`` parameter, lower case ("auth" when absent)
+    base: str  # links in the answer start here: the origin the client used, then API_PATH
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The query parameters."""
+        return self.request.params
+
+    @property
+    def operation(self) -> tuple[str, str] | None:
+        """``(method, path pattern)``, the key of `ROUTES`; ``None`` for a path Alma does not have."""
+        return (self.method, self.route.pattern) if self.route else None
+
+    @property
+    def user_id(self) -> str:
+        """The ``{user_id}`` of the path."""
+        return self.route.params["user_id"] if self.route else ""
+
+
 class Handler:
     """Routes requests to the user service, under the gateway's rules; the sandbox's ``handle``."""
 
@@ -122,7 +149,14 @@ class Handler:
         method = request.method.upper()
         fault: str | None = None
         try:
-            self._check_key(request, method)
+            call = Call(
+                request=request,
+                method=method,
+                route=match(request.segments, method),
+                op=request.params.get("op", "auth").lower(),
+                base=(request.origin or self.base_url).rstrip("/") + API_PATH,
+            )
+            self._check_key(call)
             threshold = self.governor.admit()
             if threshold is not None:
                 raise AlmaFailure(threshold, THRESHOLD_MESSAGES[threshold], status=429)
@@ -130,7 +164,7 @@ class Handler:
             fault = self.governor.fault()
             if fault in _UNPROCESSED:
                 self.governor.refund()
-            response = self._injected(fault) or self._api(request, method)
+            response = self._injected(fault) or self._api(call)
         except AlmaFailure as failure:
             response = self._error(failure, request)
         except Exception:
@@ -152,37 +186,43 @@ class Handler:
         if fault in _DROPPED:
             return SandboxResponse(status=0, fault=fault)
         if fault == "429":
-            raise AlmaFailure("PER_SECOND_THRESHOLD", THRESHOLD_MESSAGES["PER_SECOND_THRESHOLD"], status=429)
+            raise AlmaFailure(PER_SECOND_THRESHOLD, THRESHOLD_MESSAGES[PER_SECOND_THRESHOLD], status=429)
         if fault == "500":
             raise AlmaFailure("GENERAL_ERROR", GENERAL_ERROR_MESSAGE, status=500)
         if fault == "503":
             raise AlmaFailure("GENERAL_ERROR", GATEWAY_RETRY_MESSAGE, status=503)
         return None
 
-    def _api(self, request: SandboxRequest, method: str) -> SandboxResponse:
-        if wants_xml(request):
+    def _check_key(self, call: Call) -> None:
+        key = api_key_of(call.request)
+        read_only = self.keys.read_only(key) if key else None
+        # A read-only key may still authenticate a user (OAS: op=auth is allowed for read-only keys).
+        auth_op = call.operation == ("POST", "/users/{user_id}") and call.op == "auth"
+        if read_only is None or (read_only and call.method in _WRITE_METHODS and not auth_op):
+            raise AlmaFailure("UNAUTHORIZED", UNAUTHORIZED_MESSAGE, status=400, xml=True)
+
+    def _api(self, call: Call) -> SandboxResponse:
+        """Past the gateway: the emulated operation ``call`` routes to, or why there is none."""
+        if wants_xml(call.request):
             raise AlmaFailure(
                 "UNSUPPORTED_FORMAT",
                 "The Alma sandbox answers in JSON only; ask for format=json.",
                 status=406,
                 xml=True,
             )
-        return self._route(request, method)
-
-    def _check_key(self, request: SandboxRequest, method: str) -> None:
-        key = api_key_of(request)
-        read_only = self.keys.read_only(key) if key else None
-        # A read-only key may still authenticate a user (OAS: op=auth is allowed for read-only keys).
-        auth_op = (
-            method == "POST" and request.params.get("op", "auth").lower() == "auth" and self._is_user_path(request)
-        )
-        if read_only is None or (read_only and method in _WRITE_METHODS and not auth_op):
-            raise AlmaFailure("UNAUTHORIZED", UNAUTHORIZED_MESSAGE, status=400, xml=True)
-
-    @staticmethod
-    def _is_user_path(request: SandboxRequest) -> bool:
-        segments = request.segments
-        return segments[:2] == API_PREFIX and len(segments) == 4 and segments[2] == "users"
+        route, method = call.route, call.method
+        if route is None:
+            raise AlmaFailure(
+                "ROUTING_ERROR",
+                f"No API matches {method} {call.request.path}; the sandbox emulates the Users API only.",
+                status=404,
+            )
+        if method not in route.methods:
+            raise AlmaFailure("ROUTING_ERROR", f"Method {method} is not allowed on {call.request.path}.", status=405)
+        operation = ROUTES.get((method, route.pattern))
+        if operation is None:
+            raise _not_emulated(method, route.pattern)
+        return operation(self, call)
 
     def _error(self, failure: AlmaFailure, request: SandboxRequest) -> SandboxResponse:
         tracking = None if failure.code == "UNAUTHORIZED" else self.governor.tracking_id()
@@ -190,7 +230,9 @@ class Handler:
             body, content_type = error_xml(failure.code, failure.message, tracking), XML_TYPE
         else:
             body, content_type = error_json(failure.code, failure.message, tracking), JSON_TYPE
-        return SandboxResponse(status=failure.status, headers={"Content-Type": content_type}, body=body)
+        return SandboxResponse(
+            status=failure.status, headers={"Content-Type": content_type}, body=body, error_code=failure.code
+        )
 
     def _log(
         self,
@@ -202,86 +244,69 @@ class Handler:
         started: float,
         fault: str | None,
     ) -> None:
-        error_code = None
-        if response.status >= 400:
-            details = parse_error_details(response.body)
-            error_code = details[0].code if details else None
         handled_ms = (time.perf_counter() - started) * 1000
         self.log.record(
             LogEntry(
-                time=arrived.isoformat().replace("+00:00", "Z"),
+                time=stamp_log(arrived),
                 method=method,
                 path=request.path,
                 query=masked_query(request.query),
                 status=None if response.fault in _DROPPED else response.status,
                 latency_ms=round(handled_ms + response.delay * 1000, 3),
                 fault=fault,
-                error_code=error_code,
+                error_code=response.error_code,
             )
         )
 
-    # --- routes ----------------------------------------------------------------------------------
-
-    def _route(self, request: SandboxRequest, method: str) -> SandboxResponse:
-        segments = request.segments
-        route = match(segments[2:], method) if segments[:2] == API_PREFIX else None
-        if route is None:
-            raise AlmaFailure(
-                "ROUTING_ERROR",
-                f"No API matches {method} {request.path}; the sandbox emulates the Users API only.",
-                status=404,
-            )
-        if method not in route.methods:
-            raise AlmaFailure("ROUTING_ERROR", f"Method {method} is not allowed on {request.path}.", status=405)
-        if not route.emulated(method):
-            raise _not_emulated(route, method)
-        params = request.params
-        base = (request.origin or self.base_url).rstrip("/") + "/almaws/v1"
-        pattern, user_id = route.pattern, route.params.get("user_id", "")
-        if pattern == "/users":
-            if method == "GET":
-                return self._ok(search_users(self.service.store, params, base, self._overstate()))
-            return self._ok(self.service.create(request.body, params))
-        if pattern == "/users/operation/test":
-            return self._ok({})
-        if pattern == "/users/{user_id}":
-            return self._user_route(request, route, method, base)
-        if pattern == "/users/{user_id}/loans":
-            return self._ok(list_loans(self.service, user_id, params, self._overstate()))
-        if pattern == "/users/{user_id}/requests":
-            return self._ok(list_requests(self.service, user_id, params, self._overstate()))
-        return self._ok(list_fees(self.service, user_id, params, base))
-
-    def _user_route(self, request: SandboxRequest, route: Route, method: str, base: str) -> SandboxResponse:
-        user_id, params = route.params["user_id"], request.params
-        if method == "GET":
-            return self._ok(self.service.get(user_id, params, base))
-        if method == "PUT":
-            return self._ok(self.service.update(user_id, request.body, params))
-        if method == "DELETE":
-            self.service.delete(user_id, params)
-            return SandboxResponse(status=204)
-        op = params.get("op", "auth").lower()
-        if op == "refresh":
-            raise _not_emulated(route, method, "?op=refresh")
-        if op != "auth":
-            raise AlmaFailure("401859", "Action currently not supported.")
-        password = params.get("password") or _unquote_header(request.header("exl-user-pw"))
-        self.service.authenticate(user_id, password)
-        return SandboxResponse(status=204)
-
-    def _overstate(self) -> int:
+    def overstate(self) -> int:
+        """What the ``overstate_total`` knob adds to every ``total_record_count`` now."""
         return self.governor.knobs.overstate_total
 
-    @staticmethod
-    def _ok(data: Json) -> SandboxResponse:
-        return SandboxResponse(status=200, headers={"Content-Type": JSON_TYPE}, body=json_body(data))
+
+# --- the emulated operations ---------------------------------------------------------------------
 
 
-def _not_emulated(route: Route, method: str, suffix: str = "") -> AlmaFailure:
-    return AlmaFailure("NOT_EMULATED", route.not_emulated_message(method, suffix), status=501)
+def _ok(data: Json) -> SandboxResponse:
+    return SandboxResponse(status=200, headers={"Content-Type": JSON_TYPE}, body=json_body(data))
 
 
-def _unquote_header(value: str | None) -> str:
+def _delete_user(handler: Handler, call: Call) -> SandboxResponse:
+    handler.service.delete(call.user_id, call.params)
+    return SandboxResponse(status=204)
+
+
+def _user_operation(handler: Handler, call: Call) -> SandboxResponse:
+    if call.op == "refresh":
+        raise _not_emulated(call.method, "/users/{user_id}", "?op=refresh")
+    if call.op != "auth":
+        raise AlmaFailure("401859", "Action currently not supported.")
     # Alma takes the password header URL-encoded (OAS).
-    return unquote(value) if value else ""
+    password = call.params.get("password") or unquote(call.request.header("exl-user-pw") or "")
+    handler.service.authenticate(call.user_id, password)
+    return SandboxResponse(status=204)
+
+
+Operation = Callable[[Handler, Call], SandboxResponse]
+
+ROUTES: dict[tuple[str, str], Operation] = {
+    ("GET", "/users"): lambda h, c: _ok(search_users(h.service.store, c.params, c.base, h.overstate())),
+    ("POST", "/users"): lambda h, c: _ok(h.service.create(c.request.body)),
+    ("GET", "/users/operation/test"): lambda h, c: _ok({}),
+    ("POST", "/users/operation/test"): lambda h, c: _ok({}),
+    ("GET", "/users/{user_id}"): lambda h, c: _ok(h.service.get(c.user_id, c.params, c.base)),
+    ("PUT", "/users/{user_id}"): lambda h, c: _ok(h.service.update(c.user_id, c.request.body, c.params)),
+    ("DELETE", "/users/{user_id}"): _delete_user,
+    ("POST", "/users/{user_id}"): _user_operation,  # op=auth; op=refresh is not emulated
+    ("GET", "/users/{user_id}/loans"): lambda h, c: _ok(list_loans(h.service, c.user_id, c.params, h.overstate())),
+    ("GET", "/users/{user_id}/requests"): lambda h, c: _ok(
+        list_requests(h.service, c.user_id, c.params, h.overstate())
+    ),
+    ("GET", "/users/{user_id}/fees"): lambda h, c: _ok(list_fees(h.service, c.user_id, c.params, c.base)),
+}
+"""Every operation the sandbox emulates, by ``(method, path pattern)``; the rest of `ALMA_USERS_API` is 501."""
+
+
+def _not_emulated(method: str, pattern: str, suffix: str = "") -> AlmaFailure:
+    """501 for an operation of Alma's API the sandbox does not emulate (``suffix`` such as ``?op=refresh``)."""
+    message = f"{method} {API_PATH}{pattern}{suffix} is part of Alma's API but not emulated by the sandbox."
+    return AlmaFailure("NOT_EMULATED", message, status=501)

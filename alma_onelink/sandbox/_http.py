@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 from xml.sax.saxutils import escape
@@ -38,12 +39,12 @@ class SandboxRequest:
                 return value
         return None
 
-    @property
+    @cached_property
     def params(self) -> dict[str, str]:
-        """The query parameters (the last value wins when a name repeats)."""
+        """The query parameters (the last value wins when a name repeats); read only."""
         return dict(parse_qsl(self.query, keep_blank_values=True))
 
-    @property
+    @cached_property
     def segments(self) -> list[str]:
         """The path split on ``/`` and percent-decoded one segment at a time, so ``%2F`` stays inside an id."""
         path = self.path.rstrip("/") or "/"
@@ -60,6 +61,7 @@ class SandboxResponse:
 
     ``fault`` is ``None`` for a normal response, or the transport-level failure to act out instead
     of delivering it: ``"read_timeout"``, ``"connection_reset"`` or ``"commit_then_fail"``.
+    ``error_code`` is Alma's error code when the body is an error envelope.
     """
 
     status: int
@@ -67,6 +69,7 @@ class SandboxResponse:
     body: bytes = b""
     delay: float = 0.0
     fault: str | None = None
+    error_code: str | None = None
 
     def json(self) -> Any:
         """The body parsed as JSON; raises ``ValueError`` if it is not JSON."""

@@ -14,7 +14,6 @@ import threading
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 __all__ = ["LogEntry", "RequestLog"]
@@ -132,9 +131,3 @@ class RequestLog:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """The entries of a JSONL request log file, as dicts."""
-    with Path(path).open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]

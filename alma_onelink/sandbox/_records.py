@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ValidationError
 
 from alma_onelink.models import User
+from alma_onelink.models._base import dump_date
 
 from ._fields import Env, Json, as_bool, code_value, make_code, require, text
 from ._http import AlmaFailure
@@ -45,7 +46,6 @@ PROTECTED_FIELDS = {
 }
 
 _CODE_FIELDS = {
-    "record_type": "RecordTypes",
     "user_title": "UserTitles",
     "job_category": "JobTitles",
     "gender": "Genders",
@@ -53,8 +53,6 @@ _CODE_FIELDS = {
     "campus_code": "CampusCodes",
     "cataloger_level": "CatalogerLevel",
     "preferred_language": "UserPreferredLanguage",
-    "account_type": "AccountTypes",
-    "status": "UserStatus",
 }
 _PREF_FIELDS = ("pref_first_name", "pref_middle_name", "pref_last_name", "pref_name_suffix")
 _DATE_FIELDS = ("birth_date", "expiry_date", "purge_date")
@@ -179,8 +177,7 @@ def build_user(
     for field in ("record_type", "primary_id", "last_name"):
         require(merged, field)
     record_type = code_value(merged["record_type"]).upper()
-    if not codes.has("RecordTypes", record_type):
-        raise AlmaFailure("401864", f"Given record type ({record_type}) is invalid.")
+    record_type_code = make_code(codes, "RecordTypes", record_type, strict="record type")
     account, external_id = check_account(env, merged, existing=existing)
     external = account == "EXTERNAL"
     if existing is not None and external and code_value(old.get("account_type")) == "EXTERNAL":
@@ -192,10 +189,9 @@ def build_user(
     if group and not codes.has("UserGroups", group):
         raise AlmaFailure("401852", "Given user group is not legal.")
     status = code_value(merged.get("status")).upper() or code_value(old.get("status")) or "ACTIVE"
-    if not codes.has("UserStatus", status):
-        raise AlmaFailure("401864", f"Given status ({status}) is invalid.")
+    status_code = make_code(codes, "UserStatus", status, strict="status")
 
-    record: Json = {"record_type": make_code(codes, "RecordTypes", record_type)}
+    record: Json = {"record_type": record_type_code}
     record["primary_id"] = str(merged["primary_id"]).strip()
     for field in ("first_name", "middle_name", "last_name"):
         record[field] = text(merged.get(field)).strip()
@@ -217,9 +213,9 @@ def build_user(
     record["external_id"] = external_id
     record["password"] = ""
     record["force_password_change"] = ""
-    record["status"] = make_code(codes, "UserStatus", status)
+    record["status"] = status_code
     unchanged = existing is not None and code_value(old.get("status")) == status and old.get("status_date")
-    record["status_date"] = old["status_date"] if unchanged else env.today.isoformat() + "Z"
+    record["status_date"] = old["status_date"] if unchanged else dump_date(env.today)
     if old.get("last_patron_activity_date"):
         record["last_patron_activity_date"] = old["last_patron_activity_date"]
     record.update(requests=None, loans=None, fees=None)

@@ -1,4 +1,5 @@
-"""Alma's Users API catalogue: which operations exist, and which of them the sandbox emulates.
+"""Alma's Users API catalogue: which operations exist. Which of them the sandbox emulates is the
+handler's routing table (``_handler.ROUTES``).
 
 Paths and methods follow Ex Libris' OpenAPI for the Users area (plus ``GET …/attachments``, which the
 documentation lists). Routing a request gives one of: an emulated operation, an operation of Alma's
@@ -10,9 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ALMA_USERS_API", "EMULATED", "Route", "match"]
+from alma_onelink._constants import API_PATH
 
-API_PREFIX = "/almaws/v1"
+__all__ = ["ALMA_USERS_API", "Route", "match"]
+
+API_SEGMENTS = API_PATH.strip("/").split("/")
+"""``API_PATH`` as path segments (``["almaws", "v1"]``)."""
 
 ALMA_USERS_API: tuple[tuple[str, frozenset[str]], ...] = tuple(
     (pattern, frozenset(methods.split()))
@@ -42,24 +46,7 @@ ALMA_USERS_API: tuple[tuple[str, frozenset[str]], ...] = tuple(
         ("/users/{user_name}/leganto-notifications", "GET"),
     )
 )
-"""Every ``(path pattern, methods)`` of Alma's Users API, under ``/almaws/v1``."""
-
-EMULATED = frozenset(
-    {
-        ("GET", "/users"),
-        ("POST", "/users"),
-        ("GET", "/users/operation/test"),
-        ("POST", "/users/operation/test"),
-        ("GET", "/users/{user_id}"),
-        ("PUT", "/users/{user_id}"),
-        ("DELETE", "/users/{user_id}"),
-        ("POST", "/users/{user_id}"),  # op=auth; op=refresh is not emulated
-        ("GET", "/users/{user_id}/loans"),
-        ("GET", "/users/{user_id}/requests"),
-        ("GET", "/users/{user_id}/fees"),
-    }
-)
-"""The ``(method, path pattern)`` operations the sandbox emulates."""
+"""Every ``(path pattern, methods)`` of Alma's Users API, under ``API_PATH``."""
 
 
 @dataclass(frozen=True)
@@ -69,14 +56,6 @@ class Route:
     pattern: str
     methods: frozenset[str]
     params: dict[str, str]
-
-    def emulated(self, method: str) -> bool:
-        """Whether the sandbox emulates ``method`` on this path."""
-        return (method, self.pattern) in EMULATED
-
-    def not_emulated_message(self, method: str, suffix: str = "") -> str:
-        """The ``NOT_EMULATED`` error message for ``method`` here (``suffix`` such as ``?op=refresh``)."""
-        return f"{method} {API_PREFIX}{self.pattern}{suffix} is part of Alma's API but not emulated by the sandbox."
 
 
 def _fit(pattern: str, segments: list[str]) -> dict[str, str] | None:
@@ -95,14 +74,16 @@ def _fit(pattern: str, segments: list[str]) -> dict[str, str] | None:
 
 
 def match(segments: list[str], method: str) -> Route | None:
-    """The route for the decoded path ``segments`` (after ``almaws/v1``), or ``None`` for an unknown path.
+    """The route for the decoded path ``segments`` (the whole path), or ``None`` for a path Alma does not have.
 
     Among the patterns that fit, the first that takes ``method`` wins; if none does, the first that
     fits (so the caller answers ``405``).
     """
+    if segments[: len(API_SEGMENTS)] != API_SEGMENTS:
+        return None
     fitting = [
         Route(pattern, methods, params)
         for pattern, methods in ALMA_USERS_API
-        if (params := _fit(pattern, segments)) is not None
+        if (params := _fit(pattern, segments[len(API_SEGMENTS) :])) is not None
     ]
     return next((route for route in fitting if method in route.methods), fitting[0] if fitting else None)

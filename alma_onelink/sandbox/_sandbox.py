@@ -113,7 +113,7 @@ class Sandbox:
         self._api_key = (api_key if api_key is not None else f"l7xx{derived:032x}").strip()
         self._keys.add(self._api_key)  # a blank key raises here, before a store is opened
         self.store: Store = store or (SqliteStore(db_path) if db_path is not None else MemoryStore())
-        self.code_tables = code_tables or CodeTables.default()
+        self.code_tables = CodeTables() if code_tables is None else code_tables
         self.base_url = base_url.rstrip("/")
         self.institution = institution
         self._clock: Callable[[], float] = clock or time.monotonic
@@ -122,7 +122,7 @@ class Sandbox:
         self._now: Callable[[], datetime] = now or _utc_now
         self._governor = Governor(self.knobs, seed=seed, clock=self._clock, now=self._now)
         self._service = UserService(self.store, self.env)
-        self.users = SandboxUsers(self.store, self._service, self.env)
+        self.users = SandboxUsers(self._service)
         self._handler = Handler(
             service=self._service,
             governor=self._governor,
@@ -142,8 +142,7 @@ class Sandbox:
         """
         sandbox = cls(seed=seed, **options)
         if not len(sandbox.users):
-            sandbox.seed(patrons, seed=seed)
-            sandbox.seed_duke()
+            sandbox.seed(patrons, seed=seed, duke=True)
         return sandbox
 
     # --- fixed at construction -------------------------------------------------------------------
@@ -174,8 +173,9 @@ class Sandbox:
         """The code tables, current time and institution the rules run against."""
         return Env(self.code_tables, self._now(), *self.institution)
 
-    def seed(self, n: int = 100, *, seed: int | None = None) -> list[str]:
-        """Add ``n`` realistic patrons; returns their primary ids. Raises ``ValueError`` if ``n < 0``.
+    def seed(self, n: int = 100, *, seed: int | None = None, duke: bool = False) -> list[str]:
+        """Add ``n`` realistic patrons, and with ``duke=True`` the Duke scenarios not there yet (see
+        `seed_duke`); returns the primary ids added. Raises ``ValueError`` if ``n < 0``.
 
         Without ``seed``, each call draws a new deterministic batch from the sandbox's seed. Every
         timestamp is an offset from today's midnight (UTC), so the batch does not depend on the time of day.
@@ -183,7 +183,8 @@ class Sandbox:
         if seed is None:
             self._seed_calls += 1
             seed = self.seed_value * 1000 + self._seed_calls
-        return seed_patrons(self.store, self.env(), n, seed)
+        added = seed_patrons(self.store, self.env(), n, seed)
+        return added + self.seed_duke() if duke else added
 
     def seed_duke(self) -> list[str]:
         """Add the Duke scenarios (see ``DUKE_SCENARIOS``) that are not there yet; returns ids added."""

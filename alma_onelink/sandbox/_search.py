@@ -8,47 +8,24 @@ match whole values, ignoring case; a trailing ``*`` makes any value a prefix.
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from ._fields import Json, code_value
 from ._http import AlmaFailure
 from ._records import render_brief_item
-from ._store import Entry, Store
+from ._searchable import ID_FIELDS, SEARCH_FIELDS, WORD_FIELDS, Row, fold, words
+from ._store import Store
 from ._users import UserService, is_active_loan, is_active_request, user_link
 
-SEARCH_FIELDS = (
-    "primary_id",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "email",
-    "identifiers",
-    "user_group",
-    "phone_number",
-    "ALL",
-)
-_WORD_FIELDS = frozenset({"first_name", "middle_name", "last_name"})
 _ORDER_BY = ("last_name", "first_name", "primary_id")
 _FEE_STATUSES = ("ACTIVE", "INDISPUTE", "EXPORTED", "CLOSED")
-_WORD = re.compile(r"[^\W_]+")
+T = TypeVar("T")
 
 
 def _general_error() -> AlmaFailure:
     return AlmaFailure("402119", "General error.")
-
-
-def fold(value: str) -> str:
-    """Case- and accent-insensitive form of ``value`` (``Müller`` → ``muller``)."""
-    decomposed = unicodedata.normalize("NFKD", value.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def words(value: str) -> list[str]:
-    """The folded words of ``value``; ``_``, ``-`` and ``'`` separate words."""
-    return _WORD.findall(fold(value))
 
 
 def paging(params: Mapping[str, str]) -> tuple[int, int]:
@@ -63,54 +40,51 @@ def paging(params: Mapping[str, str]) -> tuple[int, int]:
     return limit, offset
 
 
-def parse_query(q: str) -> list[tuple[str, str]]:
-    """``[(field, value), …]`` from ``field~value AND field~value``; 402119 for anything else."""
+def _page(
+    key: str, items: Sequence[T], limit: int, offset: int, overstate: int, *, show: Callable[[T], Any] | None = None
+) -> Json:
+    """One page of ``items`` under ``key`` (no key when empty), shown with ``show``, and the total count."""
+    page = items[offset : offset + limit]
+    result: Json = {key: [show(item) for item in page] if show else list(page)} if page else {}
+    result["total_record_count"] = len(items) + overstate
+    return result
+
+
+class Term(NamedTuple):
+    """One ``field~value`` term of ``q``, its value folded once."""
+
+    field: str
+    value: str  # folded (for phone numbers, digits only first); a prefix when `prefix`
+    prefix: bool  # the value ended with ``*``
+    words: tuple[str, ...]  # name fields and ALL: the folded words, each after a NUL as `Row.text` has them
+
+    def matches(self, row: Row) -> bool:
+        """Whether the user of ``row`` satisfies this term."""
+        if self.field in WORD_FIELDS:
+            text = row.text(self.field)  # each word must start a word of the field
+            return bool(self.words) and all(word in text for word in self.words)
+        have = row.values(self.field)
+        if self.prefix:
+            return any(h.startswith(self.value) for h in have)
+        return self.value in have
+
+
+def parse_query(q: str) -> list[Term]:
+    """The terms of ``field~value AND field~value``, values folded; 402119 for anything else."""
     terms = []
     for part in q.split(" AND "):
         field, sep, value = part.strip().partition("~")
         field = field.strip()
         field = "ALL" if field.upper() == "ALL" else field.lower()
-        if not sep or field not in SEARCH_FIELDS or not value.strip():
+        value = value.strip()
+        if not sep or field not in SEARCH_FIELDS or not value:
             raise _general_error()
-        terms.append((field, value.strip()))
+        if field == "phone_number":
+            value = re.sub(r"[^\d*]", "", value)
+        prefix = value.endswith("*")
+        needles = tuple(f"\0{word}" for word in words(value.rstrip("*")))
+        terms.append(Term(field, fold(value[:-1] if prefix else value), prefix, needles))
     return terms
-
-
-def _values(user: Json, field: str) -> list[str]:
-    if field in ("primary_id", "first_name", "middle_name", "last_name"):
-        return [str(user.get(field) or "")]
-    contact = user.get("contact_info") or {}
-    if field == "email":
-        return [str(e.get("email_address") or "") for e in contact.get("email") or []]
-    if field == "phone_number":
-        return [re.sub(r"\D", "", str(p.get("phone_number") or "")) for p in contact.get("phone") or []]
-    if field == "identifiers":
-        return [str(i.get("value") or "") for i in user.get("user_identifier") or []]
-    if field == "user_group":
-        return [code_value(user.get("user_group"))]
-    # ALL: words from every searchable field, and the group's label.
-    group = user.get("user_group") or {}
-    every = [v for name in SEARCH_FIELDS[:-1] for v in _values(user, name)]
-    return [*every, str(group.get("desc") or "") if isinstance(group, dict) else ""]
-
-
-def _word_match(query: str, candidates: Iterable[str]) -> bool:
-    wanted = words(query.rstrip("*"))
-    have = [w for c in candidates for w in words(c)]
-    return bool(wanted) and all(any(h.startswith(w) for h in have) for w in wanted)
-
-
-def matches(user: Json, field: str, value: str) -> bool:
-    """Whether ``user`` satisfies one ``field~value`` term."""
-    candidates = _values(user, field)
-    if field in _WORD_FIELDS or field == "ALL":
-        return _word_match(value, candidates)
-    if field == "phone_number":
-        value = re.sub(r"[^\d*]", "", value)
-    if value.endswith("*"):
-        prefix = fold(value[:-1])
-        return any(fold(c).startswith(prefix) for c in candidates if c)
-    return any(fold(c) == fold(value) for c in candidates if c)
 
 
 def _modified_since(params: Mapping[str, str]) -> date | None:
@@ -134,26 +108,27 @@ def search_users(store: Store, params: Mapping[str, str], base: str, overstate: 
     order_by = params.get("order_by", "").strip().lower()
     if order_by and order_by not in _ORDER_BY:
         raise _general_error()
-    hits: list[Entry] = [
-        entry
-        for _, entry in store.scan()
-        if all(matches(entry["user"], field, value) for field, value in terms)
-        and (since is None or date.fromisoformat(entry.get("modified", "1970-01-01")) >= since)
+    # An exact id as the first term: the store's index of folded ids finds the users to look at.
+    first = terms[0] if terms else None
+    only = (first.field, first.value) if first and first.field in ID_FIELDS and not first.prefix else None
+    hits = [
+        row
+        for row in store.scan(only)
+        if all(term.matches(row) for term in terms)
+        and (since is None or date.fromisoformat(row.entry.get("modified", "1970-01-01")) >= since)
     ]
     keys = [order_by] if order_by else ["last_name", "first_name"]
     if order_by != "primary_id" and not q:
         keys.append("primary_id")  # Alma adds primary_id as a tie-breaker, except for queries
-    hits.sort(key=lambda e: tuple(fold(str(e["user"].get(k) or "")) for k in keys))
-    page = hits[offset : offset + limit]
+    hits.sort(key=lambda row: row.sort_key(keys))
     full = params.get("expand", "").strip().lower() == "full"
-    items = []
-    for entry in page:
-        user = entry["user"]
+
+    def show(row: Row) -> Json:
+        user = row.entry["user"]
         link = user_link(base, user["primary_id"])
-        items.append({**user, "link": link} if full else render_brief_item(user, link))
-    result: Json = {"user": items} if items else {}
-    result["total_record_count"] = len(hits) + overstate
-    return result
+        return {**user, "link": link} if full else render_brief_item(user, link)
+
+    return _page("user", hits, limit, offset, overstate, show=show)
 
 
 def _sort_items(items: list[Json], key: str, descending: bool) -> list[Json]:
@@ -172,11 +147,11 @@ def list_loans(service: UserService, user_id: str, params: Mapping[str, str], ov
     key = order or params.get("order_by", "loan_id").lower()
     loans = _sort_items(loans, key, params.get("direction", "ASC").upper() == "DESC")
     renewable = "renewable" in params.get("expand", "").lower()
-    page = [{**loan, "renewable": loan.get("renewable") if renewable else None} for loan in loans]
-    page = page[offset : offset + limit]
-    result: Json = {"item_loan": page} if page else {}
-    result["total_record_count"] = len(loans) + overstate
-    return result
+
+    def show(loan: Json) -> Json:
+        return {**loan, "renewable": loan.get("renewable") if renewable else None}
+
+    return _page("item_loan", loans, limit, offset, overstate, show=show)
 
 
 def list_requests(service: UserService, user_id: str, params: Mapping[str, str], overstate: int) -> Json:
@@ -191,10 +166,7 @@ def list_requests(service: UserService, user_id: str, params: Mapping[str, str],
         if is_active_request(req) != history
         and (not request_type or str(req.get("request_type") or "").upper() == request_type)
     ]
-    page = requests[offset : offset + limit]
-    result: Json = {"user_request": page} if page else {}
-    result["total_record_count"] = len(requests) + overstate
-    return result
+    return _page("user_request", requests, limit, offset, overstate)
 
 
 def list_fees(service: UserService, user_id: str, params: Mapping[str, str], base: str) -> Json:

@@ -14,10 +14,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from ._fields import Env, Json, make_code
+from alma_onelink.models._base import dump_date
+
+from ._fields import Env, Json, make_code, stamp_seconds
 from ._records import build_user, parse_user
-from ._search import fold
-from ._store import Store
+from ._searchable import fold
+from ._store import Store, make_entry
 
 FIRST_NAMES = (
     "José", "Zoë", "Chloé", "Björn", "Łukasz", "Siobhán", "Oluwaseun", "Priya", "Mohammed", "Aoife",
@@ -55,11 +57,6 @@ _STAT_FOR_GROUP = {
 }  # fmt: skip
 
 
-def stamp(moment: datetime) -> str:
-    """A date-time as Alma writes it in loans and fees (``2018-08-14T20:00:00Z``)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def at_midnight(env: Env) -> Env:
     """``env`` with its clock at midnight UTC of its date: what seed data is dated from."""
     day = env.now.astimezone(UTC).date()
@@ -92,8 +89,8 @@ def make_loan(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any]
         "loan_status": "ACTIVE",
         "process_status": "NORMAL",
         "renewable": True,
-        "loan_date": stamp(loaned),
-        "due_date": stamp(loaned + timedelta(days=28)),
+        "loan_date": stamp_seconds(loaned),
+        "due_date": stamp_seconds(loaned + timedelta(days=28)),
         "title": title,
         "author": author,
         "description": None,
@@ -122,8 +119,8 @@ def make_request(store: Store, env: Env, primary_id: str, fields: Mapping[str, A
         "pickup_location_type": "LIBRARY",
         "pickup_location_library": "PERKINS",
         "place_in_queue": 1,
-        "request_date": env.today.isoformat() + "Z",
-        "request_time": stamp(env.now),
+        "request_date": dump_date(env.today),
+        "request_time": stamp_seconds(env.now),
     }
     request.update(fields or {})
     return request
@@ -140,8 +137,8 @@ def make_fee(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any] 
         "remaining_vat_amount": 0,
         "original_amount": 12.5,
         "original_vat_amount": 0,
-        "creation_time": stamp(env.now),
-        "status_time": stamp(env.now),
+        "creation_time": stamp_seconds(env.now),
+        "status_time": stamp_seconds(env.now),
         "comment": None,
         "owner": make_code(env.codes, "Libraries", "PERKINS"),
         "title": BOOKS[number % len(BOOKS)][0],
@@ -220,7 +217,7 @@ def patron_body(rng: random.Random, env: Env, primary_id: str, barcode: str, tim
             {
                 "note_type": "CIRCULATION",
                 "note_text": "Prefers pick-up at Lilly Library.",
-                "created_date": stamp(written),
+                "created_date": stamp_seconds(written),
             }
         ]
     return body
@@ -251,7 +248,7 @@ def seed_patrons(store: Store, env: Env, n: int, seed: int) -> list[str]:
             primary_id = _unused(store, lambda p=prefix: f"{p}{rng.randrange(100, 99_999)}")
             barcode = _unused(store, lambda: f"D{rng.randrange(10**11, 10**12)}")
             record = build_user(env, parse_user(patron_body(rng, env, primary_id, barcode, times)))
-            uid = store.save(None, {"user": record, "password": None, "modified": env.today.isoformat()})
+            uid = store.save(None, make_entry(record, None, env.today))
             _add_activity(store, env, rng, uid, primary_id, times=times)
         created.append(primary_id)
     return created
@@ -264,25 +261,25 @@ def _add_activity(
         for _ in range(rng.randrange(1, 4)):
             due = env.now + timedelta(days=rng.randrange(-20, 40))
             loaned = due - timedelta(days=28) - _span(times, timedelta(0), timedelta(hours=10))
-            loan = {"due_date": stamp(due), "loan_date": stamp(loaned)}
+            loan = {"due_date": stamp_seconds(due), "loan_date": stamp_seconds(loaned)}
             store.add_item(uid, "loans", make_loan(store, env, primary_id, loan))
     if rng.random() < 0.15:
         returned = env.now - timedelta(days=rng.randrange(30, 400))
         loaned = returned - timedelta(days=21) - _span(times, timedelta(0), timedelta(hours=10))
         done = {
             "loan_status": "COMPLETE",
-            "loan_date": stamp(loaned),
-            "due_date": stamp(loaned + timedelta(days=28)),
-            "return_date": stamp(returned),
+            "loan_date": stamp_seconds(loaned),
+            "due_date": stamp_seconds(loaned + timedelta(days=28)),
+            "return_date": stamp_seconds(returned),
             "renewable": False,
         }
         store.add_item(uid, "loans", make_loan(store, env, primary_id, done))
     if rng.random() < 0.15:
         placed = env.now - _span(times, timedelta(minutes=5), timedelta(days=14))
-        when = {"request_date": placed.date().isoformat() + "Z", "request_time": stamp(placed)}
+        when = {"request_date": dump_date(placed.date()), "request_time": stamp_seconds(placed)}
         store.add_item(uid, "requests", make_request(store, env, primary_id, when))
     if rng.random() < 0.15:
         amount = float(rng.choice((2.5, 5, 12.5, 40, 95)))
-        charged = stamp(env.now - _span(times, timedelta(hours=1), timedelta(days=90)))
+        charged = stamp_seconds(env.now - _span(times, timedelta(hours=1), timedelta(days=90)))
         fields = {"balance": amount, "original_amount": amount, "creation_time": charged, "status_time": charged}
         store.add_item(uid, "fees", make_fee(store, env, primary_id, fields))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ._fields import Env, Json, as_bool, check_code, code_value, make_code, require, text, type_list
+from ._fields import Env, Json, as_bool, code_value, make_code, require, stamp_millis, text, type_list
 
 
 def segment(account_external: bool, given: Any) -> str:
@@ -24,10 +24,9 @@ def identifiers(env: Env, items: Iterable[Json], external: bool) -> list[Json]:
     for item in items:
         require(item, "id_type", "user_identifier.id_type")
         require(item, "value", "user_identifier.value")
-        check_code(env.codes, "UserIdentifierTypes", item["id_type"], "identifier type")
         result.append(
             {
-                "id_type": make_code(env.codes, "UserIdentifierTypes", item["id_type"]),
+                "id_type": make_code(env.codes, "UserIdentifierTypes", item["id_type"], strict="identifier type"),
                 "value": str(item["value"]).strip(),
                 "note": item.get("note"),
                 "status": text(item.get("status") or "ACTIVE").upper(),
@@ -143,15 +142,14 @@ def notes(env: Env, items: Iterable[Json], external: bool) -> list[Json]:
     for item in items:
         require(item, "note_type", "user_note.note_type")
         require(item, "note_text", "user_note.note_text")
-        check_code(env.codes, "NoteTypes", item["note_type"], "note type")
         result.append(
             {
-                "note_type": make_code(env.codes, "NoteTypes", item["note_type"]),
+                "note_type": make_code(env.codes, "NoteTypes", item["note_type"], strict="note type"),
                 "note_text": item["note_text"],
                 "user_viewable": as_bool(item.get("user_viewable")),
                 "popup_note": as_bool(item.get("popup_note")),
                 "created_by": item.get("created_by") or "API",
-                "created_date": item.get("created_date") or env.stamp(),
+                "created_date": item.get("created_date") or stamp_millis(env.now),
                 "segment_type": segment(external, item.get("segment_type")),
             }
         )
@@ -168,7 +166,7 @@ def blocks(env: Env, items: Iterable[Json], external: bool) -> list[Json]:
             "block_status": text(item.get("block_status") or "ACTIVE").upper(),
             "block_note": item.get("block_note"),
             "created_by": item.get("created_by") or "API",
-            "created_date": item.get("created_date") or env.stamp(),
+            "created_date": item.get("created_date") or stamp_millis(env.now),
         }
         if item.get("expiry_date"):
             block["expiry_date"] = item["expiry_date"]
@@ -181,8 +179,7 @@ def statistics(env: Env, items: Iterable[Json], external: bool) -> list[Json]:
     result = []
     for item in items:
         require(item, "statistic_category", "user_statistic.statistic_category")
-        check_code(env.codes, "UserStatCategories", item["statistic_category"], "statistic category")
-        category = make_code(env.codes, "UserStatCategories", item["statistic_category"])
+        category = make_code(env.codes, "UserStatCategories", item["statistic_category"], strict="statistic category")
         category_type = env.codes.category_type(category["value"]) or code_value(item.get("category_type"))
         result.append(
             {

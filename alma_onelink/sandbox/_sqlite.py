@@ -7,10 +7,12 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from ._store import PRIMARY, Entry, Store, check_kind, index_keys
+from ._searchable import Row, SearchCache
+from ._store import Entry, Store, check_kind, index_keys
 
 __all__ = ["SqliteStore"]
 
@@ -40,8 +42,8 @@ class SqliteStore(Store):
         self._lock = threading.RLock()
         self._depth = 0
         # scan() cache; PRAGMA data_version tells when another connection (process) changed the file.
-        self._cache: dict[int, Entry] | None = None
-        self._cache_version = -1
+        self._rows: SearchCache | None = None
+        self._rows_version = -1
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nesting is under our control.
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         if self.path != ":memory:":
@@ -62,7 +64,7 @@ class SqliteStore(Store):
                 self._depth -= 1
                 if outermost:
                     self._db.execute("ROLLBACK")
-                    self._cache = None
+                    self._rows = None
                 raise
             self._depth -= 1
             if outermost:
@@ -74,16 +76,13 @@ class SqliteStore(Store):
             row = self._db.execute("SELECT entry FROM users WHERE uid = ?", (uid,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    def lookup(self, value: str, id_type: str | None = None) -> list[int]:
-        """Internal ids found by ``value`` (see `lookup`)."""
-        key = value.casefold()
+    def _lookup(self, key: str, id_type: str | None) -> list[int]:
         with self._lock:
             if id_type is None:
                 rows = self._db.execute("SELECT DISTINCT uid FROM ids WHERE key = ?", (key,)).fetchall()
             else:
-                wanted = PRIMARY if id_type == PRIMARY else id_type.upper()
                 rows = self._db.execute(
-                    "SELECT DISTINCT uid FROM ids WHERE key = ? AND id_type = ?", (key, wanted)
+                    "SELECT DISTINCT uid FROM ids WHERE key = ? AND id_type = ?", (key, id_type)
                 ).fetchall()
         return sorted(int(row[0]) for row in rows)
 
@@ -94,8 +93,8 @@ class SqliteStore(Store):
                 uid = self.next_number("user")
             text = json.dumps(entry, ensure_ascii=False)
             self._db.execute("INSERT OR REPLACE INTO users (uid, entry) VALUES (?, ?)", (uid, text))
-            if self._cache is not None:
-                self._cache[uid] = json.loads(text)
+            if self._rows is not None:
+                self._rows.put(uid, json.loads(text))
             self._db.execute("DELETE FROM ids WHERE uid = ?", (uid,))
             self._db.executemany(
                 "INSERT INTO ids (key, id_type, uid) VALUES (?, ?, ?)",
@@ -108,8 +107,8 @@ class SqliteStore(Store):
         with self.transaction():
             for table in ("users", "ids", "items"):
                 self._db.execute(f"DELETE FROM {table} WHERE uid = ?", (uid,))  # noqa: S608 - fixed names
-            if self._cache is not None:
-                self._cache.pop(uid, None)
+            if self._rows is not None:
+                self._rows.drop(uid)
 
     def entries(self) -> list[tuple[int, Entry]]:
         """Every entry in insertion order."""
@@ -117,14 +116,14 @@ class SqliteStore(Store):
             rows = self._db.execute("SELECT uid, entry FROM users ORDER BY uid").fetchall()
         return [(int(uid), dict(json.loads(text))) for uid, text in rows]
 
-    def scan(self) -> list[tuple[int, Entry]]:
-        """Every entry in insertion order from a cache kept in step with the file: read only."""
+    def scan(self, only: tuple[str, str] | None = None) -> list[Row]:
+        """Every user in insertion order from a cache kept in step with the file: read only (see `scan`)."""
         with self._lock:
             version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
-            if self._cache is None or version != self._cache_version:
-                self._cache = dict(self.entries())
-                self._cache_version = version
-            return sorted(self._cache.items())
+            if self._rows is None or version != self._rows_version:
+                self._rows = SearchCache(self.entries())
+                self._rows_version = version
+            return sorted(self._rows.rows(only), key=attrgetter("uid"))
 
     def count(self) -> int:
         """How many users."""
@@ -161,7 +160,7 @@ class SqliteStore(Store):
         with self.transaction():
             for table in ("users", "ids", "items", "counters"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
-            self._cache = None
+            self._rows = None
 
     def close(self) -> None:
         """Close the database connection."""

@@ -14,13 +14,22 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
+
+from ._fields import Json, code_value
+from ._searchable import Row, SearchCache
 
 __all__ = ["MemoryStore", "Store"]
 
 Entry = dict[str, Any]
 ITEM_KINDS = ("loans", "requests", "fees")
 PRIMARY = "primary_id"
+
+
+def make_entry(record: Json, password_hash: str | None, today: date) -> Entry:
+    """What a store keeps for a user: the record, its password hash (``None``: none) and the day written."""
+    return {"user": record, "password": password_hash, "modified": today.isoformat()}
 
 
 def index_keys(entry: Entry) -> list[tuple[str, str]]:
@@ -31,13 +40,9 @@ def index_keys(entry: Entry) -> list[tuple[str, str]]:
     if isinstance(primary, str) and primary:
         keys.append((primary.casefold(), PRIMARY))
     for ident in user.get("user_identifier") or []:
-        if not isinstance(ident, dict):
-            continue
-        value = ident.get("value")
-        id_type = ident.get("id_type")
-        type_code = id_type.get("value") if isinstance(id_type, dict) else id_type
+        value = ident.get("value") if isinstance(ident, dict) else None
         if isinstance(value, str) and value:
-            keys.append((value.casefold(), str(type_code or "").upper()))
+            keys.append((value.casefold(), code_value(ident.get("id_type")).upper()))
     return keys
 
 
@@ -58,12 +63,19 @@ class Store(ABC):
     def get(self, uid: int) -> Entry | None:
         """A copy of the entry with internal id ``uid``, or ``None``."""
 
-    @abstractmethod
     def lookup(self, value: str, id_type: str | None = None) -> list[int]:
         """Internal ids of users found by ``value`` (ignoring case), optionally only as ``id_type``.
 
-        ``id_type`` is ``"primary_id"`` or an identifier type code; ``None`` matches any of them.
+        ``id_type`` is ``"primary_id"`` or an identifier type code, in any case; ``None`` matches any of them.
         """
+        if id_type is not None:
+            id_type = id_type.strip()
+            id_type = PRIMARY if id_type.lower() == PRIMARY else id_type.upper()
+        return self._lookup(value.casefold(), id_type)
+
+    @abstractmethod
+    def _lookup(self, key: str, id_type: str | None) -> list[int]:
+        """Sorted internal ids indexed under ``key`` (casefolded), as ``id_type`` (normalised) if given."""
 
     @abstractmethod
     def save(self, uid: int | None, entry: Entry) -> int:
@@ -77,9 +89,13 @@ class Store(ABC):
     def entries(self) -> list[tuple[int, Entry]]:
         """Every ``(uid, entry)`` in insertion order (copies)."""
 
-    def scan(self) -> list[tuple[int, Entry]]:
-        """Every ``(uid, entry)`` in insertion order, possibly shared with the store's cache: read only."""
-        return self.entries()
+    def scan(self, only: tuple[str, str] | None = None) -> list[Row]:
+        """Every user as a search sees it, in insertion order, possibly shared with the store's cache: read only.
+
+        ``only=(field, folded value)``, for a field of ``ID_FIELDS``, narrows the rows to the users holding
+        that primary id or identifier value (and any whose ids cannot be read).
+        """
+        return SearchCache(self.entries()).rows(only)
 
     @abstractmethod
     def count(self) -> int:
@@ -125,9 +141,8 @@ class MemoryStore(Store):
         self._lock = threading.RLock()
         self._journal: list[tuple[dict[Any, Any], Any, Any]] | None = None
         self._users: dict[int, str] = {}
-        self._parsed: dict[int, Entry] = {}  # what scan() hands out, so searches skip json.loads
+        self._rows = SearchCache()  # parsed entries for scan(), so searches skip json.loads and folding
         self._index: dict[str, set[tuple[int, str]]] = {}
-        self._keys_of: dict[int, list[tuple[str, str]]] = {}
         self._items: dict[tuple[int, str], str] = {}
         self._counters: dict[str, int] = {}
 
@@ -161,11 +176,25 @@ class MemoryStore(Store):
             else:
                 table[key] = old
         for uid in touched:
-            self._unindex(uid)
-            self._parsed.pop(uid, None)
+            self._cache(uid, None)  # dropped, then added again at the end of the scan order
             if uid in self._users:
-                self._parsed[uid] = json.loads(self._users[uid])
-                self._index_entry(uid, self._parsed[uid])
+                self._cache(uid, self._users[uid])
+
+    def _cache(self, uid: int, text: str | None) -> None:
+        """Bring the scan cache and the id index in step with ``uid``'s stored ``text`` (``None``: gone)."""
+        old = self._rows.get(uid)
+        for key, kind in index_keys(old.entry) if old is not None else []:
+            hits = self._index.get(key, set())
+            hits.discard((uid, kind))
+            if not hits:
+                self._index.pop(key, None)
+        if text is None:
+            self._rows.drop(uid)
+            return
+        entry = json.loads(text)  # a private copy: the caller may go on changing what it saved
+        self._rows.put(uid, entry)
+        for key, kind in index_keys(entry):
+            self._index.setdefault(key, set()).add((uid, kind))
 
     def get(self, uid: int) -> Entry | None:
         """A copy of the entry, or ``None``."""
@@ -173,38 +202,20 @@ class MemoryStore(Store):
             text = self._users.get(uid)
         return None if text is None else dict(json.loads(text))
 
-    def lookup(self, value: str, id_type: str | None = None) -> list[int]:
-        """Internal ids found by ``value`` (see `lookup`)."""
+    def _lookup(self, key: str, id_type: str | None) -> list[int]:
         with self._lock:
-            hits = self._index.get(value.casefold(), set())
-            wanted = None if id_type is None else id_type.upper() if id_type != PRIMARY else PRIMARY
-            return sorted({uid for uid, kind in hits if wanted is None or kind == wanted})
-
-    def _unindex(self, uid: int) -> None:
-        for key, kind in self._keys_of.pop(uid, []):
             hits = self._index.get(key, set())
-            hits.discard((uid, kind))
-            if not hits:
-                self._index.pop(key, None)
-
-    def _index_entry(self, uid: int, entry: Entry) -> None:
-        keys = index_keys(entry)
-        self._keys_of[uid] = keys
-        for key, kind in keys:
-            self._index.setdefault(key, set()).add((uid, kind))
+            return sorted({uid for uid, kind in hits if id_type is None or kind == id_type})
 
     def save(self, uid: int | None, entry: Entry) -> int:
         """Insert or replace (see `save`)."""
         with self.transaction():
             if uid is None:
                 uid = self.next_number("user")
-            else:
-                self._unindex(uid)
             self._remember(self._users, uid)
             text = json.dumps(entry, ensure_ascii=False)
             self._users[uid] = text
-            self._parsed[uid] = json.loads(text)  # a private copy: the caller may go on changing `entry`
-            self._index_entry(uid, entry)
+            self._cache(uid, text)
             return uid
 
     def delete(self, uid: int) -> None:
@@ -214,8 +225,7 @@ class MemoryStore(Store):
                 return
             self._remember(self._users, uid)
             del self._users[uid]
-            self._parsed.pop(uid, None)
-            self._unindex(uid)
+            self._cache(uid, None)
             for kind in ITEM_KINDS:
                 self._remember(self._items, (uid, kind))
                 self._items.pop((uid, kind), None)
@@ -226,10 +236,10 @@ class MemoryStore(Store):
             rows = list(self._users.items())
         return [(uid, dict(json.loads(text))) for uid, text in rows]
 
-    def scan(self) -> list[tuple[int, Entry]]:
-        """Every entry in insertion order, shared with the store: read only."""
+    def scan(self, only: tuple[str, str] | None = None) -> list[Row]:
+        """Every user in insertion order, shared with the store: read only (see `scan`)."""
         with self._lock:
-            return list(self._parsed.items())
+            return self._rows.rows(only)
 
     def count(self) -> int:
         """How many users."""
@@ -261,9 +271,8 @@ class MemoryStore(Store):
         """Remove everything (not undone by a failing transaction)."""
         with self._lock:
             self._users.clear()
-            self._parsed.clear()
+            self._rows = SearchCache()
             self._index.clear()
-            self._keys_of.clear()
             self._items.clear()
             self._counters.clear()
 

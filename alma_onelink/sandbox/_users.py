@@ -7,13 +7,12 @@ with another request's.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 from urllib.parse import quote
 
 from ._fields import Env, Json, code_value
 from ._http import AlmaFailure
 from ._records import build_user, check_password_rules, hash_password, parse_user, password_matches, render_view_brief
-from ._store import PRIMARY, Entry, Store
+from ._store import PRIMARY, Entry, Store, make_entry
 
 ALL_UNIQUE = "all_unique"
 
@@ -55,13 +54,10 @@ class UserService:
         """
         kind = (id_type or "").strip()
         if not kind or kind.lower() == ALL_UNIQUE:
-            hits = self.store.lookup(user_id)
-            primary_hits = self.store.lookup(user_id, PRIMARY)
             # An id that is one user's primary id wins over another's identifier.
-            candidates = primary_hits or hits
+            candidates = self.store.lookup(user_id, PRIMARY) or self.store.lookup(user_id)
         else:
-            wanted = PRIMARY if kind.lower() == PRIMARY else kind
-            candidates = self.store.lookup(user_id, wanted)
+            candidates = self.store.lookup(user_id, kind)
         uid = candidates[0] if candidates else None
         entry = self.store.get(uid) if uid is not None else None
         if uid is None or entry is None:
@@ -108,7 +104,7 @@ class UserService:
             user = render_view_brief(user)
         return user
 
-    def create(self, body: bytes, params: Mapping[str, str]) -> Json:
+    def create(self, body: bytes | Json) -> Json:
         """``POST /users``: validate, fill defaults, store; returns the record as Alma returns it."""
         data = parse_user(body)
         env = self.env()
@@ -116,7 +112,7 @@ class UserService:
             record = build_user(env, data)
             password_hash = self._new_password(data, record)
             self.check_unique(record, None)
-            self.store.save(None, self._entry(env, record, password_hash))
+            self.store.save(None, make_entry(record, password_hash, env.today))
         return record
 
     def update(self, user_id: str, body: bytes, params: Mapping[str, str]) -> Json:
@@ -136,7 +132,7 @@ class UserService:
             if code_value(record["account_type"]) != "INTERNAL":
                 password_hash = None  # external users authenticate elsewhere
             self.check_unique(record, uid)
-            self.store.save(uid, self._entry(env, record, password_hash))
+            self.store.save(uid, make_entry(record, password_hash, env.today))
             if record["primary_id"] != entry["user"].get("primary_id"):
                 self._rename_items(uid, record["primary_id"])
         return record
@@ -186,8 +182,3 @@ class UserService:
             return None  # external users authenticate elsewhere; Alma ignores a password for them
         check_password_rules(password, record["primary_id"])
         return hash_password(password)
-
-    @staticmethod
-    def _entry(env: Env, record: Json, password_hash: str | None) -> Entry:
-        entry: dict[str, Any] = {"user": record, "password": password_hash, "modified": env.today.isoformat()}
-        return entry

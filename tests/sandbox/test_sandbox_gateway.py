@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 
 from alma_onelink.sandbox import ManualClock
+from alma_onelink.sandbox._handler import ROUTES
+from alma_onelink.sandbox._routes import ALMA_USERS_API
 from tests.sandbox.conftest import NOW, Api, MakeApi, error_code, user_body
 
 # --- the test endpoints and auth -----------------------------------------------------------------
@@ -156,6 +159,30 @@ def test_alma_operations_the_sandbox_does_not_emulate_are_501_not_emulated(
     assert error["errorMessage"] == (
         f"{method} /almaws/v1{pattern} is part of Alma's API but not emulated by the sandbox."
     )
+
+
+def test_every_catalogued_operation_outside_the_routing_table_is_501(api: Api) -> None:
+    api.sandbox.users.create(user_body("ada01"))
+    outside = [
+        (method, pattern)
+        for pattern, methods in ALMA_USERS_API
+        for method in sorted(methods)
+        if (method, pattern) not in ROUTES
+    ]
+    assert len(outside) > 20
+    for method, pattern in outside:
+        response = api.client.request(method, re.sub(r"\{[a-z_]+\}", "ada01", pattern))
+        assert (method, pattern, response.status_code, error_code(response)) == (method, pattern, 501, "NOT_EMULATED")
+
+
+def test_a_route_missing_from_the_table_is_501_never_another_operation(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.sandbox.users.create(user_body("ada01"))
+    monkeypatch.delitem(ROUTES, ("GET", "/users/{user_id}/fees"))
+    response = api.client.get("/users/ada01/fees")
+    assert (response.status_code, error_code(response)) == (501, "NOT_EMULATED")
+    assert "GET /almaws/v1/users/{user_id}/fees is part of Alma's API" in response.text
 
 
 def test_op_refresh_is_not_emulated(api: Api) -> None:

@@ -62,7 +62,7 @@ def test_seeded_ids_never_collide_with_existing_users() -> None:
 
 
 def test_code_tables_hold_the_codes_other_components_rely_on() -> None:
-    tables = CodeTables.default()
+    tables = CodeTables()
     assert {"UNDERGRAD", "GRAD", "FACULTY", "STAFF", "PUBLIC", "ALUM"} <= set(tables.codes("UserGroups"))
     assert tables.desc("UserGroups", "DUKE_ALUMNI") == "Alumni"
     assert tables.desc("UserGroups", "DUKE_TRLN") == "TRLN borrower"

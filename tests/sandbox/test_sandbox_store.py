@@ -56,14 +56,14 @@ def test_replacing_an_entry_reindexes_it(store: Store) -> None:
 
 def test_scan_follows_every_write(store: Store) -> None:
     first = store.save(None, entry("a"))
-    assert [e["user"]["primary_id"] for _, e in store.scan()] == ["a"]
+    assert [row.entry["user"]["primary_id"] for row in store.scan()] == ["a"]
     second = store.save(None, entry("b"))
     store.save(first, entry("a2"))
     store.delete(second)
-    assert [e["user"]["primary_id"] for _, e in store.scan()] == ["a2"]
+    assert [row.entry["user"]["primary_id"] for row in store.scan()] == ["a2"]
     with pytest.raises(RuntimeError, match="midway"):
         _half_written(store, first)
-    assert [e["user"]["primary_id"] for _, e in store.scan()] == ["a2"]
+    assert [row.entry["user"]["primary_id"] for row in store.scan()] == ["a2"]
     store.clear()
     assert store.scan() == []
 
@@ -148,9 +148,9 @@ def test_two_connections_on_one_file_see_each_others_writes(tmp_path: Path) -> N
     try:
         uid = one.save(None, entry("ada01"))
         assert two.lookup("ada01") == [uid]
-        assert [e["user"]["primary_id"] for _, e in two.scan()] == ["ada01"]
+        assert [row.entry["user"]["primary_id"] for row in two.scan()] == ["ada01"]
         one.save(None, entry("bob01"))  # a write by the other connection refreshes two's scan cache
-        assert [e["user"]["primary_id"] for _, e in two.scan()] == ["ada01", "bob01"]
+        assert [row.entry["user"]["primary_id"] for row in two.scan()] == ["ada01", "bob01"]
         assert two.next_number("user") == uid + 2  # the id counter is shared, so ids never clash
     finally:
         one.close()
