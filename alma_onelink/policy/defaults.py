@@ -127,7 +127,7 @@ def alma_onelink_purge_date(expiry: date) -> date | None:
 def alma_onelink_eligibility(
     patron: Patron, existing: Sequence[User], affiliations: Sequence[Affiliation], onelink_id_problem: str | None
 ) -> list[EligibilityIssue]:
-    """Generic checks: the OneLink ID's format, active NetID, unknown affiliation, missing facts, the ID in Alma."""
+    """Generic checks of the person: OneLink ID format, active NetID, affiliation, facts; warns of the ID in Alma."""
     issues: list[EligibilityIssue] = []
     if onelink_id_problem:
         issues.append(
@@ -169,13 +169,15 @@ def alma_onelink_eligibility(
 
 
 def _id_clashes(patron: Patron, existing: Sequence[User]) -> list[EligibilityIssue]:
-    """Block when Alma would refuse the new account: its primary id, the OneLink ID, is already taken.
+    """Warn about accounts that already hold the OneLink ID, naming the workflow step that handles each.
 
-    Alma keeps primary ids and identifier values unique across users (ignoring case), so creating
-    the account fails (401851) while an existing account has the OneLink ID as its primary id
-    (``account_exists``: the patron already has their account) or as any identifier
-    (``identifier_in_use``: remove it, create, then merge). An institution plugin rewords either by
-    reporting its code.
+    Alma keeps primary ids and identifier values unique across users (ignoring case), so it would
+    refuse a new account whose primary id, the OneLink ID, an existing account already holds. The
+    OneLink registration workflow deals with such accounts itself, so eligibility stays about the
+    person and these are warnings, never blocks: an account whose primary id is the OneLink ID
+    (``account_exists``) is updated or reported as already registered; the workflow takes the ID off
+    an older account holding it as an identifier (``identifier_in_use``), creates the new account
+    and reports ``needs_merge``. An institution plugin rewords either by reporting its code.
     """
     issues: list[EligibilityIssue] = []
     for user in existing:
@@ -184,34 +186,44 @@ def _id_clashes(patron: Patron, existing: Sequence[User]) -> list[EligibilityIss
             continue
         if clash.kind == "account_exists":
             issues.append(
-                EligibilityIssue.block(
+                EligibilityIssue.warn(
                     "account_exists",
-                    f"An Alma account with primary id {user.primary_id} already exists ({_names(user)}): "
-                    "this patron already has their OneLink account; update it instead of creating a new one.",
-                    f"Open account {user.primary_id} in Alma and update its user group, Patron type and expiry "
-                    "date for the new affiliation.",
+                    f"An Alma account with primary id {user.primary_id} already exists ({_names(user)}): the "
+                    "OneLink workflow updates that account (user group, Patron type, expiry) instead of creating "
+                    "a new one, or reports it as already registered.",
+                    f"Check that account {user.primary_id} is this patron's: its names ({_names(user)}) should "
+                    f"be those of {patron.full_name}. The workflow itself refuses to take over an account that "
+                    "belongs to someone else.",
                 )
             )
             continue
-        account = user.primary_id or "(no primary id)"
-        held = " and ".join(f"{_id_type(ident)} {ident.value}" for ident in clash.identifiers)
-        roles = (
-            ""
-            if user.is_patron_only
-            else f" Account {account} holds roles besides Patron: remove them before the merge."
-        )
-        issues.append(
-            EligibilityIssue.block(
-                "identifier_in_use",
-                f"The Alma account {account} ({_names(user)}) already holds the "
-                f"OneLink ID {patron.onelink_id} as identifier {held}; Alma keeps identifier values unique "
-                "across users, so it would refuse the new account.",
-                f"1) remove identifier {held} from account {account} (or let the OneLink workflow do it), "
-                f"2) create the new account, 3) merge {account} into it (Alma: Admin > Merge Users; only "
-                f"accounts with no role but Patron can be merged).{roles}",
-            )
-        )
+        issues.append(_identifier_in_use(patron, user, clash.identifiers))
     return issues
+
+
+def _identifier_in_use(patron: Patron, user: User, held: Sequence[UserIdentifier]) -> EligibilityIssue:
+    account = user.primary_id or "(no primary id)"
+    which = " and ".join(f"{_id_type(ident)} {ident.value}" for ident in held)
+    noun = "identifier" if len(held) == 1 else "identifiers"
+    message = (
+        f"The Alma account {account} ({_names(user)}) holds the OneLink ID {patron.onelink_id} as {noun} {which}. "
+        f"The OneLink workflow takes the {noun} off that account, creates the new account (putting the {noun} "
+        "back if the create fails), then reports needs_merge so the old account can be merged into the new one."
+    )
+    if user.account_type is not None and user.account_type.matches("EXTERNAL"):
+        message += (
+            f" Account {account} is EXTERNAL (loaded from {user.external_id or 'an external system'}): a later "
+            f"load from that system may put the {noun} back; ask its administrators to drop the OneLink ID from "
+            "that feed or check after the next load."
+        )
+    hint = (
+        f"Check that account {account} is this patron's. Nothing to remove by hand: once the workflow reports "
+        f"needs_merge, a fulfillment user administrator merges {account} (From) into the new account (To) "
+        "(Alma: Admin > Merge Users; only accounts with no role but Patron can be merged; merging cannot be undone)."
+    )
+    if not user.is_patron_only:
+        hint += f" Account {account} holds roles besides Patron: remove them before the merge."
+    return EligibilityIssue.warn("identifier_in_use", message, hint)
 
 
 def _names(user: User) -> str:

@@ -139,6 +139,12 @@ def alma_onelink_eligibility(
     reporting its code. The defaults report `onelink_id_problem` as the blocking issue
     `invalid_onelink_id`.
 
+    Eligibility is about the person. The registration workflow handles Alma accounts that already
+    hold the OneLink ID itself (it updates an account whose primary id is the OneLink ID; it moves
+    the ID off an older account and reports `needs_merge`), so the defaults only warn about them
+    (`account_exists`, `identifier_in_use`); a plugin should not block just because such an
+    account exists either.
+
     Args:
         patron: The application.
         existing: The patron's Alma accounts that staff found (may be empty).

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from alma_onelink.errors import InputError
-from alma_onelink.models import Code, User, UserIdentifier
+from alma_onelink.models import Code, User, UserIdentifier, UserRole
 from alma_onelink.policy import EligibilityIssue, Patron, Policy, hookimpl, load_policy
 from alma_onelink.testing import PolicyContract
 
@@ -76,17 +76,24 @@ def test_a_leap_day_registration_expires_on_the_last_day_of_february(policy: Pol
         ({"has_active_netid": True}, [], [("active_netid", "block")]),
         ({"affiliation": "visitor"}, [], [("unknown_affiliation", "block")]),
         ({"affiliation": "reciprocal"}, [], [("missing_facts", "block")]),
-        # Alma keeps primary ids and identifier values unique (ignoring case): a clash would fail the create.
-        ({}, [User(primary_id="a1234")], [("account_exists", "block")]),
+        # Alma keeps primary ids and identifier values unique (ignoring case); the OneLink workflow
+        # handles such an account itself, so eligibility only warns.
+        ({}, [User(primary_id="a1234")], [("account_exists", "warn")]),
         (
             {},
             [User(primary_id="OLD1", user_identifier=[UserIdentifier(id_type=Code(value="BARCODE"), value="A1234")])],
-            [("identifier_in_use", "block")],
+            [("identifier_in_use", "warn")],
         ),
         (
             {},
             [User(primary_id="OLD1", user_identifier=[UserIdentifier(id_type=Code(value="NET_ID"), value="a1234")])],
-            [("identifier_in_use", "block")],
+            [("identifier_in_use", "warn")],
+        ),
+        # A block about the person still comes first, and the account warning stays.
+        (
+            {"has_active_netid": True},
+            [User(primary_id="A1234")],
+            [("active_netid", "block"), ("account_exists", "warn")],
         ),
         (
             {},
@@ -102,33 +109,124 @@ def test_generic_eligibility(
     assert codes(policy.eligibility(patron(**change), existing=existing, today=TODAY)) == expected
 
 
-def test_an_existing_onelink_account_is_updated_not_created_again(policy: Policy) -> None:
+def test_an_existing_onelink_account_is_a_warning_naming_the_update(policy: Policy) -> None:
     existing = User(primary_id="A1234", first_name="Grace", last_name="Hopper")
-    [issue] = policy.eligibility(patron(), existing=[existing], today=TODAY)
-    assert (issue.code, issue.severity) == ("account_exists", "block")
+    issues = policy.eligibility(patron(), existing=[existing], today=TODAY)
+    assert issues.ok  # the workflow updates the account or reports it as already registered
+    [issue] = issues.warnings
+    assert (issue.code, issue.severity, issue.source) == ("account_exists", "warn", "default")
     assert issue.message == (
-        "An Alma account with primary id A1234 already exists (Grace Hopper): this patron already has their "
-        "OneLink account; update it instead of creating a new one."
+        "An Alma account with primary id A1234 already exists (Grace Hopper): the OneLink workflow updates that "
+        "account (user group, Patron type, expiry) instead of creating a new one, or reports it as already "
+        "registered."
     )
-    assert issue.hint is not None
+    assert issue.hint == (
+        "Check that account A1234 is this patron's: its names (Grace Hopper) should be those of Grace Hopper. "
+        "The workflow itself refuses to take over an account that belongs to someone else."
+    )
     assert "merge" not in f"{issue.message} {issue.hint}".casefold()
 
 
-def test_an_old_account_holding_the_onelink_id_gives_the_steps_in_order(policy: Policy) -> None:
-    old = User(
-        primary_id="ghopper",
-        first_name="Grace",
-        last_name="Hopper",
-        user_identifier=[UserIdentifier(id_type=Code(value="BARCODE"), value="A1234")],
+def old_account(**change: Any) -> User:
+    """An older account of Grace Hopper's that holds her OneLink ID as a barcode."""
+    facts: dict[str, Any] = {
+        "primary_id": "ghopper",
+        "first_name": "Grace",
+        "last_name": "Hopper",
+        "user_identifier": [UserIdentifier(id_type=Code(value="BARCODE"), value="A1234")],
+    }
+    return User(**{**facts, **change})
+
+
+WORKFLOW_STEP = (
+    "The Alma account ghopper (Grace Hopper) holds the OneLink ID A1234 as identifier BARCODE A1234. The OneLink "
+    "workflow takes the identifier off that account, creates the new account (putting the identifier back if the "
+    "create fails), then reports needs_merge so the old account can be merged into the new one."
+)
+
+
+def test_an_old_account_holding_the_onelink_id_is_a_warning_naming_the_move(policy: Policy) -> None:
+    issues = policy.eligibility(patron(), existing=[old_account()], today=TODAY)
+    assert issues.ok  # the workflow moves the identifier itself
+    [issue] = issues.warnings
+    assert (issue.code, issue.severity) == ("identifier_in_use", "warn")
+    assert issue.message == WORKFLOW_STEP
+    assert issue.hint == (
+        "Check that account ghopper is this patron's. Nothing to remove by hand: once the workflow reports "
+        "needs_merge, a fulfillment user administrator merges ghopper (From) into the new account (To) (Alma: "
+        "Admin > Merge Users; only accounts with no role but Patron can be merged; merging cannot be undone)."
+    )
+    assert "EXTERNAL" not in f"{issue.message} {issue.hint}"
+
+
+@pytest.mark.parametrize("account_type", [None, "INTERNAL"])
+def test_an_internal_old_account_has_no_external_caveat(policy: Policy, account_type: str | None) -> None:
+    old = old_account(account_type=Code(value=account_type) if account_type else None, external_id="SIS")
+    [issue] = policy.eligibility(patron(), existing=[old], today=TODAY)
+    assert issue.message == WORKFLOW_STEP
+
+
+@pytest.mark.parametrize(
+    ("account_type", "external_id", "loaded_from"),
+    [("EXTERNAL", "SIS", "SIS"), ("external", None, "an external system"), ("EXTERNAL", "", "an external system")],
+)
+def test_an_external_old_account_may_get_the_identifier_back(
+    policy: Policy, account_type: str, external_id: str | None, loaded_from: str
+) -> None:
+    old = old_account(account_type=Code(value=account_type), external_id=external_id)
+    issues = policy.eligibility(patron(), existing=[old], today=TODAY)
+    assert issues.ok
+    [issue] = issues
+    assert (issue.code, issue.severity) == ("identifier_in_use", "warn")
+    assert issue.message == (
+        f"{WORKFLOW_STEP} Account ghopper is EXTERNAL (loaded from {loaded_from}): a later load from that system "
+        "may put the identifier back; ask its administrators to drop the OneLink ID from that feed or check after "
+        "the next load."
+    )
+
+
+def test_an_old_account_with_other_roles_is_still_only_a_warning(policy: Policy) -> None:
+    old = old_account(user_role=[UserRole(role_type=Code(value="200")), UserRole(role_type=Code(value="221"))])
+    issues = policy.eligibility(patron(), existing=[old], today=TODAY)
+    assert issues.ok
+    [issue] = issues
+    assert issue.severity == "warn"
+    assert issue.hint is not None
+    assert issue.hint.endswith(" Account ghopper holds roles besides Patron: remove them before the merge.")
+
+
+def test_an_old_account_holding_the_onelink_id_twice_names_both(policy: Policy) -> None:
+    old = old_account(
+        user_identifier=[
+            UserIdentifier(id_type=Code(value="BARCODE"), value="A1234"),
+            UserIdentifier(id_type=Code(value="NET_ID"), value="a1234"),
+        ]
     )
     [issue] = policy.eligibility(patron(), existing=[old], today=TODAY)
-    assert (issue.code, issue.severity) == ("identifier_in_use", "block")
-    assert "The Alma account ghopper (Grace Hopper) already holds the OneLink ID A1234" in issue.message
-    assert issue.hint == (
-        "1) remove identifier BARCODE A1234 from account ghopper (or let the OneLink workflow do it), "
-        "2) create the new account, 3) merge ghopper into it (Alma: Admin > Merge Users; only accounts with no "
-        "role but Patron can be merged)."
+    assert "as identifiers BARCODE A1234 and NET_ID a1234. The OneLink workflow takes the identifiers off" in (
+        issue.message
     )
+    assert "(putting the identifiers back if the create fails)" in issue.message
+
+
+def test_one_warning_per_account_holding_the_onelink_id(policy: Policy) -> None:
+    existing = [User(primary_id="A1234", first_name="Grace", last_name="Hopper"), old_account()]
+    issues = policy.eligibility(patron(), existing=existing, today=TODAY)
+    assert codes(issues) == [("account_exists", "warn"), ("identifier_in_use", "warn")]
+    assert issues.ok
+
+
+def test_the_account_warnings_can_be_reworded_by_their_code() -> None:
+    class Stricter:
+        @hookimpl
+        def alma_onelink_eligibility(self) -> list[EligibilityIssue]:
+            return [EligibilityIssue.block("identifier_in_use", "Our rule: merge by hand first.")]
+
+    policy = load_policy("default", plugins=[Stricter()], addons=False)
+    issues = policy.eligibility(patron(), existing=[old_account()], today=TODAY)
+    assert [(i.code, i.severity, i.message) for i in issues] == [
+        ("identifier_in_use", "block", "Our rule: merge by hand first.")
+    ]
 
 
 def test_eligibility_messages_say_what_to_do(policy: Policy) -> None:

@@ -323,10 +323,12 @@ class DukePolicy:
                 )
         clashes = [onelink_id_clash(user, patron.onelink_id) for user in existing]
         if any(clash is not None and clash.kind == "account_exists" for clash in clashes):
-            # account_exists (the defaults' check): they update that account; no new one to merge into.
+            # account_exists (the defaults' warning): the workflow updates that account or reports it as
+            # already registered; no new one to merge into.
             return issues
-        # An account holding the OneLink ID as an identifier gets identifier_in_use, whose steps
-        # (remove the identifier, create, merge) include its merge; the others are merged afterwards.
+        # An account holding the OneLink ID as an identifier gets identifier_in_use: the workflow moves
+        # the identifier off it before creating the new account and reports needs_merge for it. The
+        # other old accounts get merge_old_account.
         old_accounts = [user for user, clash in zip(existing, clashes, strict=True) if clash is None]
         if old_accounts:
             accounts = ", ".join(str(user) for user in old_accounts)

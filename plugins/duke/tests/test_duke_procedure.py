@@ -40,13 +40,24 @@ def applicant(affiliation: str, **change: Any) -> Patron:
     return Patron(**{**facts, **change})
 
 
-def old_account(primary_id: str = "pdevil", *, duid: str | None = None, roles: tuple[str, ...] = ("200",)) -> User:
-    """A NetID-era Alma account; ``duid`` is its Duke Unique ID identifier."""
+def old_account(
+    primary_id: str = "pdevil",
+    *,
+    duid: str | None = None,
+    roles: tuple[str, ...] = ("200",),
+    loaded_from: str | None = None,
+) -> User:
+    """A NetID-era Alma account; ``duid`` is its Duke Unique ID identifier.
+
+    With ``loaded_from`` it is an EXTERNAL account that system loads; otherwise an INTERNAL one.
+    """
     identifiers = [UserIdentifier(id_type=Code(value="DUKE_UNIQUE_ID"), value=duid)] if duid else []
     return User(
         primary_id=primary_id,
         first_name="Pat",
         last_name="Devil",
+        account_type=Code(value="INTERNAL" if loaded_from is None else "EXTERNAL"),
+        external_id=loaded_from,
         user_identifier=identifiers,
         user_role=[UserRole(role_type=Code(value=role)) for role in roles],
     )
@@ -62,6 +73,7 @@ class Case:
     blocks: tuple[str, ...] = ()
     warns: tuple[str, ...] = ()
     says: tuple[str, ...] = ()  # fragments of a message or hint staff will read
+    unsaid: tuple[str, ...] = ()  # fragments no message or hint may contain
     today: date = TODAY
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -78,7 +90,7 @@ CASES = [
     Case("former-faculty-no-account", applicant("former_affiliate")),
     # Has an existing account: when did they leave Duke? A recent graduate waits for the NetID to go.
     Case("recent-alum-with-account", applicant("alumni", graduated_on=date(2025, 5, 10)),
-         existing=(old_account(duid="0123456"),), blocks=("recent_alum", "identifier_in_use"),
+         existing=(old_account(duid="0123456"),), blocks=("recent_alum",), warns=("identifier_in_use",),
          says=("Pat Devil graduated on 2025-05-10; their NetID is deactivated about a year after graduation; "
                "register on or after 2026-05-10.",)),
     Case("alum-one-day-short", applicant("alumni", graduated_on=date(2024, 7, 2)),
@@ -134,25 +146,38 @@ CASES = [
          says=("carries Duke Unique ID 0765432, but the OneLink ID entered is 0123456", SIGN_IN)),
     Case("returning-onelink-era-account", applicant("alumni"), existing=(old_account("0765432"),),
          warns=("onelink_id_differs", "merge_old_account")),
-    # Alma keeps identifiers unique across users: creating over a clash fails with 401851, so it blocks.
+    # Alma keeps identifiers unique across users, so a plain create over a clash fails with 401851. The
+    # OneLink workflow handles such accounts itself: eligibility is about the person, so these only warn.
     Case("returning-same-id", applicant("alumni"), existing=(old_account(duid="0123456"),),
-         blocks=("identifier_in_use",),
-         says=("The Alma account pdevil (Pat Devil) already holds the OneLink ID 0123456 as identifier "
-               "DUKE_UNIQUE_ID 0123456",
-               "1) remove identifier DUKE_UNIQUE_ID 0123456 from account pdevil (or let the OneLink workflow do "
-               "it), 2) create the new account, 3) merge pdevil into it (Alma: Admin > Merge Users; only accounts "
-               "with no role but Patron can be merged).")),
+         warns=("identifier_in_use",),
+         says=("The Alma account pdevil (Pat Devil) holds the OneLink ID 0123456 as identifier DUKE_UNIQUE_ID "
+               "0123456. The OneLink workflow takes the identifier off that account, creates the new account "
+               "(putting the identifier back if the create fails), then reports needs_merge so the old account "
+               "can be merged into the new one.",
+               "a fulfillment user administrator merges pdevil (From) into the new account (To)"),
+         unsaid=("EXTERNAL", "remove identifier", "holds roles besides Patron")),
+    Case("returning-same-id-external", applicant("alumni"), existing=(old_account(duid="0123456", loaded_from="SIS"),),
+         warns=("identifier_in_use",),
+         says=("then reports needs_merge",
+               "Account pdevil is EXTERNAL (loaded from SIS): a later load from that system may put the identifier "
+               "back; ask its administrators to drop the OneLink ID from that feed or check after the next load.")),
+    Case("returning-same-id-external-unnamed", applicant("alumni"),
+         existing=(old_account(duid="0123456", loaded_from=""),), warns=("identifier_in_use",),
+         says=("Account pdevil is EXTERNAL (loaded from an external system)",)),
     Case("returning-same-id-with-staff-role", applicant("alumni"),
-         existing=(old_account(duid="0123456", roles=("200", "221")),), blocks=("identifier_in_use",),
+         existing=(old_account(duid="0123456", roles=("200", "221")),), warns=("identifier_in_use",),
          says=("Account pdevil holds roles besides Patron: remove them before the merge.",)),
-    Case("same-primary-id", applicant("alumni"), existing=(old_account("0123456"),), blocks=("account_exists",),
-         says=("An Alma account with primary id 0123456 already exists (Pat Devil): this patron already has "
-               "their OneLink account; update it instead of creating a new one.",)),
+    Case("same-primary-id", applicant("alumni"), existing=(old_account("0123456"),), warns=("account_exists",),
+         says=("An Alma account with primary id 0123456 already exists (Pat Devil): the OneLink workflow updates "
+               "that account (user group, Patron type, expiry) instead of creating a new one, or reports it as "
+               "already registered.",
+               "Check that account 0123456 is this patron's: its names (Pat Devil) should be those of Pat Devil."),
+         unsaid=("merge",)),
     Case("same-primary-id-and-an-old-account", applicant("alumni"),
-         existing=(old_account("0123456"), old_account("pdevil")), blocks=("account_exists",)),
+         existing=(old_account("0123456"), old_account("pdevil")), warns=("account_exists",)),
     Case("one-clashing-one-plain-old-account", applicant("alumni"),
          existing=(old_account("pdevil", duid="0123456"), old_account("pd2")),
-         blocks=("identifier_in_use",), warns=("merge_old_account",),
+         warns=("identifier_in_use", "merge_old_account"),
          says=("also has 1 older Alma account(s): Pat Devil <pd2>. After the new account is created",)),
     Case("old-account-not-patron-only", applicant("alumni"), existing=(old_account(roles=("200", "221")),),
          warns=("merge_old_account",), says=("Alma merges only accounts whose one role is Patron",)),
@@ -200,6 +225,8 @@ def test_eligibility(policy: Policy, case: Case) -> None:
     text = "\n".join(f"{i.message} {i.hint}" for i in issues)
     for fragment in case.says:
         assert fragment in text
+    for fragment in case.unsaid:
+        assert fragment not in text
 
 
 def test_one_issue_per_code_and_the_duke_wording_wins(policy: Policy) -> None:

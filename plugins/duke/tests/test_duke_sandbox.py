@@ -1,7 +1,8 @@
 """The Duke policy's records against the Alma sandbox, which knows Duke's (placeholder) codes.
 
-Eligibility said yes, so the create must succeed; eligibility said no because Alma would refuse, so
-nothing may reach Alma.
+Eligibility said yes, so the create must succeed. A returning patron whose old account already holds
+the OneLink ID is eligible too, with a warning naming the workflow step that deals with the account;
+eligibility itself never writes to Alma.
 """
 
 from __future__ import annotations
@@ -72,8 +73,9 @@ def test_an_eligible_first_time_registrant_is_created(policy: Policy, sandbox: S
     assert str(fetched.account_type) == "INTERNAL"
 
 
-def test_a_returning_alum_is_blocked_before_any_create(policy: Policy, sandbox: Sandbox) -> None:
-    # Jane Doe (NetID jd123) had a NetID-era account that carries her Duke Unique ID as an identifier.
+def test_a_returning_alum_is_eligible_and_warned_of_the_identifier_move(policy: Policy, sandbox: Sandbox) -> None:
+    # Jane Doe (NetID jd123) had a NetID-era account, loaded from SIS, that carries her Duke Unique ID
+    # as an identifier. Eligibility is about her; the OneLink workflow moves the identifier.
     onelink_id = DUKE_UNIQUE_IDS["netid_era_alumna"]
     netid_era = DUKE_SCENARIOS["netid_era_alumna"]
     jane = Patron(
@@ -83,19 +85,45 @@ def test_a_returning_alum_is_blocked_before_any_create(policy: Policy, sandbox: 
         found = alma.users.get(onelink_id)  # what staff find when they search by her OneLink ID
         assert found.primary_id == netid_era
         issues = policy.eligibility(jane, existing=[found], today=TODAY)
-        assert [issue.code for issue in issues.blocking] == ["identifier_in_use"]
-        assert issues.blocking[0].hint is not None
-        assert issues.blocking[0].hint.startswith(
-            f"1) remove identifier DUKE_UNIQUE_ID {onelink_id} from account {netid_era} "
+        assert issues.ok
+        [issue] = issues.warnings
+        assert (issue.code, issue.severity) == ("identifier_in_use", "warn")
+        assert issue.message.startswith(
+            f"The Alma account {netid_era} (Jane Doe) holds the OneLink ID {onelink_id} as identifier "
+            f"DUKE_UNIQUE_ID {onelink_id}. The OneLink workflow takes the identifier off that account, creates "
+            "the new account (putting the identifier back if the create fails), then reports needs_merge"
         )
-        assert posts(sandbox) == []  # blocked: the registration stops before any create
+        assert issue.message.endswith(
+            f" Account {netid_era} is EXTERNAL (loaded from SIS): a later load from that system may put the "
+            "identifier back; ask its administrators to drop the OneLink ID from that feed or check after the "
+            "next load."
+        )
+        assert issue.hint is not None
+        assert "remove identifier" not in issue.hint  # the workflow does it, not staff
+        assert posts(sandbox) == []  # eligibility only reads
 
-        # The block is right: Alma would have refused the record.
+        # Why the workflow must move the identifier first: a plain create is refused.
         with pytest.raises(AlreadyExistsError):
             alma.users.create(policy.build_user(jane, today=TODAY))
 
 
-def test_an_existing_onelink_account_is_blocked(policy: Policy, sandbox: Sandbox) -> None:
+def test_former_staff_with_loans_are_eligible_and_warned(policy: Policy, sandbox: Sandbox) -> None:
+    onelink_id = DUKE_UNIQUE_IDS["former_staff_with_loans"]
+    staff_era = DUKE_SCENARIOS["former_staff_with_loans"]
+    rafael = Patron(
+        onelink_id=onelink_id, first_name="Rafael", last_name="Martínez", affiliation="former_affiliate",
+        prior_role="staff", left_on="2025-05-02",
+    )  # fmt: skip
+    with AlmaClient.sandbox(sandbox) as alma:
+        issues = policy.eligibility(rafael, existing=[alma.users.get(onelink_id)], today=TODAY)
+    assert issues.ok
+    assert [(issue.code, issue.severity) for issue in issues] == [("identifier_in_use", "warn")]
+    assert f"The Alma account {staff_era} (Rafael Martínez) holds the OneLink ID {onelink_id}" in issues[0].message
+    assert f"Account {staff_era} is EXTERNAL (loaded from SIS)" in issues[0].message
+    assert posts(sandbox) == []
+
+
+def test_an_existing_onelink_account_is_eligible_and_warned(policy: Policy, sandbox: Sandbox) -> None:
     onelink_id = DUKE_UNIQUE_IDS["onelink_alumnus"]
     returning = Patron(
         onelink_id=onelink_id, first_name="María José", last_name="Ibáñez", affiliation="friends",
@@ -103,6 +131,8 @@ def test_an_existing_onelink_account_is_blocked(policy: Policy, sandbox: Sandbox
     )  # fmt: skip
     with AlmaClient.sandbox(sandbox) as alma:
         issues = policy.eligibility(returning, existing=[alma.users.get(onelink_id)], today=TODAY)
-    assert [issue.code for issue in issues.blocking] == ["account_exists"]
-    assert "merge_old_account" not in [issue.code for issue in issues]
+    assert issues.ok  # the workflow updates that account instead of creating one
+    assert [(issue.code, issue.severity) for issue in issues] == [("account_exists", "warn")]
+    assert "the OneLink workflow updates that account" in issues[0].message
+    assert "EXTERNAL" not in issues[0].message  # an internal OneLink account
     assert posts(sandbox) == []
