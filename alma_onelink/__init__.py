@@ -30,6 +30,17 @@ from .errors import (
     PermissionDeniedError,
     RateLimitError,
 )
+from .onelink import (
+    Journal,
+    Outcome,
+    RegistrationResult,
+    aregister_many,
+    aregister_patron,
+    arestore,
+    register_many,
+    register_patron,
+    restore,
+)
 from .pagination import AsyncOffsetPage, SyncOffsetPage
 from .policy import Donation, Patron
 
@@ -50,12 +61,21 @@ __all__ = [
     "Donation",
     "InputError",
     "InternalServerError",
+    "Journal",
     "NotFoundError",
+    "Outcome",
     "Patron",
     "PermissionDeniedError",
     "RateLimitError",
     "RawResponse",
+    "RegistrationResult",
     "SyncOffsetPage",
     "TokenBucket",
     "__version__",
+    "aregister_many",
+    "aregister_patron",
+    "arestore",
+    "register_many",
+    "register_patron",
+    "restore",
 ]

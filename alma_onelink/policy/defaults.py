@@ -118,6 +118,12 @@ def alma_onelink_expiry_date(today: date) -> date | None:
 
 
 @hookimpl(trylast=True)
+def alma_onelink_timezone() -> str | None:
+    """No institution time zone: ``Policy.today()`` uses the machine's local date."""
+    return None
+
+
+@hookimpl(trylast=True)
 def alma_onelink_purge_date(expiry: date) -> date | None:
     """One year after expiry."""
     return add_months(expiry, PURGE_GRACE_MONTHS)

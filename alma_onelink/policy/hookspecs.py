@@ -30,6 +30,7 @@ __all__ = [
     "alma_onelink_patron_type",
     "alma_onelink_prepare_user",
     "alma_onelink_purge_date",
+    "alma_onelink_timezone",
     "alma_onelink_validate_onelink_id",
     "hookimpl",
     "hookspec",
@@ -185,4 +186,17 @@ def alma_onelink_links() -> Mapping[str, str] | None:
 
     Returns:
         Key → absolute URL, or `None` for none.
+    """
+
+
+@hookspec(firstresult=True)
+def alma_onelink_timezone() -> str | None:
+    """The institution's time zone, an IANA name like ``"America/New_York"``. **firstresult.**
+
+    Called by `Policy.today()`: registrations and renewals are dated by the institution's calendar,
+    not the server's, so an account created at 11 pm in Durham is not dated tomorrow. The defaults
+    answer ``None``: the machine's local time zone.
+
+    Returns:
+        An IANA time zone name, or `None` to let the next plugin decide.
     """

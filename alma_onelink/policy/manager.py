@@ -12,8 +12,9 @@ from __future__ import annotations
 import difflib
 import inspect
 import types
+import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Final, NamedTuple
 
@@ -333,6 +334,29 @@ class Policy:
         self._hook.alma_onelink_prepare_user(patron=patron, user=user, today=today)
         self._check_record_rules(user, patron, patron_type)
         return user
+
+    def timezone(self) -> tzinfo | None:
+        """The institution's time zone (``alma_onelink_timezone``), or ``None`` for the machine's local one.
+
+        Raises ``PolicyError`` naming the plugin's answer if it is not a known IANA time zone name.
+        """
+        name = self._hook.alma_onelink_timezone()
+        if name is None:
+            return None
+        try:
+            return zoneinfo.ZoneInfo(str(name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise PolicyError(
+                f"The {self.name!r} policy names the time zone {name!r}, which is not an IANA time zone name "
+                "like 'America/New_York'.",
+                hook="alma_onelink_timezone",
+            ) from exc
+
+    def today(self, *, now: datetime | None = None) -> date:
+        """Today's date in the institution's time zone (``now``, an aware datetime, instead of the clock)."""
+        zone = self.timezone()
+        moment = now if now is not None else datetime.now(UTC)
+        return moment.astimezone(zone).date() if zone is not None else moment.astimezone().date()
 
     def links(self) -> dict[str, str]:
         """The pages staff and patrons need, by key (``onelink_registration``, ``my_account``…)."""

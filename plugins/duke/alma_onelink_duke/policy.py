@@ -91,6 +91,11 @@ class DukePolicy:
         return f"onelink_id must be 7 digits, like 0123456 (the Duke Unique ID, leading zeros kept); {got}"
 
     @hookimpl
+    def alma_onelink_timezone(self) -> str:
+        """Duke is in Durham, North Carolina."""
+        return "America/New_York"
+
+    @hookimpl
     def alma_onelink_links(self) -> dict[str, str]:
         """The OneLink pages of the procedure, and My Account once it is configured."""
         return {key: url for key, url in self.config.links.items() if url}

@@ -18,3 +18,9 @@ def _shipped_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 def policy() -> Policy:
     """The Duke policy, loaded by name as staff load it."""
     return load_policy("duke")
+
+
+@pytest.fixture(autouse=True)
+def _journal_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The default journal of the OneLink workflow lives in a temporary folder, never the user's."""
+    monkeypatch.setenv("ALMA_ONELINK_JOURNAL", str(tmp_path_factory.mktemp("journal") / "journal.jsonl"))

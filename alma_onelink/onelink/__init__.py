@@ -1,0 +1,42 @@
+"""The OneLink procedure: register patrons, journal every write, undo from the journal.
+
+```python
+from alma_onelink import AlmaClient, Patron
+from alma_onelink.onelink import Journal, register_patron
+from alma_onelink.policy import load_policy
+
+with AlmaClient.sandbox() as alma:
+    result = register_patron(alma, load_policy("duke"), Patron(...), journal=Journal("journal.jsonl"))
+    print(result)            # outcome, steps, what to tell the patron
+```
+
+Each procedure is written once, as a generator of reads and writes (no I/O); `register_patron`
+runs it with `AlmaClient`, `aregister_patron` with `AsyncAlmaClient`.
+"""
+
+from ._trace import ApiCall, Step
+from .batch import aregister_many, register_many
+from .journal import Journal, JournalEntry, default_journal_path
+from .register import aregister_patron, register_patron
+from .restore import Restored, RestoreError, RestoreResult, arestore, restore
+from .result import Candidate, Outcome, RegistrationResult
+
+__all__ = [
+    "ApiCall",
+    "Candidate",
+    "Journal",
+    "JournalEntry",
+    "Outcome",
+    "RegistrationResult",
+    "RestoreError",
+    "RestoreResult",
+    "Restored",
+    "Step",
+    "aregister_many",
+    "aregister_patron",
+    "arestore",
+    "default_journal_path",
+    "register_many",
+    "register_patron",
+    "restore",
+]

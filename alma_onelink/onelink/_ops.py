@@ -1,0 +1,160 @@
+"""The operations a procedure asks its driver for: Alma calls and journal lines, as plain data.
+
+The procedures (registration, restore, merge) are generators that yield these and receive each
+one's result (or have the SDK error thrown in). Each Alma operation knows how to call
+``alma.users``; called on ``AsyncAlmaClient.users`` it returns an awaitable, which the async
+driver awaits, so every call is written once for both clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from alma_onelink.models import User
+
+from .journal import Action, JournalEntry
+
+__all__ = [
+    "AlmaOp",
+    "CompleteWrite",
+    "CountActivity",
+    "CreateUser",
+    "DeleteUser",
+    "GetUser",
+    "IntendWrite",
+    "JournalOp",
+    "Op",
+    "SearchUsers",
+    "UpdateUser",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class GetUser:
+    """``GET /users/{user_id}`` (any unique identifier, as a login finds it) → `User`."""
+
+    user_id: str
+    method: Literal["GET"] = "GET"
+
+    def invoke(self, users: Any) -> Any:
+        return users.get(self.user_id)
+
+    @property
+    def path(self) -> str:
+        return f"/users/{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchUsers:
+    """``GET /users?q=…``: the first ``limit`` brief records matching ``filters`` → ``list[User]``."""
+
+    filters: Mapping[str, str]
+    limit: int = 20
+    method: Literal["GET"] = "GET"
+
+    def invoke(self, users: Any) -> Any:
+        return users.list(limit=self.limit, **dict(self.filters))
+
+    @property
+    def path(self) -> str:
+        return "/users?q=" + " AND ".join(f"{k}~{v}" for k, v in self.filters.items())
+
+
+@dataclass(frozen=True, slots=True)
+class CreateUser:
+    """``POST /users`` → the created `User`."""
+
+    user: User
+    method: Literal["POST"] = "POST"
+
+    def invoke(self, users: Any) -> Any:
+        return users.create(self.user)
+
+    @property
+    def path(self) -> str:
+        return "/users"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateUser:
+    """``PUT /users/{user_id}`` with the whole record (Alma swaps all) → the saved `User`."""
+
+    user_id: str
+    user: User
+    override: tuple[str, ...] = ()
+    method: Literal["PUT"] = "PUT"
+
+    def invoke(self, users: Any) -> Any:
+        return users.update(self.user_id, self.user, override=list(self.override) or None)
+
+    @property
+    def path(self) -> str:
+        return f"/users/{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteUser:
+    """``DELETE /users/{user_id}`` → ``None``."""
+
+    user_id: str
+    method: Literal["DELETE"] = "DELETE"
+
+    def invoke(self, users: Any) -> Any:
+        return users.delete(self.user_id)
+
+    @property
+    def path(self) -> str:
+        return f"/users/{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CountActivity:
+    """The user's active loans, requests and fees (first page of each) → ``(loans, requests, fees)``."""
+
+    user_id: str
+    kind: Literal["loans", "requests", "fees"] = "loans"
+    method: Literal["GET"] = "GET"
+
+    def invoke(self, users: Any) -> Any:
+        if self.kind == "fees":
+            return users.fees(self.user_id, status="ACTIVE")
+        if self.kind == "requests":
+            return users.requests(self.user_id, status="active")
+        return users.loans(self.user_id, loan_status="Active")
+
+    @property
+    def path(self) -> str:
+        return f"/users/{self.user_id}/{self.kind}"
+
+
+AlmaOp = GetUser | SearchUsers | CreateUser | UpdateUser | DeleteUser | CountActivity
+"""An Alma call. Its result is what ``alma.users`` returns, pages reduced to their first page's items."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntendWrite:
+    """Write the intent of a write to the journal, ahead of it → the pending `JournalEntry`."""
+
+    action: Action
+    target: str
+    before: Mapping[str, Any] | None
+    reason: str
+    operation: str
+    registration: str | None = None
+    staff: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteWrite:
+    """Write the completion of a journaled write → the completed `JournalEntry`."""
+
+    entry: JournalEntry
+    result: Literal["done", "failed", "unknown"]
+    after: Mapping[str, Any] | None = None
+    error: str | None = None
+
+
+JournalOp = IntendWrite | CompleteWrite
+Op = AlmaOp | JournalOp

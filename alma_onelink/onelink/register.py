@@ -1,0 +1,128 @@
+"""`register_patron` and its async twin: the OneLink procedure for one patron, journaled.
+
+The procedure itself lives in ``_register`` (written once, no I/O); these functions pick the
+defaults, run it with the sync or async driver and name the journal in the result.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alma_onelink.errors import InputError
+from alma_onelink.policy import Patron, Policy
+
+from ._driver import drive, drive_async
+from ._register import registration
+from ._trace import Trace
+from .journal import Journal
+from .result import RegistrationResult
+
+if TYPE_CHECKING:
+    from alma_onelink import AlmaClient, AsyncAlmaClient
+
+__all__ = ["JournalLike", "aregister_patron", "open_journal", "register_patron"]
+
+JournalLike = Journal | str | os.PathLike[str] | None
+"""A `Journal`, the path of one, or ``None`` for the default journal (``$ALMA_ONELINK_JOURNAL`` or the
+per-user data directory)."""
+
+
+def open_journal(journal: JournalLike) -> Journal:
+    """The `Journal` ``journal`` names. Raises ``InputError`` for a path that cannot hold one."""
+    if isinstance(journal, Journal):
+        return journal
+    if journal is None or isinstance(journal, str | os.PathLike):
+        return Journal(journal)
+    raise InputError(f"journal must be a Journal, a file path or None; got {type(journal).__name__}")
+
+
+def prepare(policy: Policy, today: date | None, staff: str | None) -> tuple[date, str | None]:
+    """The registration day and staff name, checked. Raises ``InputError`` for a bad argument."""
+    if not isinstance(policy, Policy):
+        raise InputError(f"policy must be a Policy from load_policy(...); got {type(policy).__name__}")
+    if today is not None and not isinstance(today, date):
+        raise InputError(f"today must be a datetime.date, like date(2026, 11, 30); got {today!r}")
+    if staff is not None and (not isinstance(staff, str) or not staff.strip()):
+        raise InputError(f"staff must be the staff member's name or user name; got {staff!r}")
+    return (today if today is not None else policy.today()), (staff.strip() if staff else None)
+
+
+def register_patron(
+    alma: AlmaClient,
+    policy: Policy,
+    patron: Patron,
+    *,
+    dry_run: bool = False,
+    today: date | None = None,
+    journal: JournalLike = None,
+    staff: str | None = None,
+) -> RegistrationResult:
+    """Register ``patron`` in Alma following the OneLink procedure; the result says what was done and why.
+
+    Steps: check the application → find the patron's accounts (by OneLink ID as primary id or any
+    identifier, by email, by name) → eligibility (``policy``) → create, renew, report already
+    registered, or move the OneLink ID off an old account and create (``needs_merge``) → read the
+    account back as a login would → what to tell the patron. Every write is journaled ahead in
+    ``journal`` (default: ``$ALMA_ONELINK_JOURNAL``, else ``journal.jsonl`` in the per-user data
+    directory; ``result.journal_path`` names it). A write whose answer is lost is read back, so the
+    outcome is true: ``created`` only if the account exists, ``failed`` only if nothing is left
+    half-written (an identifier moved off an old account is put back when the create fails).
+
+    Args:
+        alma: The client (`AlmaClient`); for `AsyncAlmaClient` use `aregister_patron`.
+        policy: The institution's policy, ``load_policy("duke")``.
+        patron: The application.
+        dry_run: Do every read and decision and no write; the outcome is the one a real run would reach.
+        today: The registration day; default: today in the policy's time zone (`Policy.today`).
+        journal: A `Journal` or its path; ``None`` for the default journal. Not opened for a dry run.
+        staff: Who registers the patron, for the journal.
+
+    Returns:
+        A `RegistrationResult` whose ``outcome`` is ``created``, ``needs_merge``, ``renewed``,
+        ``already_registered``, ``blocked`` or ``failed``. Alma and network errors become ``failed``
+        with ``error`` set; they are not raised.
+
+    Raises:
+        InputError: before any request, for an application the policy cannot register (an invalid
+            OneLink ID, an affiliation not offered, a required fact missing) or a bad argument.
+        PolicyError: a policy plugin broke its contract.
+    """
+    day, who = prepare(policy, today, staff)
+    opened = None if dry_run else open_journal(journal)
+    trace = Trace()
+    procedure = registration(
+        policy, patron, today=day, dry_run=dry_run, staff=who, registration_id=uuid.uuid4().hex, trace=trace
+    )
+    result = drive(procedure, alma, journal=opened, trace=trace)
+    result.journal_path = _path(opened)
+    return result
+
+
+async def aregister_patron(
+    alma: AsyncAlmaClient,
+    policy: Policy,
+    patron: Patron,
+    *,
+    dry_run: bool = False,
+    today: date | None = None,
+    journal: JournalLike = None,
+    staff: str | None = None,
+) -> RegistrationResult:
+    """`register_patron` for `AsyncAlmaClient`: the same procedure, the same arguments and result."""
+    day, who = prepare(policy, today, staff)
+    opened = None if dry_run else open_journal(journal)
+    trace = Trace()
+    procedure = registration(
+        policy, patron, today=day, dry_run=dry_run, staff=who, registration_id=uuid.uuid4().hex, trace=trace
+    )
+    result = await drive_async(procedure, alma, journal=opened, trace=trace)
+    result.journal_path = _path(opened)
+    return result
+
+
+def _path(journal: Journal | None) -> Path | None:
+    return journal.path if journal is not None else None

@@ -1,0 +1,236 @@
+"""Undo one journaled write: `restore` puts a record back as it was before that entry (async: `arestore`).
+
+An update is undone by a PUT of the record before it, a delete by creating the record again, a
+create by deleting the account, but only while it is exactly as the create left it and holds no
+loans, requests or fees. Restoring is itself journaled (operation ``"restore"``), and refuses
+rather than overwrite a change someone made since.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from alma_onelink.errors import AlmaError, InputError, NotFoundError
+from alma_onelink.models import User
+
+from ._driver import drive, drive_async
+from ._ops import CountActivity, CreateUser, DeleteUser, GetUser, Op, UpdateUser
+from ._trace import Trace
+from ._write import describe, write
+from .journal import Journal, JournalEntry
+from .register import JournalLike, open_journal
+
+if TYPE_CHECKING:
+    from alma_onelink import AlmaClient, AsyncAlmaClient
+
+__all__ = ["RestoreError", "RestoreResult", "Restored", "arestore", "comparable", "restore"]
+
+_VOLATILE = frozenset(
+    {
+        "link", "desc", "last_modified_date", "last_modified_by", "created_date", "created_by", "status_date",
+        "loans", "requests", "fees", "full_name", "last_patron_activity_date", "password",
+    }
+)  # fmt: skip
+"""Keys Alma fills in or changes by itself; two records that differ only here are the same record."""
+
+
+def comparable(record: Any) -> Any:
+    """``record`` (Alma JSON) without what Alma fills in by itself (links, ``desc``, timestamps, counts)."""
+    if isinstance(record, dict):
+        kept = {k: comparable(v) for k, v in record.items() if k not in _VOLATILE}
+        return {k: v for k, v in kept.items() if v not in (None, "", [], {})}
+    if isinstance(record, list):
+        return [comparable(item) for item in record]
+    return record
+
+
+def _differences(now: dict[str, Any], then: dict[str, Any]) -> list[str]:
+    a, b = comparable(now), comparable(then)
+    return sorted(key for key in set(a) | set(b) if a.get(key) != b.get(key))
+
+
+class RestoreError(AlmaError, ValueError):
+    """The entry cannot be restored safely: the record changed since, or still has activity; the message says which."""
+
+
+class Restored(enum.StrEnum):
+    """What `restore` did."""
+
+    PUT_BACK = "put_back"
+    """The record before the entry was written back (the entry was an update)."""
+    RECREATED = "recreated"
+    """The deleted record was created again (the entry was a delete)."""
+    DELETED = "deleted"
+    """The account the entry created was deleted (the entry was a create)."""
+    NOTHING_TO_DO = "nothing_to_do"
+    """The record is already as it was before the entry."""
+    FAILED = "failed"
+    """Alma refused or could not be reached; ``reason`` says what happened."""
+
+
+@dataclass(slots=True)
+class RestoreResult:
+    """What `restore` did for one journal entry, and the journal entries it wrote."""
+
+    entry: JournalEntry
+    outcome: Restored
+    reason: str
+    user: User | None = None
+    journal_entries: list[str] = field(default_factory=list)
+    error: AlmaError | None = None
+
+    def __str__(self) -> str:
+        entry = self.entry
+        return f"restore of {entry.action} {entry.target} ({entry.id[:8]}): {self.outcome.value} — {self.reason}"
+
+
+def _restoring(entry: JournalEntry, *, staff: str | None, force: bool) -> Generator[Op, Any, RestoreResult]:
+    target = entry.target
+    written: list[str] = []
+    try:
+        current: User | None = yield GetUser(target)
+    except NotFoundError:
+        current = None
+    if current is not None and not _same_record(current, target):
+        current = None  # the id now finds another account through an identifier: the target itself is gone
+
+    def result(
+        outcome: Restored, reason: str, user: User | None = None, error: AlmaError | None = None
+    ) -> RestoreResult:
+        return RestoreResult(entry, outcome, reason, user, written, error)
+
+    def journaled(op: CreateUser | UpdateUser | DeleteUser, before: User | None, wanted: Any) -> Any:
+        return write(
+            op,
+            target=target,
+            before=before,
+            reason=f"restore {target} as it was before journal entry {entry.id} ({entry.action})",
+            operation="restore",
+            registration=entry.id,
+            staff=staff,
+            took_effect=wanted,
+            entries=written,
+        )
+
+    if entry.action == "create":
+        if current is None:
+            return result(Restored.NOTHING_TO_DO, f"{target} does not exist any more")
+        if entry.after is not None:
+            changed = _differences(current.to_alma(), entry.after)
+            if changed:
+                raise RestoreError(
+                    f"{target} changed since journal entry {entry.id} created it ({', '.join(changed)}); deleting it "
+                    "would lose that. Delete it in Alma by hand if that is really wanted."
+                )
+        for kind in ("loans", "requests", "fees"):
+            items = yield CountActivity(target, kind)
+            if items:
+                raise RestoreError(
+                    f"{target} has {len(items)} active {kind}: an account with activity is not deleted. "
+                    "Merge it or settle the activity first."
+                )
+        done = yield from journaled(DeleteUser(target), current, lambda user: user is None)
+        if done.result != "done":
+            return result(Restored.FAILED, f"the delete of {target} {_how(done)}", current, done.error)
+        return result(Restored.DELETED, f"deleted {target}, created by journal entry {entry.id}")
+
+    before = User.from_alma(entry.before) if entry.before is not None else None
+    if before is None:
+        raise RestoreError(f"journal entry {entry.id} holds no record before the {entry.action}: nothing to put back")
+    if entry.action == "delete":
+        if current is not None:
+            return result(Restored.NOTHING_TO_DO, f"{target} exists again", current)
+        done = yield from journaled(CreateUser(before), None, lambda user: user is not None)
+        if done.result != "done":
+            return result(Restored.FAILED, f"re-creating {target} {_how(done)}", None, done.error)
+        return result(Restored.RECREATED, f"re-created {target} as journal entry {entry.id} found it", done.user)
+
+    # an update
+    if current is None:
+        raise RestoreError(
+            f"{target} does not exist any more: nothing to put back (its record before is in the journal)"
+        )
+    if not _differences(current.to_alma(), entry.before or {}):
+        return result(Restored.NOTHING_TO_DO, f"{target} is already as it was before entry {entry.id}", current)
+    if entry.result != "failed" and entry.after is not None and not force:
+        changed = _differences(current.to_alma(), entry.after)
+        if changed:
+            raise RestoreError(
+                f"{target} changed since journal entry {entry.id} ({', '.join(changed)}): putting the old record "
+                "back would undo those changes too. Pass force=True to put it back anyway."
+            )
+    wanted = comparable(entry.before)
+    done = yield from journaled(
+        UpdateUser(target, before), current, lambda user: user is not None and comparable(user.to_alma()) == wanted
+    )
+    if done.result != "done":
+        return result(Restored.FAILED, f"putting {target} back {_how(done)}", current, done.error)
+    return result(Restored.PUT_BACK, f"{target} is back as it was before entry {entry.id}", done.user)
+
+
+def _same_record(user: User, target: str) -> bool:
+    return (user.primary_id or "").casefold() == target.casefold()
+
+
+def _how(done: Any) -> str:
+    if done.result == "unknown":
+        return f"may or may not have happened ({describe(done.error)}); check {done.entry_id} in the journal"
+    return f"was refused: {describe(done.error)}"
+
+
+def _entry(entry: JournalEntry | str, journal: Journal) -> JournalEntry:
+    if isinstance(entry, JournalEntry):
+        return entry
+    if isinstance(entry, str):
+        return journal.get(entry)
+    raise InputError(f"entry must be a JournalEntry or its id; got {type(entry).__name__}")
+
+
+def _check(entry: JournalEntry) -> None:
+    if entry.result == "failed" and entry.action != "update":
+        raise RestoreError(
+            f"journal entry {entry.id} failed: the {entry.action} did not happen, so there is nothing to undo"
+        )
+
+
+def restore(
+    alma: AlmaClient,
+    entry: JournalEntry | str,
+    *,
+    journal: JournalLike = None,
+    staff: str | None = None,
+    force: bool = False,
+) -> RestoreResult:
+    """Put the record of ``entry`` back as it was before that write; the restore is journaled too.
+
+    ``entry`` is a `JournalEntry` or its id (or a unique prefix of 6+ characters) in ``journal``.
+    An update is undone by a PUT of the record before it (refused if the record changed since,
+    unless ``force=True``); a delete by re-creating the record; a create by deleting the account,
+    only if it is unchanged since and has no active loans, requests or fees.
+
+    Raises:
+        RestoreError: undoing would lose a later change, or the account has activity.
+        InputError: no such entry in the journal.
+    """
+    opened = open_journal(journal)
+    found = _entry(entry, opened)
+    _check(found)
+    return drive(_restoring(found, staff=staff, force=force), alma, journal=opened, trace=Trace())
+
+
+async def arestore(
+    alma: AsyncAlmaClient,
+    entry: JournalEntry | str,
+    *,
+    journal: JournalLike = None,
+    staff: str | None = None,
+    force: bool = False,
+) -> RestoreResult:
+    """`restore` for `AsyncAlmaClient`."""
+    opened = open_journal(journal)
+    found = _entry(entry, opened)
+    _check(found)
+    return await drive_async(_restoring(found, staff=staff, force=force), alma, journal=opened, trace=Trace())
