@@ -10,8 +10,8 @@ and use the fixtures ``alma_sandbox`` (a fresh, seeded in-memory Alma sandbox pe
 `PolicyContract` to check a policy plugin's hooks and return types.
 """
 
-from ._policy_contract import PolicyContract
 from ._journal import alma_journal
+from ._policy_contract import PolicyContract
 from ._sandbox_fixtures import alma, alma_sandbox, async_alma
 
 __all__ = ["PolicyContract", "alma", "alma_journal", "alma_sandbox", "async_alma"]
