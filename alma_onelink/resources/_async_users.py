@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -13,7 +14,7 @@ import httpx
 from .._base import RequestSpec, raw_response_mode
 from .._response import RawResponse
 from .._retry import backoff_seconds
-from ..errors import APIConnectionError, APIStatusError, NotFoundError
+from ..errors import AlmaError, APIConnectionError, APIStatusError, NotFoundError
 from ..models import AlmaModel, Fee, Loan, User, UserRequest
 from ..pagination import AsyncOffsetPage
 from . import _users_spec as spec
@@ -200,13 +201,24 @@ class AsyncUsers:
         )
 
     def edit(
-        self, user_id: str, *, user_id_type: str | None = None, override: str | Iterable[str] | None = None
+        self,
+        user_id: str,
+        *,
+        user_id_type: str | None = None,
+        override: str | Iterable[str] | None = None,
+        journal: spec.EditJournal | None = None,
+        staff: str | None = None,
+        reason: str | None = None,
     ) -> AsyncUserEdit:
         """``async with alma.users.edit(id) as user:`` — GET, change ``user``, PUT on exit if anything changed.
 
-        Nothing Alma sent is lost; an exception inside the block sends nothing.
+        Nothing Alma sent is lost; an exception inside the block sends nothing. With ``journal=``
+        (an ``alma_onelink.onelink.Journal``), the PUT is journaled ahead with the record before,
+        ``staff`` and ``reason``, and completed after, so ``restore`` can undo it.
         """
-        return AsyncUserEdit(self, user_id, user_id_type=user_id_type, override=override)
+        return AsyncUserEdit(
+            self, user_id, user_id_type=user_id_type, override=override, journal=journal, staff=staff, reason=reason
+        )
 
     async def delete(
         self,
@@ -316,11 +328,17 @@ class AsyncUserEdit:
         *,
         user_id_type: str | None,
         override: str | Iterable[str] | None,
+        journal: spec.EditJournal | None = None,
+        staff: str | None = None,
+        reason: str | None = None,
     ) -> None:
         self._users = users
         self._user_id = user_id
         self._user_id_type = user_id_type
         self._override = override
+        self._journal = journal
+        self._staff = staff
+        self._reason = reason
         self._before: dict[str, Any] = {}
         self.user: User | None = None
         self.saved: User | None = None
@@ -336,10 +354,27 @@ class AsyncUserEdit:
         if exc_type is not None or self.user is None:
             return
         self.changed = self.user.to_alma() != self._before
-        if self.changed:
-            self.saved = await self._users.update(
-                self._user_id, self.user, user_id_type=self._user_id_type, override=self._override
-            )
+        if not self.changed:
+            return
+        if self._journal is None:
+            self.saved = await self._put()
+            return
+        # The journal's file lock may wait on another process: never block the event loop on it.
+        entry = await asyncio.to_thread(
+            spec.journal_edit_intent, self._journal, self._before, staff=self._staff, reason=self._reason
+        )
+        try:
+            self.saved = await self._put()
+        except AlmaError as exc:
+            await asyncio.to_thread(spec.journal_edit_done, self._journal, entry, None, exc)
+            raise
+        await asyncio.to_thread(spec.journal_edit_done, self._journal, entry, self.saved, None)
+
+    async def _put(self) -> User:
+        assert self.user is not None
+        return await self._users.update(
+            self._user_id, self.user, user_id_type=self._user_id_type, override=self._override
+        )
 
 
 def _raw(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[RawResponse[R]]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import httpx
 
@@ -20,6 +20,7 @@ from ..errors import AlmaErrorDetail, AlreadyExistsError, APIConnectionError, AP
 from ..models import AlmaModel, Fee, FeeList, Loan, LoanList, RequestList, User, UserList, UserRequest
 
 __all__ = [
+    "EditJournal",
     "OVERRIDABLE_FIELDS",
     "SEARCH_FIELDS",
     "ListPlan",
@@ -35,6 +36,8 @@ __all__ = [
     "check_key",
     "update_user",
     "as_parsed",
+    "journal_edit_done",
+    "journal_edit_intent",
     "not_ours",
     "outcome_unknown",
     "same_person",
@@ -461,3 +464,47 @@ def not_ours(sent: User, cause: Exception) -> AlreadyExistsError:
 
 def as_parsed(result: Any) -> User:
     return cast(User, result.parse() if isinstance(result, RawResponse) else result)
+
+
+# --- journaling an edit: what goes into the journal, decided once for both clients ------------------
+
+
+class EditJournal(Protocol):
+    """What ``users.edit(..., journal=...)`` needs of a journal (``alma_onelink.onelink.Journal`` has it)."""
+
+    def intend(
+        self,
+        *,
+        action: Any,
+        target: str,
+        before: Mapping[str, Any] | None,
+        staff: str | None = None,
+        registration: str | None = None,
+        operation: str | None = None,
+        reason: str | None = None,
+    ) -> Any: ...
+
+    def complete(
+        self, entry: Any, *, result: Any, after: Mapping[str, Any] | None = None, error: str | None = None
+    ) -> Any: ...
+
+
+def journal_edit_intent(journal: EditJournal, before: dict[str, Any], *, staff: str | None, reason: str | None) -> Any:
+    """Journal the PUT of an edit ahead of it (the record before is the backup); returns the pending entry."""
+    target = str(before.get("primary_id") or "")
+    return journal.intend(
+        action="update", target=target, before=before, staff=staff, operation="edit", reason=reason or "users.edit"
+    )
+
+
+def journal_edit_done(journal: EditJournal, entry: Any, saved: User | None, error: Exception | None) -> None:
+    """Journal how the PUT of an edit ended: done (Alma's answer), failed, or unknown (its answer was lost)."""
+    if error is None:
+        journal.complete(entry, result="done", after=saved.to_alma() if saved is not None else None)
+        return
+    unknown = outcome_unknown(error)
+    journal.complete(
+        entry,
+        result="unknown" if unknown else "failed",
+        error=f"{type(error).__name__}: {error}".replace("\n", " "),
+    )

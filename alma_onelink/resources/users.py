@@ -17,7 +17,7 @@ import httpx
 from .._base import RequestSpec, raw_response_mode
 from .._response import RawResponse
 from .._retry import backoff_seconds
-from ..errors import APIConnectionError, APIStatusError, NotFoundError
+from ..errors import AlmaError, APIConnectionError, APIStatusError, NotFoundError
 from ..models import AlmaModel, Fee, Loan, User, UserRequest
 from ..pagination import SyncOffsetPage
 from . import _users_spec as spec
@@ -208,13 +208,24 @@ class Users:
         )
 
     def edit(
-        self, user_id: str, *, user_id_type: str | None = None, override: str | Iterable[str] | None = None
+        self,
+        user_id: str,
+        *,
+        user_id_type: str | None = None,
+        override: str | Iterable[str] | None = None,
+        journal: spec.EditJournal | None = None,
+        staff: str | None = None,
+        reason: str | None = None,
     ) -> UserEdit:
         """``with alma.users.edit(id) as user:`` — GET, change ``user``, PUT on exit if anything changed.
 
-        Nothing Alma sent is lost; an exception inside the block sends nothing.
+        Nothing Alma sent is lost; an exception inside the block sends nothing. With ``journal=``
+        (an ``alma_onelink.onelink.Journal``), the PUT is journaled ahead with the record before,
+        ``staff`` and ``reason``, and completed after, so ``restore`` can undo it.
         """
-        return UserEdit(self, user_id, user_id_type=user_id_type, override=override)
+        return UserEdit(
+            self, user_id, user_id_type=user_id_type, override=override, journal=journal, staff=staff, reason=reason
+        )
 
     def delete(
         self,
@@ -318,12 +329,23 @@ class UserEdit:
     """Context manager behind `edit`. After the block, ``saved`` is Alma's answer (or None)."""
 
     def __init__(
-        self, users: Users, user_id: str, *, user_id_type: str | None, override: str | Iterable[str] | None
+        self,
+        users: Users,
+        user_id: str,
+        *,
+        user_id_type: str | None,
+        override: str | Iterable[str] | None,
+        journal: spec.EditJournal | None = None,
+        staff: str | None = None,
+        reason: str | None = None,
     ) -> None:
         self._users = users
         self._user_id = user_id
         self._user_id_type = user_id_type
         self._override = override
+        self._journal = journal
+        self._staff = staff
+        self._reason = reason
         self._before: dict[str, Any] = {}
         self.user: User | None = None
         self.saved: User | None = None
@@ -339,10 +361,22 @@ class UserEdit:
         if exc_type is not None or self.user is None:
             return
         self.changed = self.user.to_alma() != self._before
-        if self.changed:
-            self.saved = self._users.update(
-                self._user_id, self.user, user_id_type=self._user_id_type, override=self._override
-            )
+        if not self.changed:
+            return
+        if self._journal is None:
+            self.saved = self._put()
+            return
+        entry = spec.journal_edit_intent(self._journal, self._before, staff=self._staff, reason=self._reason)
+        try:
+            self.saved = self._put()
+        except AlmaError as exc:
+            spec.journal_edit_done(self._journal, entry, None, exc)
+            raise
+        spec.journal_edit_done(self._journal, entry, self.saved, None)
+
+    def _put(self) -> User:
+        assert self.user is not None
+        return self._users.update(self._user_id, self.user, user_id_type=self._user_id_type, override=self._override)
 
 
 def _raw(func: Callable[P, R]) -> Callable[P, RawResponse[R]]:
