@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from alma_onelink.errors import AlmaError, APIStatusError
 from alma_onelink.pagination import AsyncOffsetPage, SyncOffsetPage
 
-from ._ops import AlmaOp, CompleteWrite, IntendWrite, Op
+from ._moves import moved_off
+from ._ops import AlmaOp, CompleteWrite, FindMoves, IntendWrite, JournalOp, Op
 from ._trace import ApiCall, Trace
 from .journal import Journal
 
@@ -35,7 +36,9 @@ def _outcome(exc: BaseException | None) -> str:
     return f"{type(exc).__name__} {code}" if code else type(exc).__name__
 
 
-def _journal_op(op: IntendWrite | CompleteWrite, journal: Journal | None) -> Any:
+def _journal_op(op: JournalOp, journal: Journal | None) -> Any:
+    if isinstance(op, FindMoves):
+        return moved_off(journal, op.onelink_id)
     if journal is None:  # pragma: no cover - a procedure that writes is always given a journal
         raise AssertionError("a procedure journaled a write without a journal")
     if isinstance(op, IntendWrite):
@@ -65,7 +68,7 @@ def drive(procedure: Procedure[R], alma: AlmaClient, *, journal: Journal | None,
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         value, error = None, None
-        if isinstance(op, IntendWrite | CompleteWrite):
+        if isinstance(op, IntendWrite | CompleteWrite | FindMoves):
             value = _journal_op(op, journal)
             continue
         value, error = _call(op, alma, trace)
@@ -92,7 +95,7 @@ async def drive_async(procedure: Procedure[R], alma: AsyncAlmaClient, *, journal
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         value, error = None, None
-        if isinstance(op, IntendWrite | CompleteWrite):
+        if isinstance(op, IntendWrite | CompleteWrite | FindMoves):
             # The journal's file lock may wait on another process: never block the event loop on it.
             value = await asyncio.to_thread(_journal_op, op, journal)
             continue

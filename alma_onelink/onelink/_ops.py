@@ -22,6 +22,7 @@ __all__ = [
     "CountActivity",
     "CreateUser",
     "DeleteUser",
+    "FindMoves",
     "GetUser",
     "IntendWrite",
     "JournalOp",
@@ -134,6 +135,18 @@ AlmaOp = GetUser | SearchUsers | CreateUser | UpdateUser | DeleteUser | CountAct
 
 
 @dataclass(frozen=True, slots=True)
+class FindMoves:
+    """Ask the journal which old accounts a registration took ``onelink_id`` off → ``list[str]`` (primary ids).
+
+    A move is a completed ``register`` update whose record before held the id as an identifier and
+    whose record after does not; a move whose old account was merged since (a completed ``merge``
+    write on it) is left out. Without a journal (or before its file exists): ``[]``.
+    """
+
+    onelink_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class IntendWrite:
     """Write the intent of a write to the journal, ahead of it → the pending `JournalEntry`."""
 
@@ -156,5 +169,5 @@ class CompleteWrite:
     error: str | None = None
 
 
-JournalOp = IntendWrite | CompleteWrite
+JournalOp = IntendWrite | CompleteWrite | FindMoves
 Op = AlmaOp | JournalOp

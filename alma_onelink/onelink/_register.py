@@ -22,11 +22,12 @@ from alma_onelink.policy import (
     EligibilityIssue,
     Patron,
     Policy,
+    PolicyError,
     onelink_id_clash,
 )
 
 from ._compare import fold, has_patron_type, is_active, is_expired, same_name, same_value, with_patron_type
-from ._ops import CreateUser, GetUser, Op, SearchUsers, UpdateUser
+from ._ops import CreateUser, FindMoves, GetUser, Op, SearchUsers, UpdateUser
 from ._trace import Trace
 from ._write import Write, describe, write
 from .result import Candidate, Outcome, RegistrationResult
@@ -137,6 +138,8 @@ def registration(
     )
     try:
         return (yield from _procedure(run))
+    except (InputError, PolicyError):
+        raise  # the application or the policy is at fault, not Alma
     except AlmaError as exc:
         # A read failed (a write's failure is handled where it happens): nothing was written after it.
         trace.end(f"Alma could not answer: {describe(exc)}", "failed")
@@ -259,9 +262,17 @@ def _existing_account(run: _Run, account: User) -> Procedure:
         )
         if hit
     ]
+    merge_from = yield from _pending_merge(run)
     trace.begin("decide", "An account whose primary id is the OneLink ID is the patron's OneLink account.")
     if not stale:
         trace.end(f"{account.primary_id} is active, expires {_day(account.expiry_date)}, group {group}: nothing to do")
+        if merge_from:
+            return run.result(
+                Outcome.NEEDS_MERGE,
+                f"the OneLink account exists and is up to date; {merge_from} is still to be merged into it",
+                user=account,
+                merge_from=merge_from,
+            )
         return run.result(Outcome.ALREADY_REGISTERED, "the OneLink account exists and is up to date", user=account)
     trace.end(f"renew {account.primary_id}: {', '.join(stale)}")
 
@@ -280,7 +291,7 @@ def _existing_account(run: _Run, account: User) -> Procedure:
     )
     if run.dry_run:
         trace.end(f"would update {account.primary_id}: group {group}, expires {_day(expiry)}", "planned")
-        return run.result(Outcome.RENEWED, f"would renew: {', '.join(stale)}", user=renewed)
+        return run.result(Outcome.RENEWED, f"would renew: {', '.join(stale)}", user=renewed, merge_from=merge_from)
     done = yield from run.write(
         UpdateUser(account.primary_id or patron.onelink_id, renewed, override),
         target=account.primary_id or patron.onelink_id,
@@ -295,7 +306,22 @@ def _existing_account(run: _Run, account: User) -> Procedure:
         f"updated {account.primary_id}: group {group}, Patron type {patron_type.statistic_category}, "
         f"expires {_day(expiry)}"
     )
-    return (yield from _verify(run, renewed, Outcome.RENEWED, f"renewed: {', '.join(stale)}"))
+    return (yield from _verify(run, renewed, Outcome.RENEWED, f"renewed: {', '.join(stale)}", merge_from=merge_from))
+
+
+def _pending_merge(run: _Run) -> Generator[Op, Any, str | None]:
+    """An old account an earlier registration took the OneLink ID off, still there to be merged (journal)."""
+    moved: list[str] = yield FindMoves(run.patron.onelink_id)
+    for old_id in moved:
+        try:
+            old: User = yield GetUser(old_id)
+        except NotFoundError:
+            continue  # merged (deleted) or removed since
+        run.candidates.append(
+            Candidate(old, ("the journal shows an earlier registration took the OneLink ID off it",), acted_on=True)
+        )
+        return old_id
+    return None
 
 
 # --- no OneLink account yet: create it (moving the identifier off an old account first) ----------

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from alma_onelink.errors import AlmaError, InputError
 from alma_onelink.policy import EligibilityIssue, Patron, Policy
 
-from .register import JournalLike, aregister_patron, open_journal, prepare, register_patron
+from .register import JournalLike, aregister_patron, journal_for, prepare, register_patron
 from .result import Outcome, RegistrationResult
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def register_many(
     """
     day, who = prepare(policy, today, staff)
     workers = _check_concurrency(concurrency)
-    opened = None if dry_run else open_journal(journal)
+    opened = journal_for(journal, dry_run=dry_run)
 
     def one(index: int, patron: Patron) -> RegistrationResult:
         try:
@@ -170,7 +170,7 @@ async def aregister_many(
     """`register_many` for `AsyncAlmaClient`: ``concurrency`` tasks; ``async for result in aregister_many(...)``."""
     day, who = prepare(policy, today, staff)
     workers = _check_concurrency(concurrency)
-    opened = None if dry_run else open_journal(journal)
+    opened = journal_for(journal, dry_run=dry_run)
 
     async def one(index: int, patron: Patron) -> RegistrationResult:
         try:

@@ -18,17 +18,27 @@ from alma_onelink.policy import Patron, Policy
 from ._driver import drive, drive_async
 from ._register import registration
 from ._trace import Trace
-from .journal import Journal
+from .journal import Journal, default_journal_path
 from .result import RegistrationResult
 
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient, AsyncAlmaClient
 
-__all__ = ["JournalLike", "aregister_patron", "open_journal", "register_patron"]
+__all__ = ["JournalLike", "aregister_patron", "journal_for", "open_journal", "prepare", "register_patron"]
 
 JournalLike = Journal | str | os.PathLike[str] | None
 """A `Journal`, the path of one, or ``None`` for the default journal (``$ALMA_ONELINK_JOURNAL`` or the
 per-user data directory)."""
+
+
+def journal_for(journal: JournalLike, *, dry_run: bool) -> Journal | None:
+    """The journal a run writes to; for a dry run, only one that already exists (it is read, never written)."""
+    if not dry_run:
+        return open_journal(journal)
+    if isinstance(journal, Journal):
+        return journal
+    path = Path(journal) if journal is not None else default_journal_path()
+    return Journal(path) if path.is_file() else None
 
 
 def open_journal(journal: JournalLike) -> Journal:
@@ -78,7 +88,7 @@ def register_patron(
         patron: The application.
         dry_run: Do every read and decision and no write; the outcome is the one a real run would reach.
         today: The registration day; default: today in the policy's time zone (`Policy.today`).
-        journal: A `Journal` or its path; ``None`` for the default journal. Not opened for a dry run.
+        journal: A `Journal` or its path; ``None`` for the default journal. A dry run only reads it, if it exists.
         staff: Who registers the patron, for the journal.
 
     Returns:
@@ -92,13 +102,13 @@ def register_patron(
         PolicyError: a policy plugin broke its contract.
     """
     day, who = prepare(policy, today, staff)
-    opened = None if dry_run else open_journal(journal)
+    opened = journal_for(journal, dry_run=dry_run)
     trace = Trace()
     procedure = registration(
         policy, patron, today=day, dry_run=dry_run, staff=who, registration_id=uuid.uuid4().hex, trace=trace
     )
     result = drive(procedure, alma, journal=opened, trace=trace)
-    result.journal_path = _path(opened)
+    result.journal_path = None if dry_run else _path(opened)
     return result
 
 
@@ -114,13 +124,13 @@ async def aregister_patron(
 ) -> RegistrationResult:
     """`register_patron` for `AsyncAlmaClient`: the same procedure, the same arguments and result."""
     day, who = prepare(policy, today, staff)
-    opened = None if dry_run else open_journal(journal)
+    opened = journal_for(journal, dry_run=dry_run)
     trace = Trace()
     procedure = registration(
         policy, patron, today=day, dry_run=dry_run, staff=who, registration_id=uuid.uuid4().hex, trace=trace
     )
     result = await drive_async(procedure, alma, journal=opened, trace=trace)
-    result.journal_path = _path(opened)
+    result.journal_path = None if dry_run else _path(opened)
     return result
 
 
