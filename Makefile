@@ -31,7 +31,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 docs-serve: $(STAMP)
 	$(BIN)/mkdocs serve

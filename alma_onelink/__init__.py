@@ -27,6 +27,7 @@ from .errors import (
     InputError,
     InternalServerError,
     NotFoundError,
+    OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "Journal",
     "NotFoundError",
     "Outcome",
+    "OutcomeUnknownError",
     "Patron",
     "PermissionDeniedError",
     "RateLimitError",

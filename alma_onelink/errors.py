@@ -28,6 +28,7 @@ __all__ = [
     "InputError",
     "InternalServerError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
     "error_for_response",
@@ -98,6 +99,19 @@ class APIConnectionError(AlmaError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out. For a write, Alma may or may not have applied it."""
+
+
+class OutcomeUnknownError(APIConnectionError):
+    """A write's answer was lost and reading it back failed too: whether Alma applied it is not known.
+
+    ``write`` is the kind of write (``"create"``, ``"update"``, ``"delete"``) and ``target`` its
+    primary id; the message says how to check. Never retried blindly: check first.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, write: str, target: str) -> None:
+        self.write = write
+        self.target = target
+        super().__init__(message, method=method, path=path, request_sent=True)
 
 
 class APIResponseValidationError(AlmaError):

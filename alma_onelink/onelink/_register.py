@@ -174,19 +174,21 @@ def _procedure(run: _Run) -> Procedure:
         yield from _search(run, exclude={fold(found.primary_id)} if found is not None else set())
     trace.end(_found_summary(run))
 
-    if account is not None and not _is_patron(account, patron):
+    if found is not None and not _is_patron(found, patron):
+        how = "primary id" if account is not None else "identifier"
         run.issues.append(
             EligibilityIssue.block(
                 "onelink_id_taken",
-                f"The Alma account {account.primary_id} belongs to {account.display_name or 'someone else'}, not "
-                f"{patron.full_name}: the OneLink ID {onelink_id} was probably mistyped.",
-                "Have the patron sign in to OneLink and read the unique ID shown; if it really is theirs, "
-                "the account's names need checking by a user administrator.",
+                f"The Alma account {found.primary_id} holds OneLink ID {onelink_id} as its {how}, but it belongs to "
+                f"{found.display_name or 'someone else'}, not {patron.full_name}: the OneLink ID was probably "
+                "mistyped.",
+                "Have the patron sign in to OneLink and read the unique ID shown; if it really is theirs (a "
+                "changed name), a user administrator corrects the names on that account first.",
             )
         )
-        trace.begin("eligibility", "A OneLink ID belongs to one person.")
-        trace.end("blocked: the account with this OneLink ID is another person's", "failed")
-        return run.result(Outcome.BLOCKED, "the OneLink ID is another person's account", user=account)
+        trace.begin("eligibility", "A OneLink ID belongs to one person: an account of another name is never touched.")
+        trace.end(f"blocked: {found.primary_id}, which holds this OneLink ID, is another person's", "failed")
+        return run.result(Outcome.BLOCKED, "the OneLink ID is held by another person's account", user=found)
 
     # --- 3. eligibility ------------------------------------------------------------------------
     trace.begin("eligibility", "The policy decides who may have an account; it sees the accounts found.")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from alma_onelink.errors import AlmaError, InputError
 from alma_onelink.policy import EligibilityIssue, Patron, Policy
 
+from ._register import check_patron
 from .register import JournalLike, aregister_patron, journal_for, prepare, register_patron
 from .result import Outcome, RegistrationResult
 
@@ -67,15 +68,24 @@ def _failed(policy: Policy, patron: Patron, index: int, exc: Exception, dry_run:
 
 
 def _entries(
-    policy: Policy, patrons: Iterable[Patron], dry_run: bool
+    policy: Policy, patrons: Iterable[Patron], today: date, dry_run: bool
 ) -> Iterator[tuple[int, Patron, RegistrationResult | None]]:
-    """Each patron with its index, and a result already decided for a repeated OneLink ID."""
+    """Each patron with its index, and a result already decided for an invalid application or a repeated ID.
+
+    Applications are checked (no I/O) before their OneLink ID counts as taken, so a corrected
+    application after an invalid one with the same ID is still registered.
+    """
     first_seen: dict[str, int] = {}
     for index, patron in enumerate(patrons):
         if not isinstance(patron, Patron):
             raise InputError(
                 f"patrons[{index}] is a {type(patron).__name__}, not a Patron; build each with Patron(...)"
             )
+        try:
+            check_patron(policy, patron, today=today)
+        except InputError as exc:
+            yield index, patron, _settle(policy, patron, index, dry_run, exc)
+            continue
         key = patron.onelink_id.strip().casefold()
         if key in first_seen:
             issue = EligibilityIssue.block(
@@ -136,7 +146,7 @@ def register_many(
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alma-onelink-register") as pool:
         running: set[Future[RegistrationResult]] = set()
-        for index, patron, decided in _entries(policy, patrons, dry_run):
+        for index, patron, decided in _entries(policy, patrons, day, dry_run):
             if decided is not None:
                 yield decided
                 continue
@@ -182,7 +192,7 @@ async def aregister_many(
 
     running: set[asyncio.Task[RegistrationResult]] = set()
     try:
-        for index, patron, decided in _entries(policy, patrons, dry_run):
+        for index, patron, decided in _entries(policy, patrons, day, dry_run):
             if decided is not None:
                 yield decided
                 continue

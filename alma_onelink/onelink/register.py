@@ -37,6 +37,8 @@ def journal_for(journal: JournalLike, *, dry_run: bool) -> Journal | None:
         return open_journal(journal)
     if isinstance(journal, Journal):
         return journal
+    if journal is not None and not isinstance(journal, str | os.PathLike):
+        raise InputError(f"journal must be a Journal, a file path or None; got {type(journal).__name__}")
     path = Path(journal) if journal is not None else default_journal_path()
     return Journal(path) if path.is_file() else None
 

@@ -155,7 +155,13 @@ def _restoring(entry: JournalEntry, *, staff: str | None, force: bool) -> Genera
         )
     if not _differences(current.to_alma(), entry.before or {}):
         return result(Restored.NOTHING_TO_DO, f"{target} is already as it was before entry {entry.id}", current)
-    if entry.result != "failed" and entry.after is not None and not force:
+    if not force:
+        if entry.after is None:
+            raise RestoreError(
+                f"journal entry {entry.id} is {entry.result}: it holds no record after the update, so a later "
+                f"change to {target} cannot be told from it. Compare {target} with the record before in the "
+                "journal, then pass force=True to put that record back."
+            )
         changed = _differences(current.to_alma(), entry.after)
         if changed:
             raise RestoreError(
@@ -190,7 +196,7 @@ def _entry(entry: JournalEntry | str, journal: Journal) -> JournalEntry:
 
 
 def _check(entry: JournalEntry) -> None:
-    if entry.result == "failed" and entry.action != "update":
+    if entry.result == "failed":
         raise RestoreError(
             f"journal entry {entry.id} failed: the {entry.action} did not happen, so there is nothing to undo"
         )

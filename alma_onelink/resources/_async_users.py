@@ -163,6 +163,8 @@ class AsyncUsers:
                     log.warning("Create of %s was not applied (%s); sending it again", record.primary_id, exc)
                     await self._client._sleep(backoff_seconds(attempt + 1))
                     continue
+                except AlmaError as check_exc:
+                    raise spec.create_outcome_unknown(record, exc, check_exc) from exc
                 if not same_person(as_parsed(found), record):
                     raise not_ours(record, exc) from exc
                 log.info("Create of %s took effect although its answer was lost", record.primary_id)

@@ -16,7 +16,15 @@ import httpx
 from .._base import RequestSpec, clean_params, encode_path, parse_model, parse_nothing
 from .._config import check_max_retries, check_timeout
 from .._response import RawResponse
-from ..errors import AlmaErrorDetail, AlreadyExistsError, APIConnectionError, APIStatusError, InputError
+from ..errors import (
+    AlmaError,
+    AlmaErrorDetail,
+    AlreadyExistsError,
+    APIConnectionError,
+    APIStatusError,
+    InputError,
+    OutcomeUnknownError,
+)
 from ..models import AlmaModel, Fee, FeeList, Loan, LoanList, RequestList, User, UserList, UserRequest
 
 __all__ = [
@@ -36,6 +44,7 @@ __all__ = [
     "check_key",
     "update_user",
     "as_parsed",
+    "create_outcome_unknown",
     "journal_edit_done",
     "journal_edit_intent",
     "not_ours",
@@ -460,6 +469,21 @@ def not_ours(sent: User, cause: Exception) -> AlreadyExistsError:
     method = getattr(cause, "method", "POST")
     path = getattr(cause, "path", "/almaws/v1/users")
     return AlreadyExistsError(status_code=400, method=method, path=path, errors=[detail])
+
+
+def create_outcome_unknown(sent: User, cause: Exception, check: AlmaError) -> OutcomeUnknownError:
+    """The error for a create whose answer was lost and whose check (a GET of the primary id) failed too."""
+    method = getattr(cause, "method", "POST")
+    path = getattr(cause, "path", "/almaws/v1/users")
+    return OutcomeUnknownError(
+        f"The create of {sent.primary_id} may or may not have taken effect: its answer was lost ({cause}) and "
+        f"reading {sent.primary_id} back failed ({type(check).__name__}: {check}). Check with "
+        f"alma.users.get({sent.primary_id!r}) before creating it again",
+        method=method,
+        path=path,
+        write="create",
+        target=str(sent.primary_id),
+    )
 
 
 def as_parsed(result: Any) -> User:

@@ -18,7 +18,6 @@ from alma_onelink import (
     AlmaClient,
     AlreadyExistsError,
     APIConnectionError,
-    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
@@ -26,6 +25,7 @@ from alma_onelink import (
     InputError,
     InternalServerError,
     NotFoundError,
+    OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
     TokenBucket,
@@ -508,10 +508,15 @@ def test_create_daily_threshold_is_not_looked_up_or_retried() -> None:
     assert script.methods == ["POST"]
 
 
-def test_create_lookup_failure_is_reported_as_an_alma_error() -> None:
+def test_create_lookup_failure_is_reported_as_outcome_unknown() -> None:
+    # The create's answer was lost and the check failed too: neither "created" nor "refused" would be true.
     script = Script(read_timeout(), default=httpx.Response(503))
-    with pytest.raises(APIStatusError):
+    with pytest.raises(OutcomeUnknownError) as caught:
         make_client(script, max_retries=1).users.create(NEW_USER)
+    assert (caught.value.write, caught.value.target) == ("create", "jdoe")
+    assert "may or may not have taken effect" in str(caught.value)
+    assert "alma.users.get('jdoe')" in str(caught.value)
+    assert isinstance(caught.value, APIConnectionError)
     assert script.methods[0] == "POST"
     assert "POST" not in script.methods[1:]
 
