@@ -1,0 +1,304 @@
+"""Registering patrons: Alma calls per registration by outcome, and batch throughput over real HTTP.
+
+Two measurements, in one run:
+
+* **calls per registration** — one registration of each kind against the in-process sandbox (Duke
+  scenarios, a fixed day), counted from the sandbox's request log. Targets: a new patron in at most
+  5 calls, a rerun of the same registration in at most 2 (a rerun after ``needs_merge`` reads the
+  old account too: the journal says it still waits to be merged).
+* **batch throughput** — ``register_many`` (threads) and ``aregister_many`` (tasks) registering new
+  patrons on the sandbox *served over real HTTP* (uvicorn on 127.0.0.1, a port the OS picks), with
+  150 ms latency and Alma's per-second threshold (25 requests/s) on. The clients keep their default
+  rate limiter (25/s). Requests and 429s are counted from the sandbox's request log; requests per
+  second as a fraction of Alma's 25 is the figure of merit (target ≥ 0.9: the batch is limited by
+  Alma's threshold, not by the workflow).
+
+Every batch is capped in time (``--cap``): when the cap is reached no new patron is started, the
+registrations under way finish, and the row is marked ``capped``.
+
+Run: ``make bench`` or ``.venv/bin/python bench/register.py [--patrons 100] [--latency 0.15] [--cap 24]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from alma_onelink import AlmaClient, AsyncAlmaClient, Patron
+from alma_onelink.onelink import Journal, RegistrationResult, aregister_many, register_many, register_patron
+from alma_onelink.policy import Policy, load_policy
+from alma_onelink.sandbox import DUKE_UNIQUE_IDS, LogEntry, Sandbox
+
+ALMA_RATE = 25.0
+TODAY = date(2026, 11, 30)
+NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+
+# --- a. calls per registration ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    patron: Patron
+    expected: str
+    target: int | None
+
+
+def _applicant(scenario: str, first: str, last: str, affiliation: str, email: str, **facts: Any) -> Patron:
+    return Patron(
+        onelink_id=DUKE_UNIQUE_IDS[scenario],
+        first_name=first,
+        last_name=last,
+        affiliation=affiliation,
+        email=email,
+        **facts,
+    )
+
+
+def _cases() -> list[Case]:
+    ada = _applicant(
+        "new_registrant", "Ada", "Byron", "friends", "ada@example.org",
+        donation={"amount": "250", "given_on": "2026-10-01"},
+    )  # fmt: skip
+    renewing = _applicant(
+        "onelink_alumnus", "María José", "Ibáñez", "friends", "mj.ibanez@example.org",
+        donation={"amount": "500", "given_on": "2026-11-01"},
+    )  # fmt: skip
+    jane = _applicant(
+        "netid_era_alumna", "Jane", "Doe", "alumni", "jane.doe@alumni.duke.edu", graduated_on="2019-05-12"
+    )
+    lea = _applicant(
+        "recent_graduate", "Léa", "Kowalczyk", "alumni", "lea.kowalczyk@duke.edu", graduated_on="2026-08-01"
+    )
+    return [
+        Case("new patron", ada, "created", 5),
+        Case("rerun of the same", ada, "already_registered", 2),
+        Case("Friends member renewing", renewing, "renewed", None),
+        Case(f"NetID-era alumna ({jane.onelink_id})", jane, "needs_merge", None),
+        Case("rerun before the merge", jane, "needs_merge", 2),
+        Case("recent graduate", lea, "blocked", None),
+    ]
+
+
+def _kind(entry: LogEntry) -> str:
+    """``GET`` (one user), ``search`` (``GET /users``), ``POST``, ``PUT`` or ``DELETE``."""
+    if entry.method == "GET" and entry.path.rstrip("/").endswith("/users"):
+        return "search"
+    return entry.method
+
+
+def _breakdown(log: list[LogEntry]) -> str:
+    counts = Counter(_kind(entry) for entry in log)
+    return ", ".join(f"{kind} {counts[kind]}" for kind in ("GET", "search", "POST", "PUT", "DELETE") if counts[kind])
+
+
+def calls_per_registration(policy: Policy, journal: Journal) -> None:
+    sandbox = Sandbox.demo(now=lambda: NOW, per_second_limit=None)
+    print(f"a. Alma calls per registration (in-process sandbox, Duke scenarios, today {TODAY})")
+    print(f"{'registration':28} {'outcome':19} {'calls':>5}  {'of which':31} {'target':>6}  result")
+    with AlmaClient.sandbox(sandbox, rate_limit=None) as alma:
+        for case in _cases():
+            sandbox.clear_log()
+            result = register_patron(alma, policy, case.patron, today=TODAY, journal=journal)
+            log = sandbox.request_log
+            if result.outcome != case.expected:
+                sys.exit(f"{case.name}: expected {case.expected}, the workflow said {result.outcome}:\n{result}")
+            target = f"≤ {case.target}" if case.target is not None else "-"
+            verdict = "" if case.target is None else ("PASS" if len(log) <= case.target else "MISS")
+            row = f"{case.name:28} {result.outcome.value:19} {len(log):5d}  {_breakdown(log):31} {target:>6}"
+            print(f"{row}  {verdict}")
+    sandbox.close()
+    print("(each application carries an email: one search more than without; a search is GET /users?q=…)")
+
+
+# --- b. batch throughput on the served sandbox -------------------------------------------------------
+
+
+class _Server(uvicorn.Server):
+    """uvicorn in a background thread, on the port the OS chose."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+        self.port = 0
+
+    def install_signal_handlers(self) -> None:  # not the main thread
+        return None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.port = self.servers[0].sockets[0].getsockname()[1]  # port 0 asked the OS for a free one
+        self.ready.set()
+
+
+@dataclass
+class Batch:
+    name: str
+    concurrency: int
+    registered: int
+    outcomes: Counter[str]
+    requests: int
+    throttled: int
+    seconds: float
+    capped: bool
+
+
+def _patrons(prefix: int, count: int, deadline: float, capped: list[bool]) -> Iterator[Patron]:
+    """``count`` new TRLN borrowers whose OneLink IDs start with ``prefix``; stops at ``deadline``."""
+    for i in range(count):
+        if time.monotonic() >= deadline:
+            capped.append(True)
+            return
+        yield Patron(
+            onelink_id=f"{prefix}{i:06d}",
+            first_name="Bench",
+            last_name=f"Borrower{prefix}x{i:06d}",  # fixed width: no name is a prefix of another
+            email=f"bench.{prefix}.{i}@unc.example.edu",
+            affiliation="trln",
+            home_institution="UNC-Chapel Hill",
+        )
+
+
+def _batch(
+    name: str,
+    *,
+    concurrency: int,
+    sandbox: Sandbox,
+    run: Callable[[Iterator[Patron]], list[RegistrationResult]],
+    prefix: int,
+    count: int,
+    cap: float,
+) -> Batch:
+    sandbox.clear_log()
+    capped: list[bool] = []
+    start = time.monotonic()
+    results = run(_patrons(prefix, count, start + cap, capped))
+    seconds = time.monotonic() - start
+    log = sandbox.request_log
+    return Batch(
+        name=name,
+        concurrency=concurrency,
+        registered=len(results),
+        outcomes=Counter(r.outcome.value for r in results),
+        requests=len(log),
+        throttled=sum(1 for entry in log if entry.status == 429),
+        seconds=seconds,
+        capped=bool(capped),
+    )
+
+
+def throughput(policy: Policy, journal: Journal, patrons: int, latency: float, cap: float) -> list[Batch]:
+    sandbox = Sandbox(seed=1, latency=latency, per_second_limit=int(ALMA_RATE))
+    sandbox.seed(20, seed=1, duke=True)  # a few accounts for the searches to look through
+    config = uvicorn.Config(
+        sandbox.asgi_app(), host="127.0.0.1", port=0, http="h11", lifespan="off", log_level="warning", access_log=False
+    )
+    server = _Server(config)
+    thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)
+    thread.start()
+    if not server.ready.wait(10):
+        sys.exit("the sandbox server did not start within 10 s")
+    origin = f"http://127.0.0.1:{server.port}"
+    options: dict[str, Any] = {"api_key": sandbox.api_key, "base_url": origin}
+
+    def sync_run(concurrency: int) -> Callable[[Iterator[Patron]], list[RegistrationResult]]:
+        def run(batch: Iterator[Patron]) -> list[RegistrationResult]:
+            # trust_env=False: loopback, never through a proxy from the environment.
+            with httpx.Client(trust_env=False, timeout=30) as http, AlmaClient(**options, http_client=http) as alma:
+                return list(register_many(alma, policy, batch, concurrency=concurrency, journal=journal))
+
+        return run
+
+    def async_run(concurrency: int) -> Callable[[Iterator[Patron]], list[RegistrationResult]]:
+        async def go(batch: Iterator[Patron]) -> list[RegistrationResult]:
+            async with (
+                httpx.AsyncClient(trust_env=False, timeout=30) as http,
+                AsyncAlmaClient(**options, http_client=http) as alma,
+            ):
+                return [r async for r in aregister_many(alma, policy, batch, concurrency=concurrency, journal=journal)]
+
+        return lambda batch: asyncio.run(go(batch))
+
+    print()
+    print(
+        f"b. register_many on the served sandbox ({origin}), {patrons} new patrons per batch, "
+        f"{latency * 1000:.0f} ms latency, Alma's threshold {ALMA_RATE:.0f} req/s, cap {cap:.0f} s per batch"
+    )
+    print(
+        f"{'batch':28} {'patrons':>7} {'created':>7} {'requests':>8} {'429s':>5} {'wall':>8} "
+        f"{'req/s':>6} {'of 25/s':>7}  target  result"
+    )
+    batches = []
+    plans = [
+        ("sync, 8 threads", 8, sync_run(8)),
+        ("sync, 16 threads", 16, sync_run(16)),
+        ("async, 8 tasks", 8, async_run(8)),
+        ("async, 16 tasks", 16, async_run(16)),
+    ]
+    try:
+        for prefix, (name, concurrency, run) in enumerate(plans, start=2):
+            batch = _batch(
+                name, concurrency=concurrency, sandbox=sandbox, run=run, prefix=prefix, count=patrons, cap=cap
+            )
+            batches.append(batch)
+            rate = batch.requests / batch.seconds
+            fraction = rate / ALMA_RATE
+            note = "  capped" if batch.capped else ""
+            others = {k: v for k, v in batch.outcomes.items() if k != "created"}
+            if others:
+                note += f"  other outcomes: {dict(others)}"
+            print(
+                f"{name:28} {batch.registered:7d} {batch.outcomes['created']:7d} {batch.requests:8d} "
+                f"{batch.throttled:5d} {batch.seconds:6.1f} s {rate:6.1f} {fraction:7.2f}  ≥ 0.90  "
+                f"{'PASS' if fraction >= 0.9 else 'MISS'}{note}"
+            )
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sandbox.close()
+    print("req/s = requests the sandbox received / wall time of the batch; 429s = PER_SECOND_THRESHOLD answers")
+    return batches
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patrons", type=int, default=100, help="new patrons per batch (default 100)")
+    parser.add_argument("--latency", type=float, default=0.15, help="seconds the sandbox adds to each response")
+    parser.add_argument("--cap", type=float, default=24.0, help="seconds after which a batch starts no new patron")
+    args = parser.parse_args()
+    if not 1 <= args.patrons <= 999_999:
+        parser.error("--patrons must be from 1 to 999999")
+
+    cores = os.cpu_count() or 0
+    print(
+        f"machine: {cores} cores, {platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}"
+    )
+    policy = load_policy("duke")
+    with tempfile.TemporaryDirectory(prefix="bench-register-") as folder:
+        journal = Journal(Path(folder) / "journal.jsonl")
+        calls_per_registration(policy, journal)
+        throughput(policy, journal, args.patrons, args.latency, args.cap)
+        if journal.pending():
+            sys.exit(f"{len(journal.pending())} journal intents were left pending")
+
+
+if __name__ == "__main__":
+    main()
