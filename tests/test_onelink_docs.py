@@ -22,7 +22,7 @@ from alma_onelink.onelink import Journal
 
 ROOT = Path(__file__).resolve().parents[1]
 # Each page and the least number of examples whose output it shows (so the check cannot go vacuous).
-SHOWN = {"onelink.md": 10, "journal.md": 4}
+SHOWN = {"onelink.md": 10, "journal.md": 4, "merging.md": 6}
 PAGES = [ROOT / "docs" / name for name in SHOWN]
 # A fenced block: its language and options, and its body (blocks inside tabs or lists are indented).
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)

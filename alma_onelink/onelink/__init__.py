@@ -17,26 +17,52 @@ runs it with `AlmaClient`, `aregister_patron` with `AsyncAlmaClient`.
 from ._trace import ApiCall, Step
 from .batch import aregister_many, register_many
 from .journal import Journal, JournalEntry, default_journal_path
+from .merge import (
+    ActivityItem,
+    MergeItem,
+    MergeOutcome,
+    MergePlan,
+    MergeRefused,
+    MergeResult,
+    aapply_merge,
+    aplan_merge,
+    apply_merge,
+    aundo_merge,
+    plan_merge,
+    undo_merge,
+)
 from .register import aregister_patron, register_patron
 from .restore import Restored, RestoreError, RestoreResult, arestore, restore
 from .result import Candidate, Outcome, RegistrationResult
 
 __all__ = [
+    "ActivityItem",
     "ApiCall",
     "Candidate",
     "Journal",
     "JournalEntry",
+    "MergeItem",
+    "MergeOutcome",
+    "MergePlan",
+    "MergeRefused",
+    "MergeResult",
     "Outcome",
     "RegistrationResult",
     "RestoreError",
     "RestoreResult",
     "Restored",
     "Step",
+    "aapply_merge",
+    "aplan_merge",
+    "apply_merge",
+    "aundo_merge",
     "aregister_many",
     "aregister_patron",
     "arestore",
     "default_journal_path",
+    "plan_merge",
     "register_many",
     "register_patron",
     "restore",
+    "undo_merge",
 ]

@@ -42,4 +42,16 @@ def moved_off(journal: Journal | None, onelink_id: str) -> list[str]:
 
 
 def _merged(journal: Journal, target: str) -> bool:
-    return any(e.operation == "merge" and e.result == "done" for e in journal.entries(target=target))
+    """Whether a merge of ``target`` completed and stands: not rolled back, none of its writes undone."""
+    for entry in journal.entries(target=target):
+        if entry.operation != "merge" or entry.result != "done" or entry.registration is None:
+            continue
+        writes = journal.entries(registration=entry.registration)
+        if any(w.operation == "merge_rollback" for w in writes):
+            continue  # rolled back part-way: both accounts are as they were
+        undone = any(
+            r.operation == "restore" and r.result == "done" for w in writes for r in journal.entries(registration=w.id)
+        )
+        if not undone:
+            return True
+    return False

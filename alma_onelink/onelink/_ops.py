@@ -171,3 +171,27 @@ class CompleteWrite:
 
 JournalOp = IntendWrite | CompleteWrite | FindMoves
 Op = AlmaOp | JournalOp
+
+
+@dataclass(frozen=True, slots=True)
+class ListActivity(CountActivity):
+    """Every active loan, request or fee of the user, all pages walked → ``list[Loan | UserRequest | Fee]``.
+
+    A `CountActivity` (so both drivers run it as any Alma call) that reads every page, not just the
+    first: a merge plan lists each item, and the decision to delete needs all of them.
+    """
+
+    def invoke(self, users: Any) -> Any:
+        page = CountActivity.invoke(self, users)
+        if hasattr(page, "__await__"):  # AsyncUsers: the async driver awaits the walk of every page
+            return _every_item(page)
+        return page.to_list()
+
+
+async def _every_item(page: Any) -> list[Any]:
+    first = await page
+    items: list[Any] = await first.to_list()
+    return items
+
+
+__all__ += ["ListActivity"]

@@ -64,6 +64,16 @@ def _message(value: object) -> str | None:
     raise _WrongAnswer
 
 
+def _note(value: object) -> str | None:
+    if isinstance(value, str) and len(value.strip()) > _NOTE_LIMIT:
+        raise _WrongAnswer
+    return _message(value)
+
+
+_NOTE_LIMIT = 2000
+"""Alma's limit on ``note_text``."""
+
+
 def _list_of(kind: type[Any]) -> Callable[[object], list[Any] | None]:
     def check(value: object) -> list[Any] | None:
         if value is None:
@@ -115,6 +125,9 @@ _CHECKS: dict[str, tuple[Callable[[object], object], str]] = {
     "alma_onelink_prepare_user": (_nothing, "None (change `user` in place)"),
     "alma_onelink_links": (_links, "a dict of str keys to str URLs, or None"),
     "alma_onelink_timezone": (_message, 'an IANA time zone name like "America/New_York", or None'),
+    "alma_onelink_merge_segments": (_list_of(str), 'a list of segment names like ["identifiers", "notes"], or None'),
+    "alma_onelink_merge_veto": (_message, "a reason (a non-blank str), or None for no objection"),
+    "alma_onelink_merge_note": (_note, "the note text (a non-blank str of at most 2000 characters), or None"),
 }
 
 

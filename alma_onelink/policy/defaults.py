@@ -17,8 +17,10 @@ from .hookspecs import hookimpl
 from .types import Affiliation, EligibilityIssue, Patron, add_months, onelink_id_clash
 
 __all__ = [
+    "DEFAULT_MERGE_SEGMENTS",
     "FORMER_PATRON_TYPES",
     "GROUPS",
+    "MERGE_SEGMENTS",
     "PATRON_TYPES",
     "PATRON_TYPE_CATEGORY",
     "PURGE_GRACE_MONTHS",
@@ -51,6 +53,12 @@ FORMER_PATRON_TYPES: Final[dict[str, str]] = {
     "sponsored": "PT_FORMER_SPONSORED",
 }
 """Prior role → "Patron type" of a former affiliate."""
+
+MERGE_SEGMENTS: Final = ("identifiers", "addresses", "emails", "phones", "notes", "blocks", "statistics", "proxies")
+"""The segments a merge can carry from the old account (From) to the new one (To), in Alma's UI order."""
+
+DEFAULT_MERGE_SEGMENTS: Final = ("identifiers", "addresses", "emails", "phones", "notes", "statistics")
+"""What Alma's Merge Users form ticks by default: contacts, identifiers, notes and statistics."""
 
 AFFILIATIONS: Final[tuple[Affiliation, ...]] = (
     Affiliation("alumni", "Alumni", ("graduated_on",), "Graduates of the institution."),
@@ -248,3 +256,28 @@ def alma_onelink_prepare_user(patron: Patron, user: User) -> None:
             *user.user_note,
             UserNote(note_type=Code(value="OTHER"), note_text=patron.notes, user_viewable=False),
         ]
+
+
+@hookimpl(trylast=True)
+def alma_onelink_merge_segments() -> list[str]:
+    """Alma's UI defaults: identifiers, addresses, emails, phones, notes and statistics (no blocks, no proxies)."""
+    return list(DEFAULT_MERGE_SEGMENTS)
+
+
+@hookimpl(trylast=True)
+def alma_onelink_merge_veto(from_user: User, to_user: User) -> str | None:
+    """Veto merging a linked account: a copy of another institution's user is merged at that institution."""
+    linked = [
+        f"{role} {user.primary_id} is a linked copy of a user of {user.source_institution_code}"
+        for role, user in (("From", from_user), ("To", to_user))
+        if user.source_institution_code
+    ]
+    if not linked:
+        return None
+    return "; ".join(linked) + ": merge the accounts at their home institution, where their activity lives."
+
+
+@hookimpl(trylast=True)
+def alma_onelink_merge_note(to_user: User, today: date, staff: str | None) -> str:
+    """``"Merged into <To> on <today> by <staff>"`` (``alma-onelink`` when no staff member is named)."""
+    return f"Merged into {to_user.primary_id} on {today.isoformat()} by {staff or 'alma-onelink'}"

@@ -26,6 +26,9 @@ __all__ = [
     "alma_onelink_eligibility",
     "alma_onelink_expiry_date",
     "alma_onelink_links",
+    "alma_onelink_merge_note",
+    "alma_onelink_merge_segments",
+    "alma_onelink_merge_veto",
     "alma_onelink_patron_group",
     "alma_onelink_patron_type",
     "alma_onelink_prepare_user",
@@ -199,4 +202,67 @@ def alma_onelink_timezone() -> str | None:
 
     Returns:
         An IANA time zone name, or `None` to let the next plugin decide.
+    """
+
+
+@hookspec(firstresult=True)
+def alma_onelink_merge_segments(from_user: User, to_user: User) -> Iterable[str] | None:
+    """Which segments of an old account a merge carries into the patron's OneLink account. **firstresult.**
+
+    Called by `Policy.merge_segments()`, which `plan_merge` asks when it is given a policy and no
+    ``segments=`` (an explicit ``segments=`` wins, as the boxes a user administrator ticks in
+    Alma's Merge Users form do). Segment names: ``identifiers``, ``addresses``, ``emails``,
+    ``phones``, ``notes``, ``blocks``, ``statistics``, ``proxies``. Whatever the answer, a merge
+    never carries the user group, status, expiry date or record fields, deduplicates against what
+    the OneLink account already has, and copies every segment as Internal (Alma's "copy all
+    segments as internal": an External segment would be overwritten by the next feed load). The
+    defaults answer Alma's UI defaults: identifiers, addresses, emails, phones, notes, statistics.
+
+    Args:
+        from_user: The old account (From), the full record as read from Alma.
+        to_user: The account it is merged into (To), the patron's OneLink account.
+
+    Returns:
+        Segment names (a name not in the list above is a plugin error), or `None` to let the next
+        plugin decide.
+    """
+
+
+@hookspec
+def alma_onelink_merge_veto(from_user: User, to_user: User) -> str | None:
+    """Why these two accounts must not be merged, if they must not. **Collected from every plugin.**
+
+    Called by `Policy.merge_vetoes()`, which `plan_merge` asks before anything is written, after
+    the checks every merge gets (both accounts exist, they are two accounts, From holds no role
+    but Patron, To's primary id is a valid OneLink ID, names and birth dates match). Every veto is
+    listed in the `MergeRefused` error; a veto cannot be overridden by ``force=``. The defaults
+    veto merging a linked account (a copy of a user of another institution, which is merged there).
+
+    Args:
+        from_user: The old account (From), the full record as read from Alma.
+        to_user: The account it is merged into (To), the patron's OneLink account.
+
+    Returns:
+        The reason, in words a user administrator acts on, or `None` for no objection.
+    """
+
+
+@hookspec(firstresult=True)
+def alma_onelink_merge_note(from_user: User, to_user: User, today: date, staff: str | None) -> str | None:
+    """The note a merge leaves on the old account it marks inactive. **firstresult.**
+
+    Called by `Policy.merge_note()`: by `plan_merge` to show the old account's final state
+    (``staff`` is then `None`), and by `apply_merge` when it marks From (a staff-only note, status
+    INACTIVE, expiry today). When the merge was forced (``force=``), the merge appends
+    ``"; merged although <fields> differ: <reason>"`` to the answer. The defaults answer
+    ``"Merged into <To's primary id> on <today> by <staff>"`` (``alma-onelink`` without a staff name).
+
+    Args:
+        from_user: The old account (From), as read before the merge.
+        to_user: The account it is merged into (To), as read before the merge.
+        today: The day of the merge; never read the clock.
+        staff: Who merges, as given to `apply_merge`, or `None`.
+
+    Returns:
+        The note text (at most 2000 characters, Alma's limit), or `None` to let the next plugin decide.
     """

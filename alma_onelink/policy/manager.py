@@ -365,6 +365,47 @@ class Policy:
             merged.update(found)  # reversed: the plugin asked first writes last, so it wins
         return merged
 
+    # --- merging an old account into the OneLink account --------------------------------------
+
+    def merge_segments(self, from_user: User, to_user: User) -> list[str]:
+        """The segments a merge of ``from_user`` into ``to_user`` carries, in Alma's UI order.
+
+        Raises ``PolicyError`` naming the plugin whose answer holds a name that is not a segment
+        (see ``defaults.MERGE_SEGMENTS``).
+        """
+        hook = "alma_onelink_merge_segments"
+        kwargs = {"from_user": _copy_user(from_user), "to_user": _copy_user(to_user)}
+        answer: list[str] = self._decide(hook, **kwargs)
+        unknown = [name for name in answer if name not in defaults.MERGE_SEGMENTS]
+        if unknown:
+            plugin = self._who_answered(hook, **kwargs)
+            raise PolicyError(
+                f"Plugin {plugin!r} answered {hook} with {', '.join(map(repr, unknown))}, which "
+                f"{'is not a segment' if len(unknown) == 1 else 'are not segments'}; segments: "
+                f"{', '.join(defaults.MERGE_SEGMENTS)}.",
+                plugin=plugin,
+                hook=hook,
+            )
+        return [name for name in defaults.MERGE_SEGMENTS if name in answer]
+
+    def merge_vetoes(self, from_user: User, to_user: User) -> list[str]:
+        """Every plugin's reason not to merge ``from_user`` into ``to_user`` (empty: no objection)."""
+        answers: list[str] = self._hook.alma_onelink_merge_veto(
+            from_user=_copy_user(from_user), to_user=_copy_user(to_user)
+        )
+        return [reason.strip() for reason in answers]
+
+    def merge_note(self, from_user: User, to_user: User, *, today: date, staff: str | None = None) -> str:
+        """The note a merge leaves on ``from_user`` when it marks it inactive, merged into ``to_user``."""
+        note: str = self._decide(
+            "alma_onelink_merge_note",
+            from_user=_copy_user(from_user),
+            to_user=_copy_user(to_user),
+            today=today,
+            staff=staff,
+        )
+        return note.strip()
+
     # --- helpers -----------------------------------------------------------------------------
 
     def _purge_date(self, patron: Patron, expiry: date) -> date | None:
@@ -483,6 +524,13 @@ _RECORD_RULES: Final = (
         "keep that statistic (add others beside it)",
     ),
 )
+
+
+def _copy_user(user: User) -> User:
+    # Hooks are pure, yet a plugin that changes the record it is shown must not change the merge.
+    if not isinstance(user, User):
+        raise InputError(f"expected a User record, as returned by alma.users.get(...); got {type(user).__name__}")
+    return user.model_copy(deep=True)
 
 
 def _require_patron(patron: object) -> None:

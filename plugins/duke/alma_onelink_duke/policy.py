@@ -378,3 +378,18 @@ class DukePolicy:
                 user_viewable=False,
             ),
         ]
+
+    # --- merging a NetID-era account into the OneLink account -----------------------------------
+
+    @hookimpl
+    def alma_onelink_merge_segments(self) -> list[str]:
+        """Identifiers, addresses, emails, phones, notes and statistics; never blocks or proxies.
+
+        The procedure merges a NetID-era account (From) into the new OneLink account (To). Those
+        old accounts are EXTERNAL, loaded from the SIS, and so are their segments: the merge copies
+        every carried segment as Internal, as Alma's "copy all segments as internal" does, so the
+        next SIS load cannot overwrite them on the OneLink account. The old account's user group is
+        never carried (no merge carries it): the OneLink account keeps the group and Patron type its
+        affiliation gives, and a Patron type statistic of the old account is left behind with it.
+        """
+        return ["identifiers", "addresses", "emails", "phones", "notes", "statistics"]

@@ -1,0 +1,372 @@
+"""Applying a merge plan, and undoing an applied merge: generators of reads and journaled writes, no I/O.
+
+Apply: re-read both accounts (refuse if either changed since the plan), then (1) take the moved
+identifiers off From, (2) write To with the carried items, (3) mark From merged, (4) delete From
+if asked and empty. Each write goes through `write` (journaled ahead, its lost answer read back). A
+refused write rolls back what was written, newest first; a write whose outcome is unknown stops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from alma_onelink.errors import AlmaError, NotFoundError
+from alma_onelink.models import User
+
+from ._merge import MergeRules, read_account
+from ._merge_carry import holds_carried, marked, with_carried, without_identifiers
+from ._merge_types import MergeOutcome, MergePlan, MergeRefused, MergeResult
+from ._merge_ui import activity_summary, steps_after_delete
+from ._ops import DeleteUser, GetUser, ListActivity, Op, UpdateUser
+from ._trace import Trace
+from ._write import Write, describe, write
+from .journal import JournalEntry
+from .restore import Restored, RestoreError, RestoreResult, _restoring, comparable
+
+__all__ = ["applying", "changed_fields", "undoing"]
+
+Procedure = Generator[Op, Any, MergeResult]
+
+_KINDS: tuple[Literal["loans", "requests", "fees"], ...] = ("loans", "requests", "fees")
+
+
+def changed_fields(now: dict[str, Any], then: dict[str, Any]) -> list[str]:
+    """The top-level fields that differ, ignoring what Alma fills in by itself (`comparable`)."""
+    a, b = comparable(now), comparable(then)
+    return sorted(key for key in set(a) | set(b) if a.get(key) != b.get(key))
+
+
+@dataclass(slots=True)
+class _Written:
+    """A forward write of the merge that took effect: what to put back if a later one is refused."""
+
+    entry_id: str
+    target: str
+    before: User
+    after: User | None
+
+
+@dataclass(slots=True)
+class _Run:
+    plan: MergePlan
+    merge_id: str
+    staff: str | None
+    trace: Trace
+    entries: list[str] = field(default_factory=list)
+    written: list[_Written] = field(default_factory=list)
+    records: dict[str, User | None] = field(default_factory=dict)
+
+    def write(
+        self,
+        op: UpdateUser | DeleteUser,
+        *,
+        before: User,
+        reason: str,
+        took_effect: Callable[[User | None], bool],
+        operation: str = "merge",
+    ) -> Generator[Op, Any, Write]:
+        forced = f" (forced: {self.plan.force})" if self.plan.force and operation == "merge" else ""
+        done = yield from write(
+            op,
+            target=op.user_id,
+            before=before,
+            reason=reason + forced,
+            operation=operation,
+            registration=self.merge_id,
+            staff=self.staff,
+            took_effect=took_effect,
+            entries=self.entries,
+        )
+        if done.result == "done":
+            self.records[op.user_id] = None if isinstance(op, DeleteUser) else (done.user or op.user)
+        return done
+
+    def result(self, outcome: MergeOutcome, reason: str, **fields: Any) -> MergeResult:
+        plan = self.plan
+        return MergeResult(
+            outcome=outcome,
+            plan=plan,
+            reason=reason,
+            merge_id=self.merge_id,
+            steps=self.trace.steps,
+            calls=self.trace.calls,
+            journal_entries=self.entries,
+            from_user=self.records.get(plan.from_id),
+            to_user=self.records.get(plan.to_id),
+            **fields,
+        )
+
+
+def applying(
+    plan: MergePlan,
+    *,
+    rules: MergeRules,
+    delete_source: bool,
+    staff: str | None,
+    today: date,
+    merge_id: str,
+    trace: Trace,
+) -> Procedure:
+    """Apply ``plan`` (its token already confirmed). Raises `MergeRefused` if an account changed since the plan."""
+    run = _Run(plan, merge_id, staff, trace)
+    from_id, to_id = plan.from_id, plan.to_id
+    trace.begin("re-read", "The plan applied must be the plan reviewed: read both accounts again.")
+    reasons: list[str] = []
+    try:
+        from_now = yield from read_account(from_id, "From", reasons)
+        to_now = yield from read_account(to_id, "To", reasons)
+    except AlmaError as exc:
+        trace.end(f"Alma could not answer: {describe(exc)}", "failed")
+        return run.result(
+            MergeOutcome.FAILED, f"Alma could not answer, so nothing was written: {describe(exc)}", error=exc
+        )
+    for role, now, then in (("From", from_now, plan.from_record), ("To", to_now, plan.to_record)):
+        if now is not None and (changed := changed_fields(now.to_alma(), then)):
+            reasons.append(
+                f"{role} {now.primary_id} changed since the plan was made ({', '.join(changed)}): make a new plan "
+                "and review it"
+            )
+    if reasons or from_now is None or to_now is None:
+        trace.end("an account changed since the plan", "failed")
+        raise MergeRefused(reasons, what=f"Cannot apply the plan to merge {from_id} into {to_id}")
+    run.records.update({from_id: from_now, to_id: to_now})
+    trace.end(f"{from_id} and {to_id} are as planned")
+
+    merging = f"merge {from_id} into {to_id}"
+    moved = plan.moved_identifiers
+    if moved:
+        trace.begin("take_identifiers", "Alma lets one user only hold an identifier value: take them off From first.")
+        stripped = without_identifiers(from_now, moved)
+        done = yield from run.write(
+            UpdateUser(from_id, stripped),
+            before=from_now,
+            reason=f"{merging}: take identifiers {', '.join(moved)} off {from_id} so {to_id} can hold them",
+            took_effect=lambda user: (
+                user is not None
+                and not set(map(str.casefold, user.identifier_values())) & {value.casefold() for value in moved}
+            ),
+        )
+        if done.result != "done":
+            return (yield from _stop(run, done, f"taking identifiers {', '.join(moved)} off {from_id}"))
+        run.written.append(_Written(done.entry_id, from_id, from_now, done.user))
+        from_now = done.user or stripped
+        trace.end(f"{from_id} no longer holds {', '.join(moved)}")
+
+    trace.begin("carry", "Write To as re-read plus the carried items (GET → change → PUT, nothing lost).")
+    if plan.carried:
+        new_to = with_carried(to_now, plan.carried)
+        done = yield from run.write(
+            UpdateUser(to_id, new_to),
+            before=to_now,
+            reason=f"{merging}: add {len(plan.carried)} carried item(s) to {to_id}, as Internal segments",
+            took_effect=lambda user: user is not None and holds_carried(user, plan.carried),
+        )
+        if done.result != "done":
+            return (yield from _stop(run, done, f"writing {to_id} with the carried items"))
+        run.written.append(_Written(done.entry_id, to_id, to_now, done.user))
+        trace.end(
+            f"{to_id} holds {len(plan.carried)} carried item(s): " + ", ".join(i.description for i in plan.carried)
+        )
+    else:
+        trace.end("nothing to carry: To already has everything the chosen segments hold", "skipped")
+
+    trace.begin("mark", "Mark From merged: a note saying into which account, when and by whom; INACTIVE; expiry today.")
+    as_planned = User.from_alma(plan.from_record), User.from_alma(plan.to_record)
+    note = rules.note(*as_planned, today=today, staff=staff, plan=plan)
+    done_from = marked(from_now, note, today)
+    done = yield from run.write(
+        UpdateUser(from_id, done_from),
+        before=from_now,
+        reason=f"{merging}: mark {from_id} merged (note, INACTIVE, expiry {done_from.expiry_date})",
+        took_effect=lambda user: (
+            user is not None
+            and user.status is not None
+            and user.status.matches("INACTIVE")
+            and any(n.note_text == note for n in user.user_note)
+        ),
+    )
+    if done.result != "done":
+        return (yield from _stop(run, done, f"marking {from_id} merged"))
+    run.written.append(_Written(done.entry_id, from_id, from_now, done.user))
+    from_now = done.user or done_from
+    trace.end(f"{from_id}: INACTIVE, expires {done_from.expiry_date}, note “{note}”")
+
+    summary = f"{len(plan.carried)} item(s) carried to {to_id}; {from_id} marked merged (INACTIVE)"
+    if not delete_source:
+        why = (
+            f"{from_id} is kept (delete_source=False): Alma's UI merge moves its activity and history, then deletes it"
+        )
+        return run.result(MergeOutcome.MERGED, f"{summary}; {why}", ui_steps=list(plan.ui_steps))
+    return (yield from _delete(run, from_now, summary))
+
+
+def _delete(run: _Run, from_now: User, summary: str) -> Procedure:
+    plan, trace = run.plan, run.trace
+    from_id = plan.from_id
+    trace.begin("delete", "Delete From only when it holds no loans, requests or fees (checked again now).")
+    found: list[list[Any]] = []
+    try:
+        for kind in _KINDS:
+            found.append((yield ListActivity(from_id, kind)))
+    except AlmaError as exc:
+        why = f"{from_id} is kept: its loans, requests and fees could not be checked ({describe(exc)})"
+        trace.end(why, "failed")
+        return run.result(MergeOutcome.MERGED, f"{summary}; {why}", ui_steps=list(plan.ui_steps))
+    counts = [
+        f"{len(items)} {kind[:-1] if len(items) == 1 else kind}"
+        for items, kind in zip(found, _KINDS, strict=True)
+        if items
+    ]
+    if counts:
+        why = (
+            f"{from_id} is kept: it holds {', '.join(counts)}, which only Alma's UI merge can move "
+            f"(the plan listed {activity_summary(plan)})"
+        )
+        trace.end(why, "skipped")
+        return run.result(MergeOutcome.MERGED, f"{summary}; {why}", ui_steps=list(plan.ui_steps))
+    done = yield from run.write(
+        DeleteUser(from_id),
+        before=from_now,
+        reason=f"merge {from_id} into {plan.to_id}: delete {from_id}, which holds no loans, requests or fees",
+        took_effect=lambda user: user is None or (user.primary_id or "").casefold() != from_id.casefold(),
+    )
+    if done.result == "unknown":
+        trace.end(f"the delete {_how(done)}", "failed")
+        return run.result(
+            MergeOutcome.FAILED,
+            f"{summary}; whether {from_id} was deleted is unknown (Alma's answer was lost: {describe_error(done)}): "
+            f"check journal entry {done.entry_id}: GET /users/{from_id} says whether it still exists",
+            ui_steps=list(plan.ui_steps),
+            error=done.error,
+        )
+    if done.result != "done":
+        why = f"{from_id} is kept: Alma refused the delete ({describe_error(done)})"
+        trace.end(why, "failed")
+        return run.result(MergeOutcome.MERGED, f"{summary}; {why}", ui_steps=list(plan.ui_steps), error=done.error)
+    trace.end(f"deleted {from_id}")
+    return run.result(
+        MergeOutcome.MERGED, f"{summary}; {from_id} deleted", ui_steps=steps_after_delete(plan), deleted=True
+    )
+
+
+def describe_error(done: Write) -> str:
+    return describe(done.error) if done.error is not None else "no error recorded"
+
+
+def _how(done: Write) -> str:
+    if done.result == "unknown":
+        return f"may or may not have happened (journal entry {done.entry_id})"
+    return f"was refused: {describe_error(done)}"
+
+
+def _restores(run: _Run) -> str:
+    ids = [written.entry_id for written in reversed(run.written)]
+    return f"restore journal entries {', '.join(ids)} in that order (restore(alma, entry_id))"
+
+
+def _stop(run: _Run, failed: Write, what: str) -> Procedure:
+    """After a write that did not take effect: roll back what was written; after an unknown one: stop."""
+    trace, plan = run.trace, run.plan
+    trace.end(f"{what} {_how(failed)}", "failed")
+    if failed.result == "unknown":
+        earlier = f" The merge's earlier writes: {_restores(run)} to put them back." if run.written else ""
+        return run.result(
+            MergeOutcome.FAILED,
+            f"{what} may or may not have happened (Alma's answer was lost: {describe_error(failed)}), so the merge "
+            f"stopped without guessing. Check journal entry {failed.entry_id} first: read the account in Alma and "
+            f"compare it with the entry's record before.{earlier}",
+            ui_steps=list(plan.ui_steps),
+            error=failed.error,
+        )
+    refused = f"{what} was refused ({describe_error(failed)})"
+    if not run.written:
+        return run.result(
+            MergeOutcome.ROLLED_BACK,
+            f"{refused}; nothing had been written: both accounts are as they were",
+            error=failed.error,
+        )
+    trace.begin("roll_back", "A write was refused: put back what the merge wrote, newest first, as journaled before.")
+    while run.written:
+        written = run.written[-1]
+        back = yield from run.write(
+            UpdateUser(written.target, written.before),
+            before=written.after or written.before,
+            reason=f"roll back merge {run.merge_id}: put {written.target} back as journal entry {written.entry_id} "
+            "found it",
+            took_effect=_as(written.before),
+            operation="merge_rollback",
+        )
+        if back.result != "done":
+            trace.end(f"putting {written.target} back {_how(back)}", "failed")
+            return run.result(
+                MergeOutcome.FAILED,
+                f"{refused}, and rolling back {written.target} {_how(back)}: {_restores(run)}",
+                ui_steps=list(plan.ui_steps),
+                error=failed.error,
+            )
+        run.written.pop()
+    trace.end("both accounts are back as they were")
+    return run.result(
+        MergeOutcome.ROLLED_BACK,
+        f"{refused}; what had been written was put back, newest first: both accounts are as they were",
+        error=failed.error,
+    )
+
+
+def _as(record: User) -> Callable[[User | None], bool]:
+    wanted = comparable(record.to_alma())
+    return lambda user: user is not None and comparable(user.to_alma()) == wanted
+
+
+# --- undo -------------------------------------------------------------------------------------------
+
+
+def undoing(
+    merge_id: str, entries: list[JournalEntry], *, staff: str | None
+) -> Generator[Op, Any, list[RestoreResult]]:
+    """Undo a completed merge, newest entry first (a deleted From is re-created first), as `restore` does.
+
+    ``entries`` are the merge's completed writes, oldest first. Raises `RestoreError` before any
+    write if an account changed since the merge (or a deleted From exists again).
+    """
+    latest: dict[str, JournalEntry] = {}
+    oldest: dict[str, JournalEntry] = {}
+    for entry in entries:
+        latest[entry.target.casefold()] = entry
+        oldest.setdefault(entry.target.casefold(), entry)
+    problems = []
+    for entry in latest.values():
+        try:
+            current: User | None = yield GetUser(entry.target)
+        except NotFoundError:
+            current = None
+        if current is not None and (current.primary_id or "").casefold() != entry.target.casefold():
+            current = None  # the id finds another account through an identifier
+        if entry.action == "delete":
+            if current is not None:
+                problems.append(f"{entry.target} exists again since the merge deleted it")
+        elif current is None:
+            problems.append(f"{entry.target} does not exist any more")
+        elif changed := changed_fields(current.to_alma(), entry.after or {}):
+            before = oldest[entry.target.casefold()].before or {}
+            undone = not changed_fields(current.to_alma(), before)
+            problems.append(
+                f"{entry.target} is already as it was before the merge (undone already?)"
+                if undone
+                else f"{entry.target} changed since the merge ({', '.join(changed)})"
+            )
+    if problems:
+        raise RestoreError(
+            f"Merge {merge_id} cannot be undone: {'; '.join(problems)}. Undoing would overwrite those changes; "
+            "restore its journal entries one by one (restore(alma, entry_id, force=True)) if that is really wanted."
+        )
+    results: list[RestoreResult] = []
+    for entry in reversed(entries):
+        restored = yield from _restoring(entry, staff=staff, force=False)
+        results.append(restored)
+        if restored.outcome is Restored.FAILED:
+            break
+    return results

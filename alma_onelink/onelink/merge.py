@@ -1,0 +1,309 @@
+"""Merging a patron's old Alma account into their OneLink account: plan, review, apply, undo.
+
+Alma has no merge API. Its UI job (Admin > User Management > Merge Users) moves loans, requests,
+fees and history, copies the segments ticked and deletes the old account, irreversibly. This does
+everything the API can, safely, and lists what only the UI can so exactly that it cannot go wrong:
+
+```python
+plan = plan_merge(alma, "jd123", "0456789", policy=load_policy("duke"))   # reads only
+print(plan)                                                                # review
+result = apply_merge(alma, plan, confirm=plan.token, staff="jsmith")       # journaled
+undo_merge(alma, result)                                                   # if need be
+```
+
+The procedure is written once (``_merge``, ``_merge_apply``: generators, no I/O) and run by the
+sync or the async driver.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+from typing import TYPE_CHECKING
+
+from alma_onelink.errors import InputError
+from alma_onelink.policy import Policy, load_policy
+
+from ._driver import drive, drive_async
+from ._merge import MergeRules, check_force, check_segments, planning
+from ._merge_apply import applying, undoing
+from ._merge_types import ActivityItem, MergeItem, MergeOutcome, MergePlan, MergeRefused, MergeResult
+from ._trace import Trace
+from .journal import Journal, JournalEntry
+from .register import JournalLike, open_journal
+from .restore import RestoreError, RestoreResult
+
+if TYPE_CHECKING:
+    from alma_onelink import AlmaClient, AsyncAlmaClient
+
+__all__ = [
+    "ActivityItem",
+    "MergeItem",
+    "MergeOutcome",
+    "MergePlan",
+    "MergeRefused",
+    "MergeResult",
+    "aapply_merge",
+    "aplan_merge",
+    "apply_merge",
+    "aundo_merge",
+    "plan_merge",
+    "undo_merge",
+]
+
+
+# --- plan ---------------------------------------------------------------------------------------------
+
+
+def _plan_inputs(
+    from_id: str,
+    to_id: str,
+    *,
+    policy: Policy | None,
+    segments: Iterable[str] | str | None,
+    force: str | None,
+    today: date | None,
+) -> tuple[str, str, MergeRules, list[str] | None, str | None, date]:
+    for role, value in (("from_id", from_id), ("to_id", to_id)):
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"{role} must be an account's primary id, like 'jd123'; got {value!r}")
+    if policy is not None and not isinstance(policy, Policy):
+        raise InputError(f"policy must be a Policy from load_policy(...) or None; got {type(policy).__name__}")
+    rules = MergeRules(policy)
+    chosen = check_segments(segments)
+    why = check_force(force)
+    if today is not None and not isinstance(today, date):
+        raise InputError(f"today must be a datetime.date, like date(2026, 11, 30); got {today!r}")
+    return from_id.strip(), to_id.strip(), rules, chosen, why, today if today is not None else rules.today()
+
+
+def plan_merge(
+    alma: AlmaClient,
+    from_id: str,
+    to_id: str,
+    *,
+    policy: Policy | None = None,
+    segments: Iterable[str] | None = None,
+    force: str | None = None,
+    today: date | None = None,
+) -> MergePlan:
+    """Plan the merge of the old account ``from_id`` (From) into the OneLink account ``to_id`` (To); reads only.
+
+    Reads both accounts and every active loan, request and fee of From, then decides item by item
+    what the API carries to To (deduplicated, copied as Internal) and what only Alma's UI merge
+    can move, with the UI steps left and both records as the merge leaves them.
+
+    Args:
+        alma: The client (`AlmaClient`); for `AsyncAlmaClient` use `aplan_merge`.
+        from_id: From's primary id (``result.merge_from`` of a ``needs_merge`` registration).
+        to_id: To's primary id, the patron's OneLink ID.
+        policy: The institution's policy: it checks To's OneLink ID, may veto, chooses the segments
+            and words the note on From. ``None``: the in-tree defaults' rules.
+        segments: The segments to carry, like the boxes of Alma's Merge Users form: ``identifiers``,
+            ``addresses``, ``emails``, ``phones``, ``notes``, ``blocks``, ``statistics``, ``proxies``.
+            Default: the policy's answer (without a policy, Alma's UI defaults).
+        force: Why the two are the same person although names or birth dates differ; goes into
+            the journal and the note on From. Needed only then.
+        today: The day of the plan; default: today in the policy's time zone.
+
+    Returns:
+        A `MergePlan`; apply it with ``apply_merge(alma, plan, confirm=plan.token)``.
+
+    Raises:
+        MergeRefused: listing every reason not to merge (an account missing, the same account,
+            From with roles besides Patron, To not a OneLink ID, names or birth dates differing
+            without ``force``, a policy veto).
+        InputError: a bad argument (an unknown segment, a blank ``force``), before any request.
+        AlmaError: Alma could not be read.
+    """
+    source, target, rules, chosen, why, day = _plan_inputs(
+        from_id, to_id, policy=policy, segments=segments, force=force, today=today
+    )
+    procedure = planning(source, target, rules=rules, segments=chosen, force=why, today=day)
+    return drive(procedure, alma, journal=None, trace=Trace())
+
+
+async def aplan_merge(
+    alma: AsyncAlmaClient,
+    from_id: str,
+    to_id: str,
+    *,
+    policy: Policy | None = None,
+    segments: Iterable[str] | None = None,
+    force: str | None = None,
+    today: date | None = None,
+) -> MergePlan:
+    """`plan_merge` for `AsyncAlmaClient`: the same procedure, arguments and plan."""
+    source, target, rules, chosen, why, day = _plan_inputs(
+        from_id, to_id, policy=policy, segments=segments, force=force, today=today
+    )
+    procedure = planning(source, target, rules=rules, segments=chosen, force=why, today=day)
+    return await drive_async(procedure, alma, journal=None, trace=Trace())
+
+
+# --- apply ----------------------------------------------------------------------------------------------
+
+
+def _apply_inputs(
+    plan: MergePlan, confirm: str, staff: str | None, today: date | None
+) -> tuple[MergeRules, str | None, date]:
+    if not isinstance(plan, MergePlan):
+        raise InputError(
+            f"plan must be a MergePlan from plan_merge(...) or MergePlan.from_json(...); got {type(plan).__name__}"
+        )
+    plan.verify()
+    if not isinstance(confirm, str) or confirm.strip() != plan.token:
+        raise MergeRefused(
+            [
+                f"confirm must be this plan's token, {plan.token[:12]}… (plan.token), to show the plan applied is the "
+                f"plan reviewed; got {str(confirm)[:12]!r}…"
+            ],
+            what=f"Cannot apply the plan to merge {plan.from_id} into {plan.to_id}",
+        )
+    if staff is not None and (not isinstance(staff, str) or not staff.strip()):
+        raise InputError(f"staff must be the staff member's name or user name; got {staff!r}")
+    if today is not None and not isinstance(today, date):
+        raise InputError(f"today must be a datetime.date, like date(2026, 11, 30); got {today!r}")
+    # The policy the plan was made with; read back from a file, it is loaded again by name.
+    policy = plan._policy if plan._policy is not None else (load_policy(plan.policy) if plan.policy else None)
+    rules = MergeRules(policy)
+    return rules, (staff.strip() if staff else None), (today if today is not None else rules.today())
+
+
+def apply_merge(
+    alma: AlmaClient,
+    plan: MergePlan,
+    *,
+    confirm: str,
+    journal: JournalLike = None,
+    delete_source: bool = False,
+    staff: str | None = None,
+    today: date | None = None,
+) -> MergeResult:
+    """Apply a reviewed `MergePlan`: carry its items to To, mark From merged; every write journaled.
+
+    Re-reads both accounts and refuses if either changed since the plan. Then, each write
+    journaled ahead with the record before (the backup): (1) take the moved identifiers off From,
+    (2) write To as re-read plus the carried items, (3) mark From: the policy's note, INACTIVE,
+    expiry today, (4) with ``delete_source=True`` delete From, only if it holds no loans,
+    requests or fees (checked again). A write Alma refuses rolls back what was written, newest
+    first (``rolled_back``); a write whose answer is lost and cannot be read back stops the merge
+    (``failed``) and the result names the journal entry to check.
+
+    Args:
+        alma: The client (`AlmaClient`); for `AsyncAlmaClient` use `aapply_merge`.
+        plan: The plan, from `plan_merge` or `MergePlan.from_json`.
+        confirm: ``plan.token``: says the plan applied is the plan reviewed.
+        journal: A `Journal` or its path; ``None`` for the default journal.
+        delete_source: Delete From once merged, if it holds no activity; otherwise Alma's UI merge
+            finishes the job (``result.ui_steps``).
+        staff: Who merges, for the journal and the note on From.
+        today: The day of the merge; default: today in the policy's time zone.
+
+    Returns:
+        A `MergeResult` whose ``outcome`` is ``merged``, ``rolled_back`` or ``failed``.
+
+    Raises:
+        MergeRefused: ``confirm`` is not the plan's token, the plan was changed after it was made,
+            or an account changed since the plan; nothing is written.
+        InputError: a bad argument, before any request.
+        PolicyError: the plan's policy cannot be loaded (a plan read from a file loads it by name).
+    """
+    rules, who, day = _apply_inputs(plan, confirm, staff, today)
+    opened = open_journal(journal)
+    trace = Trace()
+    procedure = applying(
+        plan,
+        rules=rules,
+        delete_source=bool(delete_source),
+        staff=who,
+        today=day,
+        merge_id=uuid.uuid4().hex,
+        trace=trace,
+    )
+    result = drive(procedure, alma, journal=opened, trace=trace)
+    result.journal_path = opened.path
+    return result
+
+
+async def aapply_merge(
+    alma: AsyncAlmaClient,
+    plan: MergePlan,
+    *,
+    confirm: str,
+    journal: JournalLike = None,
+    delete_source: bool = False,
+    staff: str | None = None,
+    today: date | None = None,
+) -> MergeResult:
+    """`apply_merge` for `AsyncAlmaClient`: the same procedure, arguments and result."""
+    rules, who, day = _apply_inputs(plan, confirm, staff, today)
+    opened = open_journal(journal)
+    trace = Trace()
+    procedure = applying(
+        plan,
+        rules=rules,
+        delete_source=bool(delete_source),
+        staff=who,
+        today=day,
+        merge_id=uuid.uuid4().hex,
+        trace=trace,
+    )
+    result = await drive_async(procedure, alma, journal=opened, trace=trace)
+    result.journal_path = opened.path
+    return result
+
+
+# --- undo -----------------------------------------------------------------------------------------------
+
+
+def _merge_entries(merge: str | MergeResult, journal: JournalLike) -> tuple[str, Journal, list[JournalEntry]]:
+    if isinstance(merge, MergeResult):
+        merge_id, path = merge.merge_id, merge.journal_path
+    elif isinstance(merge, str) and merge.strip():
+        merge_id, path = merge.strip(), None
+    else:
+        raise InputError(f"give the merge id (result.merge_id) or the MergeResult; got {merge!r}")
+    opened = open_journal(journal if journal is not None else path)
+    entries = opened.entries(registration=merge_id)
+    if not entries:
+        raise InputError(f"No merge {merge_id} in the journal {opened.path}: check the id and the journal.")
+    if any(entry.operation == "merge_rollback" for entry in entries):
+        raise RestoreError(f"Merge {merge_id} was rolled back when it failed: there is nothing to undo.")
+    unsettled = [entry for entry in entries if entry.result in ("pending", "unknown")]
+    if unsettled:
+        raise RestoreError(
+            f"Merge {merge_id} has writes whose outcome is not known ({', '.join(e.id for e in unsettled)}): check "
+            "each in Alma and restore them one by one (restore(alma, entry_id))."
+        )
+    done = [entry for entry in entries if entry.operation == "merge" and entry.result == "done"]
+    if not done:
+        raise RestoreError(f"Merge {merge_id} wrote nothing: there is nothing to undo.")
+    return merge_id, opened, done
+
+
+def undo_merge(
+    alma: AlmaClient, merge: str | MergeResult, *, journal: JournalLike = None, staff: str | None = None
+) -> list[RestoreResult]:
+    """Undo an applied merge from the journal: each write restored, newest first (a deleted From re-created first).
+
+    ``merge`` is ``result.merge_id`` or the `MergeResult` (whose journal is then the default). Each
+    restore is journaled (operation ``"restore"``). Returns one `RestoreResult` per write, newest
+    first; it stops at the first that fails (its ``reason`` says why).
+
+    Raises:
+        RestoreError: an account changed since the merge (or a deleted From exists again), the
+            merge was rolled back, or one of its writes has an unknown outcome; nothing is written.
+        InputError: no such merge in the journal.
+    """
+    merge_id, opened, entries = _merge_entries(merge, journal)
+    return drive(undoing(merge_id, entries, staff=staff), alma, journal=opened, trace=Trace())
+
+
+async def aundo_merge(
+    alma: AsyncAlmaClient, merge: str | MergeResult, *, journal: JournalLike = None, staff: str | None = None
+) -> list[RestoreResult]:
+    """`undo_merge` for `AsyncAlmaClient`."""
+    merge_id, opened, entries = _merge_entries(merge, journal)
+    return await drive_async(undoing(merge_id, entries, staff=staff), alma, journal=opened, trace=Trace())
