@@ -14,9 +14,10 @@ Each procedure is written once, as a generator of reads and writes (no I/O); `re
 runs it with `AlmaClient`, `aregister_patron` with `AsyncAlmaClient`.
 """
 
+from ._records import to_dataframe, to_records
 from ._trace import ApiCall, Step
 from .batch import aregister_many, register_many
-from .journal import Journal, JournalEntry, default_journal_path
+from .journal import Journal, JournalEntry, JournalError, default_journal_path
 from .merge import (
     ActivityItem,
     MergeItem,
@@ -41,6 +42,7 @@ __all__ = [
     "Candidate",
     "Journal",
     "JournalEntry",
+    "JournalError",
     "MergeItem",
     "MergeOutcome",
     "MergePlan",
@@ -64,5 +66,7 @@ __all__ = [
     "register_many",
     "register_patron",
     "restore",
+    "to_dataframe",
+    "to_records",
     "undo_merge",
 ]

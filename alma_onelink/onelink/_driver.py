@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Generator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from alma_onelink.errors import AlmaError, APIStatusError
@@ -18,7 +19,7 @@ from alma_onelink.pagination import AsyncOffsetPage, SyncOffsetPage
 from ._moves import moved_off
 from ._ops import AlmaOp, CompleteWrite, FindMoves, IntendWrite, JournalOp, Op
 from ._trace import ApiCall, Trace
-from .journal import Journal
+from .journal import Journal, JournalError
 
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient, AsyncAlmaClient
@@ -37,6 +38,21 @@ def _outcome(exc: BaseException | None) -> str:
 
 
 def _journal_op(op: JournalOp, journal: Journal | None) -> Any:
+    """Perform a journal operation. An ``OSError`` (a full disk…) ends the procedure as `JournalError`."""
+    try:
+        return _journal_io(op, journal)
+    except OSError as exc:
+        path = journal.path if journal is not None else None
+        what = "read" if isinstance(op, FindMoves) else "written"
+        raise JournalError(
+            f"The journal {path} could not be {what} ({type(exc).__name__}: {exc}), so nothing more was sent to "
+            "Alma. A write made just before it may have no completion line: check journal.pending() and the "
+            "account in Alma.",
+            path=path or Path(),
+        ) from exc
+
+
+def _journal_io(op: JournalOp, journal: Journal | None) -> Any:
     if isinstance(op, FindMoves):
         return moved_off(journal, op.onelink_id)
     if journal is None:  # pragma: no cover - a procedure that writes is always given a journal
@@ -69,7 +85,11 @@ def drive(procedure: Procedure[R], alma: AlmaClient, *, journal: Journal | None,
             return stop.value  # type: ignore[no-any-return]
         value, error = None, None
         if isinstance(op, IntendWrite | CompleteWrite | FindMoves):
-            value = _journal_op(op, journal)
+            try:
+                value = _journal_op(op, journal)
+            except JournalError:
+                procedure.close()  # the procedure cannot go on without its journal
+                raise
             continue
         value, error = _call(op, alma, trace)
 
@@ -97,7 +117,11 @@ async def drive_async(procedure: Procedure[R], alma: AsyncAlmaClient, *, journal
         value, error = None, None
         if isinstance(op, IntendWrite | CompleteWrite | FindMoves):
             # The journal's file lock may wait on another process: never block the event loop on it.
-            value = await asyncio.to_thread(_journal_op, op, journal)
+            try:
+                value = await asyncio.to_thread(_journal_op, op, journal)
+            except JournalError:
+                procedure.close()  # the procedure cannot go on without its journal
+                raise
             continue
         started = time.perf_counter()
         try:

@@ -24,7 +24,7 @@ from ._merge_types import ActivityItem, MergePlan, MergeRefused, plan_digest
 from ._merge_ui import plan_notes, ui_steps
 from ._ops import GetUser, ListActivity, Op
 
-__all__ = ["MergeRules", "check_force", "check_segments", "planning", "read_account"]
+__all__ = ["MergeRules", "build_plan", "check_accounts", "check_force", "check_segments", "planning", "read_account"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,30 +124,9 @@ def planning(
     from_user = yield from read_account(from_id, "From", reasons)
     to_user = yield from read_account(to_id, "To", reasons)
     mismatches: list[str] = []
-    if from_user is not None and to_user is not None and same_value(from_user.primary_id, to_user.primary_id):
-        reasons.append(f"{from_id} and {to_id} are the same account ({to_user.primary_id})")
-    if from_user is not None and not from_user.is_patron_only:
-        roles = [
-            str(role.role_type)
-            for role in from_user.user_role
-            if not (role.role_type and role.role_type.matches("200"))
-        ]
-        reasons.append(
-            f"From {from_id} holds roles besides Patron (role types {', '.join(roles)}): Alma merges only accounts "
-            "whose one role is Patron; remove the other roles first"
-        )
-    if to_user is not None and (problem := rules.onelink_problem(to_user.primary_id or "")):
-        reasons.append(f"To {to_id} is not a OneLink account for the {rules.name!r} policy: {problem}")
     if from_user is not None and to_user is not None:
-        mismatches = person_differences(from_user, to_user)
-        if mismatches and not force:
-            reasons.append(
-                f"they may not be the same person: {'; '.join(mismatches)}. If they are, say why with "
-                'force="<reason>" (it goes into the journal and the note on From)'
-            )
-        reasons += [
-            f"the {rules.name or 'default'} policy vetoes it: {veto}" for veto in rules.vetoes(from_user, to_user)
-        ]
+        more, mismatches = check_accounts(from_user, to_user, rules=rules, force=force)
+        reasons += more
     if reasons or from_user is None or to_user is None:
         raise MergeRefused(reasons, what=what)
     chosen = segments if segments is not None else rules.segments(from_user, to_user)
@@ -166,6 +145,40 @@ def planning(
         activity=activity,
         today=today,
     )
+
+
+def check_accounts(
+    from_user: User, to_user: User, *, rules: MergeRules, force: str | None
+) -> tuple[list[str], list[str]]:
+    """Every reason not to merge these two records (pure), and how the two persons differ.
+
+    Checked when planning and again, on the records re-read, when applying: a plan file edited to
+    point at other accounts is refused like a plan made for them.
+    """
+    reasons: list[str] = []
+    from_id, to_id = from_user.primary_id or "", to_user.primary_id or ""
+    if same_value(from_user.primary_id, to_user.primary_id):
+        reasons.append(f"{from_id} and {to_id} are the same account ({to_id})")
+    if not from_user.is_patron_only:
+        roles = [
+            str(role.role_type)
+            for role in from_user.user_role
+            if not (role.role_type and role.role_type.matches("200"))
+        ]
+        reasons.append(
+            f"From {from_id} holds roles besides Patron (role types {', '.join(roles)}): Alma merges only accounts "
+            "whose one role is Patron; remove the other roles first"
+        )
+    if problem := rules.onelink_problem(to_id):
+        reasons.append(f"To {to_id} is not a OneLink account for the {rules.name!r} policy: {problem}")
+    mismatches = person_differences(from_user, to_user)
+    if mismatches and not force:
+        reasons.append(
+            f"they may not be the same person: {'; '.join(mismatches)}. If they are, say why with "
+            'force="<reason>" (it goes into the journal and the note on From)'
+        )
+    reasons += [f"the {rules.name or 'default'} policy vetoes it: {veto}" for veto in rules.vetoes(from_user, to_user)]
+    return reasons, mismatches
 
 
 def person_differences(from_user: User, to_user: User) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from alma_onelink.errors import AlmaError, NotFoundError
 from alma_onelink.models import User
 
-from ._merge import MergeRules, read_account
+from ._merge import MergeRules, build_plan, check_accounts, read_account
 from ._merge_carry import holds_carried, marked, with_carried, without_identifiers
 from ._merge_types import MergeOutcome, MergePlan, MergeRefused, MergeResult
 from ._merge_ui import activity_summary, steps_after_delete
@@ -129,8 +129,29 @@ def applying(
                 f"{role} {now.primary_id} changed since the plan was made ({', '.join(changed)}): make a new plan "
                 "and review it"
             )
+    if not reasons and from_now is not None and to_now is not None:
+        # The plan must follow from the accounts as they are: one edited to point elsewhere is refused
+        # like a plan made for those accounts, and one edited in any other way no longer matches.
+        refusals, mismatches = check_accounts(from_now, to_now, rules=rules, force=plan.force)
+        reasons += refusals
+        if not refusals:
+            rebuilt = build_plan(
+                from_now,
+                to_now,
+                rules=rules,
+                segments=list(plan.segments),
+                force=plan.force,
+                mismatches=mismatches,
+                activity=list(plan.activity),
+                today=plan.planned_on,
+            )
+            if rebuilt.token != plan.token:
+                reasons.append(
+                    "the plan does not follow from the two accounts as they are: it was changed after it was made "
+                    "(or made with other policy plugins); make a new plan and review it"
+                )
     if reasons or from_now is None or to_now is None:
-        trace.end("an account changed since the plan", "failed")
+        trace.end("the plan does not hold for the accounts as they are", "failed")
         raise MergeRefused(reasons, what=f"Cannot apply the plan to merge {from_id} into {to_id}")
     run.records.update({from_id: from_now, to_id: to_now})
     trace.end(f"{from_id} and {to_id} are as planned")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from alma_onelink.errors import AlmaError, InputError, NotFoundError
+from alma_onelink.errors import AlmaError, AlreadyExistsError, InputError, NotFoundError
 from alma_onelink.models import Code, User
 from alma_onelink.policy import (
     LINK_MY_ACCOUNT,
@@ -213,16 +213,14 @@ def _is_patron(user: User, patron: Patron) -> bool:
 
 
 def _search(run: _Run, *, exclude: set[str]) -> Generator[Op, Any, None]:
-    """Candidates by email and by name; an account found by both is treated as the patron's."""
+    """Candidates by email and by name; an account that holds the patron's email and name is the patron's."""
     patron = run.patron
     by_email: list[User] = []
     if patron.email:
-        by_email = yield SearchUsers({"email": patron.email}, limit=_SEARCH_LIMIT)
-    by_name: list[User] = []
-    if " AND " not in f"{patron.first_name} {patron.last_name}":  # would read as a second search clause
-        by_name = yield SearchUsers(
-            {"last_name": patron.last_name, "first_name": patron.first_name.split()[0]}, limit=_SEARCH_LIMIT
-        )
+        by_email = yield from _try_search(run, {"email": patron.email}, "email")
+    by_name = yield from _try_search(
+        run, {"last_name": patron.last_name, "first_name": patron.first_name.split()[0]}, "name"
+    )
     email_ids = {fold(u.primary_id) for u in by_email}
     seen = set(exclude)
     for brief in [*by_email, *by_name]:
@@ -234,11 +232,41 @@ def _search(run: _Run, *, exclude: set[str]) -> Generator[Op, Any, None]:
         emailed = key in email_ids
         if not (named or emailed):
             continue  # a word-prefix match of the name search, not this person's name
-        reasons = tuple(r for r, hit in (("same email", emailed), ("same name", named)) if hit)
         user = brief
         if emailed and named:
-            user = yield GetUser(brief.primary_id or "")  # search records are brief: eligibility needs the full one
-        run.candidates.append(Candidate(user, reasons, acted_on=emailed and named))
+            try:
+                user = yield GetUser(brief.primary_id or "")  # search records are brief: eligibility needs the full one
+            except InputError:  # not a usable primary id (an Alma contact's placeholder): shown, never acted on
+                run.candidates.append(Candidate(brief, ("same email", "same name", "no usable primary id"), False))
+                continue
+            # Alma's search matches words: only an account that holds the address itself has "the same email".
+            emailed = _holds_email(user, patron.email or "")
+        reasons = tuple(r for r, hit in (("same email", emailed), ("same name", named)) if hit)
+        run.candidates.append(Candidate(user, reasons or ("similar email",), acted_on=emailed and named))
+
+
+def _try_search(run: _Run, filters: dict[str, str], what: str) -> Generator[Op, Any, list[User]]:
+    """One search; a value Alma's query syntax cannot carry skips it, and staff are told."""
+    try:
+        found: list[User] = yield SearchUsers(filters, limit=_SEARCH_LIMIT)
+    except InputError as exc:  # the client refuses what Alma's query syntax cannot carry (a "~")
+        problem = str(exc)
+    else:
+        return found
+    run.issues.append(
+        EligibilityIssue.warn(
+            "search_skipped",
+            f"The search by {what} was skipped ({problem}), so an older account of this patron may not have "
+            "been found.",
+            f"Search Alma by {what} by hand before the patron leaves; merge any older account found into the new one.",
+        )
+    )
+    return []
+
+
+def _holds_email(user: User, email: str) -> bool:
+    emails = user.contact_info.email if user.contact_info is not None else []
+    return bool(email) and any(same_value(e.email_address, email) for e in emails)
 
 
 def _found_summary(run: _Run) -> str:
@@ -319,6 +347,8 @@ def _pending_merge(run: _Run) -> Generator[Op, Any, str | None]:
             old: User = yield GetUser(old_id)
         except NotFoundError:
             continue  # merged (deleted) or removed since
+        if not same_value(old.primary_id, old_id) or not _is_patron(old, run.patron):
+            continue  # not the account the journal remembers (a journal of another Alma, a reused id)
         run.candidates.append(
             Candidate(old, ("the journal shows an earlier registration took the OneLink ID off it",), acted_on=True)
         )
@@ -395,6 +425,22 @@ def _new_account(run: _Run, old: User | None, older: list[User]) -> Procedure:
         reason = f"created; merge {merge_from} into it" if merge_from else "created"
         return (yield from _verify(run, created.user or run.record, outcome, reason, merge_from=merge_from))
 
+    if isinstance(created.error, AlreadyExistsError):
+        # Another registration of the same patron may have created it a moment ago: look before undoing.
+        there: User | None = None
+        try:
+            there = yield GetUser(onelink_id)
+        except AlmaError:
+            there = None
+        if there is not None and same_value(there.primary_id, onelink_id) and _is_patron(there, patron):
+            trace.end(f"{onelink_id} was created meanwhile by another registration of {patron.full_name}")
+            return run.result(
+                Outcome.NEEDS_MERGE if merge_from else Outcome.ALREADY_REGISTERED,
+                "the OneLink account was created at the same time by another registration"
+                + (f"; merge {merge_from} into it" if merge_from else ""),
+                user=there,
+                merge_from=merge_from,
+            )
     trace.end(f"the create {_unhappened(created)}", "failed")
     why = f"the create {_unhappened(created)}"
     if old is None:

@@ -15,7 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from alma_onelink.errors import AlmaError, InputError
-from alma_onelink.policy import EligibilityIssue, Patron, Policy
+from alma_onelink.policy import EligibilityIssue, Patron, Policy, PolicyError
 
 from ._register import check_patron
 from .register import JournalLike, aregister_patron, journal_for, prepare, register_patron
@@ -54,6 +54,11 @@ def _refused(policy: Policy, patron: Patron, index: int, issue: EligibilityIssue
 def _failed(policy: Policy, patron: Patron, index: int, exc: Exception, dry_run: bool) -> RegistrationResult:
     error = exc if isinstance(exc, AlmaError) else None
     reason = f"{type(exc).__name__}: {exc}" if error is not None else f"unexpected {type(exc).__name__}: {exc}"
+    if not isinstance(exc, PolicyError):  # a policy fails before any write; anything else may strike between two
+        reason += (
+            f"; a write to Alma may have been made before it: check the account {patron.onelink_id} in Alma "
+            "and journal.pending() before registering again"
+        )
     result = RegistrationResult(
         outcome=Outcome.FAILED,
         patron=patron,
@@ -63,7 +68,7 @@ def _failed(policy: Policy, patron: Patron, index: int, exc: Exception, dry_run:
         index=index,
         error=error,
     )
-    result.instructions = [f"Nothing is ready for the patron yet: {reason}."]
+    result.instructions = [f"Check the account in Alma before telling the patron anything: {reason}."]
     return result
 
 
@@ -90,9 +95,9 @@ def _entries(
         if key in first_seen:
             issue = EligibilityIssue.block(
                 "duplicate_in_batch",
-                f"OneLink ID {patron.onelink_id} appears again in this batch (first at position {first_seen[key]}); "
-                "it is registered once.",
-                f"Check position {first_seen[key]} and this one: the same person twice, or a mistyped OneLink ID.",
+                f"OneLink ID {patron.onelink_id} appears again in this batch (item {index + 1}; first as item "
+                f"{first_seen[key] + 1}, counting from 1); it is registered once.",
+                f"Check items {first_seen[key] + 1} and {index + 1}: the same person twice, or a mistyped OneLink ID.",
             )
             yield index, patron, _refused(policy, patron, index, issue, dry_run)
             continue

@@ -30,10 +30,14 @@ import filelock
 import platformdirs
 import pydantic
 import pydantic_core
+from rich import box
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
 
-from alma_onelink.errors import InputError
+from alma_onelink.errors import AlmaError, InputError
 
-__all__ = ["Action", "Journal", "JournalEntry", "Result", "default_journal_path"]
+__all__ = ["Action", "Journal", "JournalEntry", "JournalError", "Result", "default_journal_path"]
 
 log = logging.getLogger("alma_onelink")
 
@@ -54,6 +58,18 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, pydantic.AfterValidator(_as_utc)]
+
+
+class JournalError(AlmaError):
+    """The journal file could not be written (a full disk, no permission): nothing more was written to Alma.
+
+    ``path`` is the journal's file. A write to Alma made just before may have no completion line:
+    ``Journal.pending()`` lists it, for a person to check in Alma.
+    """
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        self.path = path
+        super().__init__(message)
 
 
 class JournalEntry(pydantic.BaseModel):
@@ -146,6 +162,43 @@ class JournalEntry(pydantic.BaseModel):
                     f"<td><details><summary>record</summary><pre>{dumped}</pre></details></td></tr>"
                 )
         return f"<table>{cells}</table>"
+
+    def __rich__(self) -> RenderableType:
+        """A small table for a terminal (``rich.print(entry)``): the fields, and what the write changed.
+
+        Free text is shown escaped as in `__str__` and never read as rich markup. An update that is
+        done shows its changes (``~ status: ACTIVE → INACTIVE``); the records themselves are in
+        ``before`` and ``after``.
+        """
+        from ._merge_diff import record_diff  # noqa: PLC0415  (restore imports this module)
+
+        colour = {"done": "green", "failed": "red", "unknown": "yellow", "pending": "yellow"}[self.result]
+        table = Table(box=box.ROUNDED, show_header=False, title_justify="left")
+        table.title = Text(f"{self.action} {_one_line(self.target)}: {self.result}", style=f"bold {colour}")
+        table.add_column(style="bold")
+        table.add_column(overflow="fold")
+        rows = [
+            ("id", self.id),
+            ("time", self.time.isoformat()),
+            ("staff", self.staff),
+            ("operation", self.operation),
+            ("registration", self.registration),
+            ("reason", self.reason),
+            ("error", self.error),
+            ("completed", self.completed.isoformat() if self.completed else None),
+        ]
+        for name, value in rows:
+            if value is not None:
+                table.add_row(Text(name), Text(_one_line(value)))
+        if self.action == "update" and self.before is not None and self.after is not None:
+            changes = record_diff(self.before, self.after)
+            shown = "\n".join(_one_line(change) for change in changes)
+            table.add_row(Text("changes"), Text(shown or "none"))
+        else:
+            for name, record in (("before", self.before), ("after", self.after)):
+                if record is not None:
+                    table.add_row(Text(name), Text(f"record of {_one_line(str(record.get('primary_id', '?')))}"))
+        return table
 
 
 def _one_line(text: str) -> str:

@@ -31,7 +31,7 @@ from ._merge_apply import applying, undoing
 from ._merge_types import ActivityItem, MergeItem, MergeOutcome, MergePlan, MergeRefused, MergeResult
 from ._trace import Trace
 from .journal import Journal, JournalEntry
-from .register import JournalLike, open_journal
+from .register import JournalLike, check_staff, check_today, open_journal
 from .restore import RestoreError, RestoreResult
 
 if TYPE_CHECKING:
@@ -73,9 +73,8 @@ def _plan_inputs(
     rules = MergeRules(policy)
     chosen = check_segments(segments)
     why = check_force(force)
-    if today is not None and not isinstance(today, date):
-        raise InputError(f"today must be a datetime.date, like date(2026, 11, 30); got {today!r}")
-    return from_id.strip(), to_id.strip(), rules, chosen, why, today if today is not None else rules.today()
+    day = check_today(today)
+    return from_id.strip(), to_id.strip(), rules, chosen, why, day if day is not None else rules.today()
 
 
 def plan_merge(
@@ -161,14 +160,12 @@ def _apply_inputs(
             ],
             what=f"Cannot apply the plan to merge {plan.from_id} into {plan.to_id}",
         )
-    if staff is not None and (not isinstance(staff, str) or not staff.strip()):
-        raise InputError(f"staff must be the staff member's name or user name; got {staff!r}")
-    if today is not None and not isinstance(today, date):
-        raise InputError(f"today must be a datetime.date, like date(2026, 11, 30); got {today!r}")
+    who = check_staff(staff)
+    day = check_today(today)
     # The policy the plan was made with; read back from a file, it is loaded again by name.
     policy = plan._policy if plan._policy is not None else (load_policy(plan.policy) if plan.policy else None)
     rules = MergeRules(policy)
-    return rules, (staff.strip() if staff else None), (today if today is not None else rules.today())
+    return rules, who, (day if day is not None else rules.today())
 
 
 def apply_merge(
@@ -297,6 +294,7 @@ def undo_merge(
             merge was rolled back, or one of its writes has an unknown outcome; nothing is written.
         InputError: no such merge in the journal.
     """
+    staff = check_staff(staff)
     merge_id, opened, entries = _merge_entries(merge, journal)
     return drive(undoing(merge_id, entries, staff=staff), alma, journal=opened, trace=Trace())
 
@@ -305,5 +303,6 @@ async def aundo_merge(
     alma: AsyncAlmaClient, merge: str | MergeResult, *, journal: JournalLike = None, staff: str | None = None
 ) -> list[RestoreResult]:
     """`undo_merge` for `AsyncAlmaClient`."""
+    staff = check_staff(staff)
     merge_id, opened, entries = _merge_entries(merge, journal)
     return await drive_async(undoing(merge_id, entries, staff=staff), alma, journal=opened, trace=Trace())

@@ -195,8 +195,11 @@ class RegistrationResult:
             steps.add_column(column)
         for step in self.steps:
             calls = ", ".join(f"{c.method} {c.path}" for c in step.calls)
-            steps.add_row(str(step)[0], step.name, step.summary, calls, f"{step.seconds * 1000:.0f}")
-        body: list[RenderableType] = []
+            # Text cells: a name or a query in a step is data, never rich markup ("[/]" would raise).
+            cells = (str(step)[0], step.name, step.summary, calls, f"{step.seconds * 1000:.0f}")
+            steps.add_row(*(Text(cell) for cell in cells))
+        # The headline goes in the body, which wraps: a panel title is cut at the terminal's width.
+        body: list[RenderableType] = [Text(self.headline(), style=f"bold {colour}")]
         account = self._account_line()
         if account:
             body.append(Text(account))
@@ -205,7 +208,35 @@ class RegistrationResult:
         body += [Text(f"{issue.severity}: {issue.message}", style="yellow") for issue in self.issues]
         body.append(steps)
         body += [Text(f"• {line}") for line in self.instructions]
-        return Panel(Group(*body), title=Text(self.headline(), style=f"bold {colour}"), expand=False)
+        title = Text(self.outcome.value.replace("_", " ") + (" (dry run)" if self.dry_run else ""), style=colour)
+        return Panel(Group(*body), title=title, expand=False)
+
+    def to_record(self) -> dict[str, str | int | bool | None]:
+        """One flat dict of JSON values, a row of a table or a DataFrame (`to_dict` has everything).
+
+        Keys: ``index``, ``onelink_id``, ``name``, ``affiliation``, ``outcome``, ``ok``, ``dry_run``,
+        ``primary_id``, ``user_group``, ``expiry_date`` (of the account after the run), ``merge_from``,
+        ``reason``, ``issues`` (their codes, joined with ``"; "``), ``candidates`` (the primary ids
+        found), ``registration_id``.
+        """
+        user = self.user
+        return {
+            "index": self.index,
+            "onelink_id": self.patron.onelink_id,
+            "name": self.patron.full_name,
+            "affiliation": self.patron.affiliation,
+            "outcome": self.outcome.value,
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "primary_id": user.primary_id if user is not None else None,
+            "user_group": user.user_group.value if user is not None and user.user_group is not None else None,
+            "expiry_date": user.expiry_date.isoformat() if user is not None and user.expiry_date else None,
+            "merge_from": self.merge_from,
+            "reason": self.reason,
+            "issues": "; ".join(issue.code for issue in self.issues) or None,
+            "candidates": "; ".join(c.primary_id for c in self.candidates) or None,
+            "registration_id": self.registration_id or None,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Everything in JSON-ready form (dates as ISO text, the record in Alma's JSON)."""

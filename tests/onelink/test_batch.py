@@ -121,7 +121,7 @@ def test_a_duplicate_onelink_id_is_registered_once(
     for index in (1, 2):
         assert results[index].outcome == "blocked"
         assert [issue.code for issue in results[index].issues] == ["duplicate_in_batch"]
-        assert "position 0" in results[index].reason
+        assert f"item {index + 1}; first as item 1" in results[index].reason
         assert results[index].instructions
     assert len(accounts_with_primary_id(sandbox, DUKE_UNIQUE_IDS["new_registrant"])) == 1
     assert [(e.action, e.result) for e in journal.entries()] == [("create", "done")]

@@ -77,7 +77,7 @@ def test_a_refused_second_put_rolls_the_first_back(sandbox: Sandbox, planned: Me
 
 
 def test_500s_outlasting_the_retries_roll_back_too(sandbox: Sandbox, planned: MergePlan, journal: Journal) -> None:
-    result = apply_with_faults(sandbox, planned, journal, [*REREAD, OK, "500", "500", "500", "500"])
+    result = apply_with_faults(sandbox, planned, journal, [*REREAD, OK, "500", OK, "500", OK, "500", OK, "500"])
     assert result.outcome == "rolled_back", result.reason
     as_planned(sandbox, planned)
     assert journal.pending() == []
@@ -119,7 +119,7 @@ def test_a_lost_answer_is_read_back_and_the_merge_goes_on(
 def test_an_unknown_outcome_stops_without_guessing_and_names_the_entry(
     sandbox: Sandbox, planned: MergePlan, journal: Journal
 ) -> None:
-    result = apply_with_faults(sandbox, planned, journal, [*REREAD, OK, "500", "500"], max_retries=0)
+    result = apply_with_faults(sandbox, planned, journal, [*REREAD, OK, "500", "500", "500"], max_retries=0)
     assert result.outcome == "failed"
     entries = journal.entries(registration=result.merge_id)
     assert [(e.target, e.result) for e in entries] == [(JD123, "done"), (JANE, "unknown")]
@@ -133,7 +133,8 @@ def test_an_unknown_outcome_stops_without_guessing_and_names_the_entry(
 def test_a_failed_roll_back_says_which_entries_to_restore(
     sandbox: Sandbox, planned: MergePlan, journal: Journal
 ) -> None:
-    script = [*REREAD, OK, "500", OK, "500", "500"]  # carry refused (read back: not there); roll-back unknown
+    # Carry refused (the SDK's read-back and the workflow's: not there); roll-back unknown (both checks fail).
+    script = [*REREAD, OK, "500", OK, OK, "500", "500", "500"]
     result = apply_with_faults(sandbox, planned, journal, script, max_retries=0)
     assert result.outcome == "failed"
     first = journal.entries(registration=result.merge_id)[0]
