@@ -7,16 +7,20 @@ sends a spec's request and sleeps between tries; everything they decide, they de
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
+import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
 import pydantic
 
-from ._config import USER_AGENT, ClientConfig
+from ._config import USER_AGENT, ClientConfig, Secret
 from ._ratelimit import TokenBucket
 from ._response import RawResponse
 from ._retry import IDEMPOTENT_METHODS, first_retry_wait, retry_kwargs, retry_reason
@@ -28,11 +32,14 @@ from .errors import (
     DailyThresholdExceeded,
     InputError,
     RateLimitError,
+    body_excerpt,
+    body_kind,
     error_for_response,
 )
 from .models import AlmaModel
+from .models._base import is_placeholder_id
 
-__all__ = ["BaseClient", "RequestSpec", "encode_path", "parse_model"]
+__all__ = ["BaseClient", "RequestSpec", "check_id", "encode_json", "encode_path", "parse_model", "quota_left"]
 
 log = logging.getLogger("alma_onelink")
 
@@ -43,26 +50,59 @@ M = TypeVar("M", bound=AlmaModel)
 raw_response_mode: contextvars.ContextVar[bool] = contextvars.ContextVar("alma_onelink_raw", default=False)
 
 
-def encode_path(template: str, *args: str) -> str:
+def has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate (``"\\udc80"``): text no UTF-8 request can carry."""
+    return not text.isascii() and any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def check_id(value: object, name: str = "user_id") -> str:
+    """``value`` if it can name a user in a URL; else `InputError` saying what to give instead."""
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be a string (a primary id or identifier), got {type(value).__name__}")
+    if not value.strip():
+        raise InputError(f"{name} must not be empty or blank.")
+    if has_surrogate(value):
+        raise InputError(f"{name} holds a lone surrogate character (broken text); give the id as plain text.")
+    if is_placeholder_id(value):
+        raise InputError(
+            f"{name} {value!r} is Alma's placeholder for a contact without a primary id, not an id: no request "
+            "can name that user by it. Look the user up by one of their identifiers (user_id_type=...) instead."
+        )
+    return value
+
+
+def encode_path(template: str, *args: str, name: str = "user_id") -> str:
     """Fill ``{}`` slots in ``template`` with percent-encoded ids; blank ids are rejected.
 
     Every character outside the unreserved set is escaped, so ``u0001#x/y?z`` reaches Alma as
-    one id and can never change the route or the query.
+    one id and can never change the route or the query. Raises `InputError` for a non-string, blank or
+    broken id, and for Alma's "no primary id (…)" placeholder, which names no user.
     """
     encoded = []
     for arg in args:
-        if not isinstance(arg, str):
-            raise InputError(f"An id must be a string, got {type(arg).__name__} {arg!r}")
-        if not arg.strip():
-            raise InputError("An id must not be empty or blank.")
+        check_id(arg, name)
         segment = quote(arg, safe="")
         # "." and ".." are unreserved, and URL normalisation would turn them into a different route.
         encoded.append(segment.replace(".", "%2E") if set(arg) == {"."} else segment)
     return template.format(*encoded)
 
 
+def _query_value(name: str, value: object) -> str:
+    text = value.isoformat() if isinstance(value, date) else value
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        text = str(text)
+    if not isinstance(text, str):
+        raise InputError(f"{name} must be text, got {type(value).__name__} {value!r}")
+    if has_surrogate(text) or not text.isprintable():
+        raise InputError(f"{name} holds control characters or broken text; give plain text.")
+    return text
+
+
 def clean_params(params: Mapping[str, Any]) -> dict[str, str]:
-    """Query parameters as Alma reads them: ``None`` dropped, booleans lower-case, lists comma-joined."""
+    """Query parameters as Alma reads them: ``None`` dropped, booleans lower-case, lists comma-joined.
+
+    Raises `InputError` (naming the parameter) for a value no URL can carry as text.
+    """
     out: dict[str, str] = {}
     for name, value in params.items():
         if value is None:
@@ -70,12 +110,51 @@ def clean_params(params: Mapping[str, Any]) -> dict[str, str]:
         if isinstance(value, bool):
             out[name] = "true" if value else "false"
         elif isinstance(value, list | tuple | set | frozenset):
-            items = sorted(value) if isinstance(value, set | frozenset) else list(value)
+            items = [_query_value(name, v) for v in value]
+            if isinstance(value, set | frozenset):
+                items.sort()
             if items:
-                out[name] = ",".join(str(v) for v in items)
+                out[name] = ",".join(items)
         else:
-            out[name] = str(value)
+            out[name] = _query_value(name, value)
     return out
+
+
+def encode_json(body: Any, what: str) -> bytes:
+    """``body`` as the UTF-8 JSON Alma reads; `InputError` naming the field if JSON cannot carry it.
+
+    Lone surrogates and NaN or infinite numbers have no JSON form: they are refused, never changed.
+    """
+    try:
+        return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    except (UnicodeError, ValueError, TypeError, RecursionError):
+        where = _unsendable(body, what) or what
+        raise InputError(
+            f"{where} cannot be sent to Alma as JSON (broken text, a NaN or infinite number, or nesting too deep); "
+            "give plain text and finite numbers"
+        ) from None
+
+
+def _unsendable(value: Any, path: str, depth: int = 0) -> str | None:
+    if depth > 64:
+        return path
+    if isinstance(value, str):
+        return path if has_surrogate(value) else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and has_surrogate(key):
+                return f"{path} (a key)"
+            found = _unsendable(item, f"{path}.{key}", depth + 1)
+            if found:
+                return found
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _unsendable(item, f"{path}[{index}]", depth + 1)
+            if found:
+                return found
+    return None
 
 
 def parse_model(model: type[M]) -> Callable[[httpx.Response], M]:
@@ -84,26 +163,46 @@ def parse_model(model: type[M]) -> Callable[[httpx.Response], M]:
     def parse(response: httpx.Response) -> M:
         try:
             return model.model_validate_json(response.content)
-        except pydantic.ValidationError as exc:
-            request = response.request
-            raise APIResponseValidationError(
-                f"Alma's response is not a valid {model.__name__}: {_first_problem(exc, response)}",
-                method=request.method,
-                path=request.url.path,
-                status_code=response.status_code,
-            ) from exc
+        except (pydantic.ValidationError, ValueError, RecursionError) as exc:
+            problem = exc
+        raise unreadable(response, f"Alma's response is not a valid {model.__name__}", problem)
 
     return parse
 
 
-def _first_problem(exc: pydantic.ValidationError, response: httpx.Response) -> str:
-    content_type = response.headers.get("content-type", "")
-    if "json" not in content_type and response.content.lstrip()[:1] == b"<":
-        return "Alma sent XML where JSON was asked for"
-    errors = exc.errors()
+def unreadable(response: httpx.Response, what: str, exc: BaseException | None = None) -> APIResponseValidationError:
+    """The error for a response whose body cannot be read as what was asked for; says what came instead."""
+    request = response.request
+    content_type = response.headers.get("content-type")
+    kind = body_kind(response.content, content_type)
+    excerpt = body_excerpt(response.content, content_type, limit=300)
+    return APIResponseValidationError(
+        f"{what}: {_first_problem(exc, kind, excerpt)}",
+        method=request.method,
+        path=request.url.path,
+        status_code=response.status_code,
+        body_excerpt=excerpt,
+        body_kind=kind,
+    )
+
+
+def _first_problem(exc: BaseException | None, kind: str, excerpt: str | None) -> str:
+    if kind == "html":
+        return f"an HTML page came back where JSON was expected (a proxy or firewall in the way?): {excerpt}"
+    if kind == "xml":
+        return f"Alma sent XML where JSON was asked for: {excerpt}"
+    if kind == "empty":
+        return "the body is empty"
+    if kind == "text":
+        return f"the body is not JSON: {excerpt}"
+    if not isinstance(exc, pydantic.ValidationError):
+        return f"the body cannot be read ({type(exc).__name__})"
+    errors = exc.errors(include_input=False, include_url=False)
     if not errors:
-        return str(exc)
+        return "the body does not fit"
     first = errors[0]
+    if first.get("type") == "json_invalid":
+        return f"the body is not valid JSON (cut short?): {excerpt}"
     where = ".".join(str(p) for p in first.get("loc", ())) or "(body)"
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where}: {first.get('msg', 'invalid')}{more}"
@@ -123,6 +222,7 @@ class RequestSpec(Generic[T]):
     parse: Callable[[httpx.Response], T]
     params: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
+    content: bytes | None = None
     idempotent: bool | None = None
     max_retries: int | None = None
     timeout: float | httpx.Timeout | None = None
@@ -140,10 +240,43 @@ class RequestSpec(Generic[T]):
             parse=parse,
             params=self.params,
             json=self.json,
+            content=self.content,
             idempotent=self.idempotent,
             max_retries=self.max_retries,
             timeout=self.timeout,
         )
+
+
+def quota_left(value: str) -> int | None:
+    """``X-Exl-Api-Remaining`` as a number, or ``None`` if it is not one (only ASCII digits count)."""
+    text = value.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+ELAPSED = "alma_onelink.elapsed"
+"""The response extension holding the seconds measured around the send (in-process transports set no ``elapsed``)."""
+
+
+def without_key(response: httpx.Response) -> httpx.Response:
+    """``response`` with its request replaced by a copy that has no Authorization header.
+
+    Done for the responses that reach callers (``with_raw_response``), whose request would otherwise
+    carry the key; the others are dropped once parsed, and no error keeps one.
+    """
+    request = response.request
+    if "authorization" in request.headers:
+        try:
+            content: bytes | None = request.content
+        except httpx.RequestNotRead:
+            content = None
+        response.request = httpx.Request(
+            request.method,
+            request.url,
+            headers=[(k, v) for k, v in request.headers.raw if k.lower() != b"authorization"],
+            content=content,
+            extensions=request.extensions,
+        )
+    return response
 
 
 class BaseClient:
@@ -153,6 +286,7 @@ class BaseClient:
     _limiter: TokenBucket | None
     _remaining: list[int | None]  # shared with with_options() copies
     _request_headers: dict[str, str]
+    _body_headers: dict[str, str]
 
     def _init_base(self, config: ClientConfig, limiter: TokenBucket | None, remaining: list[int | None]) -> None:
         self._config = config
@@ -160,8 +294,9 @@ class BaseClient:
         self._remaining = remaining
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         headers.update(config.default_headers)
-        headers["Authorization"] = f"apikey {config.api_key}"
+        headers["Authorization"] = Secret(f"apikey {config.api_key}")
         self._request_headers = headers
+        self._body_headers = {**headers, "Content-Type": "application/json"}
 
     @property
     def base_url(self) -> str:
@@ -190,27 +325,35 @@ class BaseClient:
             self._config.api_root + spec.path,
             params=dict(spec.params) if spec.params else None,  # an empty dict costs httpx a URL rebuild
             json=spec.json,
-            headers=self._request_headers,
+            content=spec.content,
+            headers=self._body_headers if spec.content is not None else self._request_headers,
             timeout=timeout,
         )
 
     def _retries_for(self, spec: RequestSpec[Any]) -> int:
         return self._config.max_retries if spec.max_retries is None else spec.max_retries
 
-    def _on_response(self, spec: RequestSpec[Any], response: httpx.Response) -> None:
-        """Record the quota header; raise the typed error for an error response."""
+    def _on_response(self, spec: RequestSpec[Any], response: httpx.Response, started: float | None = None) -> None:
+        """Record the quota header and the time taken; raise the typed error for an error response."""
+        if started is not None:
+            response.extensions[ELAPSED] = time.perf_counter() - started
         remaining = response.headers.get("x-exl-api-remaining")
-        if remaining is not None and remaining.strip().isdigit():
-            self._remaining[0] = int(remaining)
+        left = quota_left(remaining) if remaining is not None else None
+        if left is not None:
+            self._remaining[0] = left
         log.debug("%s %s -> %d", spec.method, self._config.api_root + spec.path, response.status_code)
         if response.is_success:
             return
+        content = response.content
+        key = self._config.api_key.encode()
+        if key in content:  # a proxy that echoes the request back: the key never reaches an error
+            content = content.replace(key, b"<redacted>")
         error = error_for_response(
             status_code=response.status_code,
             method=spec.method,
             path=response.request.url.path,
-            content=response.content,
-            headers=response.headers,
+            content=content,
+            headers={k: v for k, v in response.headers.items() if self._config.api_key not in v},
         )
         if isinstance(error, RateLimitError) and not isinstance(error, DailyThresholdExceeded):
             # Alma says the institution is too fast: every thread sharing the bucket slows down,
@@ -234,7 +377,7 @@ class BaseClient:
     def _result(self, spec: RequestSpec[T], response: httpx.Response, attempts: int, raw: bool | None) -> T:
         """The parsed object, or a ``RawResponse`` in raw mode (``with_raw_response``)."""
         if raw_response_mode.get() if raw is None else raw:
-            return RawResponse(response, retries_taken=attempts - 1, parser=spec.parse)  # type: ignore[return-value]
+            return RawResponse(without_key(response), retries_taken=attempts - 1, parser=spec.parse)  # type: ignore[return-value]
         return spec.parse(response)
 
     def _connection_error(self, spec: RequestSpec[Any], exc: httpx.RequestError) -> APIConnectionError:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
@@ -14,7 +15,7 @@ from ._constants import API_PATH
 from ._version import __version__
 from .errors import InputError
 
-__all__ = ["DEFAULT_TIMEOUT", "REGIONS", "ClientConfig", "resolve_config"]
+__all__ = ["DEFAULT_TIMEOUT", "REGIONS", "ClientConfig", "Secret", "resolve_config"]
 
 REGIONS: Mapping[str, str] = {
     "na": "https://api-na.hosted.exlibrisgroup.com",
@@ -28,6 +29,20 @@ REGIONS: Mapping[str, str] = {
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = f"alma-onelink/{__version__}"
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+class Secret(str):
+    """A string that never shows itself in a ``repr``: the API key, and the header that carries it.
+
+    ``str(secret)`` and sending it work as for any string; ``repr()`` (and so any container's repr,
+    a traceback's locals, a debugger's view) shows ``'<redacted>'``.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<redacted>'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,23 +57,48 @@ class ClientConfig:
     default_headers: Mapping[str, str]
 
 
+def _shown(parts: SplitResult) -> str:
+    # Only scheme and host: a rejected URL may hold the key, so it is never echoed whole.
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}" if parts.scheme else host
+
+
 def _normalise_base_url(base_url: str) -> str:
+    if not isinstance(base_url, str):
+        raise InputError(f"base_url must be a URL string such as {REGIONS['na']}, got {type(base_url).__name__}")
     text = base_url.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (a port that is not a number raises here)
+    except ValueError:
         raise InputError(
-            f"base_url {base_url!r} is not an http(s) URL; give the gateway origin, "
-            "e.g. https://api-na.hosted.exlibrisgroup.com"
+            f"base_url is not a URL that can be read; give the gateway origin, e.g. {REGIONS['na']}"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"base_url is not an http(s) URL; give the gateway origin, e.g. {REGIONS['na']}")
+    if "apikey" in text.lower() or parts.username is not None or parts.password is not None:
+        raise InputError(
+            f"base_url ({_shown(parts)}…) must not carry a key or a user name: pass the key as api_key= "
+            "(it is sent only in the Authorization header)"
         )
     if parts.query or parts.fragment:
-        raise InputError(f"base_url {base_url!r} must not have a query or fragment (the key goes in a header)")
+        raise InputError(f"base_url ({_shown(parts)}…) must not have a query or fragment (the key goes in a header)")
+    if not text.isascii() or not text.isprintable():
+        raise InputError(f"base_url ({_shown(parts)}…) must be plain ASCII without spaces or control characters")
     path = parts.path.rstrip("/")
     if path.endswith(API_PATH):
         path = path[: -len(API_PATH)]
     return f"{parts.scheme}://{parts.netloc}{path}{API_PATH}"
 
 
-def _check_api_key(api_key: str | None) -> str:
+def _header_safe(text: str) -> bool:
+    """Whether an HTTP header value can carry ``text`` as it is: visible ASCII and inner spaces only."""
+    return text.isascii() and text.isprintable() and "\r" not in text and "\n" not in text
+
+
+def _check_api_key(api_key: str | None) -> Secret:
+    if api_key is not None and not isinstance(api_key, str):
+        raise InputError(f"api_key must be a string (the key from the Developer Network), got {type(api_key).__name__}")
     if api_key is None or not api_key.strip():
         raise InputError(
             "No Alma API key: pass api_key=... or set ALMA_API_KEY. "
@@ -67,7 +107,10 @@ def _check_api_key(api_key: str | None) -> str:
     key = api_key.strip()
     if any(ch.isspace() for ch in key) or not key.isprintable():
         raise InputError("The Alma API key contains whitespace or control characters; copy it again.")
-    return key
+    if not key.isascii():
+        # An HTTP header carries ASCII only: such a key could never be sent (Alma's keys are ASCII).
+        raise InputError("The Alma API key contains characters that are not ASCII; copy it again.")
+    return Secret(key)
 
 
 def check_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
@@ -81,10 +124,26 @@ def check_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
 
 
 def check_default_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    """Extra headers as given, unless one of them would carry the key outside ``api_key=``."""
-    checked = dict(headers or {})
-    if any(name.lower() == "authorization" for name in checked):
-        raise InputError("Pass the key as api_key=, not as an Authorization header.")
+    """Extra headers as given, unless one would carry the key outside ``api_key=`` or cannot be sent.
+
+    Header names must be tokens and values visible ASCII: anything else could never leave as a header.
+    """
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise InputError(f"default_headers must be a mapping of header names to values, got {type(headers).__name__}")
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise InputError(f"default_headers: {name!r} is not a header name (letters, digits and -_.!#$%&'*+^`|~)")
+        if name.lower() == "authorization":
+            raise InputError("Pass the key as api_key=, not as an Authorization header.")
+        if not isinstance(value, str) or not _header_safe(value):
+            raise InputError(
+                f"default_headers: the value of {name} must be text of visible ASCII characters "
+                "(an HTTP header cannot carry others)"
+            )
+        checked[name] = value
     return checked
 
 
@@ -133,6 +192,8 @@ def resolve_config(
         base_url = env.get("ALMA_BASE_URL") or None
         if base_url is None:
             region = env.get("ALMA_REGION") or "na"
+    if region is not None and not isinstance(region, str):
+        raise InputError(f"region must be one of {', '.join(REGIONS)}, got {type(region).__name__}")
     if base_url is None:
         code = (region or "").strip().lower()
         if code not in REGIONS:

@@ -35,17 +35,26 @@ class RawResponse(Generic[T]):
     def remaining_daily_calls(self) -> int | None:
         """This response's ``X-Exl-Api-Remaining``, if Alma sent one."""
         value = self.headers.get("x-exl-api-remaining")
-        return int(value) if value and value.strip().isdigit() else None
+        text = (value or "").strip()
+        return int(text) if text.isascii() and text.isdigit() else None
 
     @property
     def elapsed(self) -> float:
-        """Seconds between sending the request and reading the response."""
-        return self.http_response.elapsed.total_seconds()
+        """Seconds between sending the request and reading the response (``0.0`` if never measured)."""
+        try:
+            return self.http_response.elapsed.total_seconds()
+        except RuntimeError:  # in-process transports never set it: the client's own measure stands in
+            measured = self.http_response.extensions.get("alma_onelink.elapsed")
+            return float(measured) if isinstance(measured, int | float) else 0.0
 
     @property
     def text(self) -> str:
-        """The body as text."""
-        return self.http_response.text
+        """The body as text, in its declared charset; bytes that do not fit it read as ``\ufffd``."""
+        response = self.http_response
+        try:
+            return response.text
+        except Exception:
+            return response.content.decode("utf-8", "replace")
 
     def parse(self) -> T:
         """The typed object (parsed once, then cached). Raises ``APIResponseValidationError`` if it does not fit."""

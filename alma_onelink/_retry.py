@@ -5,7 +5,9 @@ The rule is *retries that cannot do harm*:
 * a per-second 429 was not processed by Alma, so any method may be sent again;
 * a connection that could not be opened never carried the request: any method again;
 * a timeout, a broken connection after sending, 408 or 5xx may or may not have been applied,
-  so only idempotent methods (GET, PUT, DELETE) are sent again;
+  so only idempotent requests are sent again here: reads. A user write (create, update, delete) is
+  never replayed blindly: its spec says it is not idempotent, and ``resources._writes`` reads the
+  record back and compares it with what was sent before deciding to send it again;
 * the daily quota (429 ``DAILY_THRESHOLD``) is never retried: nothing changes until midnight.
 """
 
@@ -75,10 +77,10 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
     except ValueError:
         try:
             parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):  # neither seconds nor an HTTP date: use backoff
+        except (TypeError, ValueError, IndexError, OverflowError):  # neither seconds nor an HTTP date: backoff
             return None
         seconds = float(parsed.timestamp()) - (time.time() if now is None else now)
-    if math.isnan(seconds):
+    if math.isnan(seconds):  # "nan"; "1e999" is infinite and capped below
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 

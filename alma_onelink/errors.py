@@ -8,10 +8,12 @@ No error ever carries the API key: only the method, the path and Alma's own erro
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -25,12 +27,17 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "DailyThresholdExceeded",
+    "EditNotTakenError",
     "InputError",
     "InternalServerError",
+    "NoNextPageError",
     "NotFoundError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
+    "QueryNotUnderstoodError",
     "RateLimitError",
+    "body_kind",
+    "body_excerpt",
     "error_for_response",
     "parse_error_details",
 ]
@@ -41,7 +48,14 @@ PER_SECOND_THRESHOLD = "PER_SECOND_THRESHOLD"
 DAILY_THRESHOLD = "DAILY_THRESHOLD"
 AUTH_CODES = frozenset({"UNAUTHORIZED"})
 FORBIDDEN_CODES = frozenset({"FORBIDDEN", "INVALID_REQUEST", "REQUEST_TOO_LARGE"})
+SEARCH_NOT_UNDERSTOOD = "402119"
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "exl-user-pw"})
+
+SEARCH_HINT = (
+    "Alma could not run this search. Usual causes: a field Alma cannot search (see SEARCH_FIELDS), "
+    "the same field twice, a condition without '~' (write field~value, joined by ' AND ' in capitals), "
+    "a value Alma cannot parse (a date written other than YYYY-MM-DD), or q given with modify_date_from."
+)
 
 _HINTS: dict[str, str] = {
     "401861": "Alma looks the id up in the primary id and every unique identifier; "
@@ -53,6 +67,7 @@ _HINTS: dict[str, str] = {
     "401664": "Alma needs the named field; add it to the user before sending.",
     "401858": "external_id cannot change on update; send the value Alma has.",
     "500038": "Passwords need at least 8 characters and must not contain the user name.",
+    SEARCH_NOT_UNDERSTOOD: "Alma could not read a parameter of this call; check the values of its options.",
     PER_SECOND_THRESHOLD: "More than the institution's per-second quota of calls reached Alma; "
     "lower the client's rate_limit (default 25/s) if this happens often.",
     DAILY_THRESHOLD: "The institution's daily API quota is used up; it resets at midnight. "
@@ -64,15 +79,17 @@ _HINTS: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class AlmaErrorDetail:
-    """One entry of Alma's ``errorList``: code, message and tracking id."""
+    """One entry of Alma's ``errorList``: code, message, tracking id, and any other field it carried."""
 
     code: str
     message: str
     tracking_id: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         tracking = f" (tracking id {self.tracking_id})" if self.tracking_id else ""
-        return f"{self.code}: {self.message}{tracking}"
+        more = "".join(f"; {key}: {value}" for key, value in self.extra.items())
+        return f"{self.code}: {self.message}{tracking}{more}"
 
 
 class AlmaError(Exception):
@@ -104,8 +121,8 @@ class APITimeoutError(APIConnectionError):
 class OutcomeUnknownError(APIConnectionError):
     """A write's answer was lost and reading it back failed too: whether Alma applied it is not known.
 
-    ``write`` is the kind of write (``"create"``, ``"update"``, ``"delete"``) and ``target`` its
-    primary id; the message says how to check. Never retried blindly: check first.
+    ``write`` is the kind of write (``"create"``, ``"update"``, ``"delete"``) and ``target`` the id it
+    was about; the message says how to check. Never retried blindly: check first.
     """
 
     def __init__(self, message: str, *, method: str, path: str, write: str, target: str) -> None:
@@ -114,13 +131,50 @@ class OutcomeUnknownError(APIConnectionError):
         super().__init__(message, method=method, path=path, request_sent=True)
 
 
-class APIResponseValidationError(AlmaError):
-    """Alma answered with a body that does not match the expected object."""
+class EditNotTakenError(AlmaError):
+    """``users.edit(..., strict=True)``: Alma saved the record but did not take some of the changes.
 
-    def __init__(self, message: str, *, method: str, path: str, status_code: int) -> None:
+    The PUT happened: ``user`` is the record Alma saved, ``fields`` the fields whose asked value it
+    did not keep (for example a field Alma protects on external users, or a value it normalised away).
+    """
+
+    def __init__(self, message: str, *, user_id: str, fields: Sequence[str], user: Any) -> None:
+        self.user_id = user_id
+        self.fields = list(fields)
+        self.user = user
+        super().__init__(message)
+
+
+class NoNextPageError(AlmaError):
+    """``get_next_page()`` on the last page (check ``has_next_page()`` first).
+
+    What is raised is also a ``StopIteration`` (``StopAsyncIteration`` from an async page), as this
+    call always raised.
+    """
+
+
+class APIResponseValidationError(AlmaError):
+    """Alma answered with a body that does not match the expected object.
+
+    ``body_excerpt`` keeps the start of a body that was not JSON (an HTML page from a proxy, say),
+    and ``body_kind`` says what it was (``"html"``, ``"xml"``, ``"json"``, ``"text"`` or ``"empty"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status_code: int,
+        body_excerpt: str | None = None,
+        body_kind: str | None = None,
+    ) -> None:
         self.method = method
         self.path = path
         self.status_code = status_code
+        self.body_excerpt = body_excerpt
+        self.body_kind = body_kind
         super().__init__(f"{message} ({method} {path}, HTTP {status_code})")
 
 
@@ -136,6 +190,7 @@ class APIStatusError(AlmaError):
         errors: list[AlmaErrorDetail],
         headers: Mapping[str, str] | None = None,
         body_excerpt: str | None = None,
+        body_kind: str | None = None,
     ) -> None:
         self.status_code = status_code
         self.method = method
@@ -143,9 +198,10 @@ class APIStatusError(AlmaError):
         self.errors = errors
         # Response headers only; an Authorization header, should one be passed, is never kept.
         self.headers: dict[str, str] = {
-            name: value for name, value in (headers or {}).items() if name.lower() not in _SECRET_HEADERS
+            str(name): str(value) for name, value in (headers or {}).items() if str(name).lower() not in _SECRET_HEADERS
         }
         self.body_excerpt = body_excerpt
+        self.body_kind = body_kind
         super().__init__(self._describe())
 
     @property
@@ -162,17 +218,24 @@ class APIStatusError(AlmaError):
 
     @property
     def tracking_id(self) -> str | None:
-        """Alma's tracking id of the first error: quote it to Ex Libris support."""
-        return self.errors[0].tracking_id if self.errors else None
+        """Alma's tracking id of the first error that has one: quote it to Ex Libris support."""
+        return next((err.tracking_id for err in self.errors if err.tracking_id), None)
 
     @property
     def hint(self) -> str | None:
         """What usually fixes this error, where we know."""
+        if self.code == SEARCH_NOT_UNDERSTOOD and self.method == "GET" and self.path.rstrip("/").endswith("/users"):
+            return SEARCH_HINT
         return _HINTS.get(self.code or "")
 
     def _describe(self) -> str:
         head = f"Alma answered HTTP {self.status_code} to {self.method} {self.path}"
-        lines = [head + ":", *(f"  {err}" for err in self.errors)] if self.errors else [f"{head}: {self.message}"]
+        if self.errors:
+            lines = [head + ":", *(f"  {err}" for err in self.errors)]
+        elif self.body_kind == "html":
+            lines = [f"{head} with an HTML page, not an Alma error (a proxy or firewall?): {self.message}"]
+        else:
+            lines = [f"{head}: {self.message}"]
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)
@@ -186,6 +249,26 @@ class APIStatusError(AlmaError):
 
 class BadRequestError(APIStatusError):
     """Alma rejected the request (HTTP 4xx that no more specific error covers)."""
+
+
+class QueryNotUnderstoodError(BadRequestError):
+    """Alma could not run a search: it answered ``total_record_count: -1`` (its sign for a query it
+    did not understand, such as the same field searched twice) instead of a count.
+
+    Not the same as "no match", which is a count of 0.
+    """
+
+    def _describe(self) -> str:
+        return (
+            f"Alma could not run this search (GET {self.path} answered total_record_count "
+            f"{self.body_excerpt}, its sign for a query it did not understand; no match would be 0).\n"
+            f"  hint: {SEARCH_HINT}"
+        )
+
+    @property
+    def hint(self) -> str | None:
+        """What usually causes Alma not to understand a search."""
+        return SEARCH_HINT
 
 
 class AuthenticationError(APIStatusError):
@@ -218,71 +301,116 @@ class InternalServerError(APIStatusError):
 
 # --- parsing -------------------------------------------------------------------------------------
 
+# Alma writes camelCase; some gateways and wrappers write snake_case. Each name maps to its role.
+_CODE_KEYS = ("errorCode", "error_code", "ErrorCode")
+_MESSAGE_KEYS = ("errorMessage", "error_message", "ErrorMessage")
+_TRACKING_KEYS = ("trackingId", "tracking_id", "TrackingId", "trackingID")
+_DETAIL_KEYS = frozenset(_CODE_KEYS + _MESSAGE_KEYS + _TRACKING_KEYS)
+_CONTAINER_KEYS = frozenset({"web_service_result", "errorList", "error_list", "error", "errors"})
+_MAX_DEPTH = 8
 
-def _details_from_json_error(error: Any) -> AlmaErrorDetail | None:
-    if not isinstance(error, dict):
-        return None
-    code = error.get("errorCode")
-    message = error.get("errorMessage")
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _first(obj: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    for key in keys:
+        if obj.get(key) not in (None, ""):
+            return obj[key]
+    return None
+
+
+def _detail(obj: Mapping[str, Any], tracking: str | None) -> AlmaErrorDetail | None:
+    code, message = _first(obj, _CODE_KEYS), _first(obj, _MESSAGE_KEYS)
     if code is None and message is None:
         return None
-    tracking = error.get("trackingId")
+    own = _first(obj, _TRACKING_KEYS)
+    extra = {
+        str(key): _text(value)
+        for key, value in obj.items()
+        if key not in _DETAIL_KEYS and isinstance(value, str | int | float | bool) and _text(value)
+    }
     return AlmaErrorDetail(
-        code=str(code if code is not None else "").strip(),
-        message=str(message if message is not None else "").strip(),
-        tracking_id=str(tracking).strip() if tracking else None,
+        code=_text(code),
+        message=_text(message),
+        tracking_id=_text(own) or tracking or None,
+        extra=extra,
     )
 
 
 def _details_from_json(data: Any) -> list[AlmaErrorDetail]:
-    if not isinstance(data, dict):
-        return []
-    if "web_service_result" in data and isinstance(data["web_service_result"], dict):
-        data = data["web_service_result"]
-    error_list = data.get("errorList")
-    if not isinstance(error_list, dict):
-        return []
-    errors = error_list.get("error")
-    if isinstance(errors, dict):
-        errors = [errors]
-    if not isinstance(errors, list):
-        return []
-    return [d for d in (_details_from_json_error(e) for e in errors) if d is not None]
+    details: list[AlmaErrorDetail] = []
+
+    def walk(node: Any, depth: int, tracking: str | None) -> None:
+        if depth > _MAX_DEPTH:
+            return
+        if isinstance(node, list):
+            for item in node:
+                walk(item, depth + 1, tracking)
+            return
+        if not isinstance(node, dict):
+            return
+        # A tracking id next to the error list (some gateways put it there) belongs to its errors.
+        tracking = _text(_first(node, _TRACKING_KEYS)) or tracking
+        if depth > 0:
+            found = _detail(node, tracking)
+            if found is not None:
+                details.append(found)
+                return
+        for key in _CONTAINER_KEYS:
+            if key in node:
+                walk(node[key], depth + 1, tracking)
+
+    walk(data, 0, None)
+    return details
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+def _local(tag: Any) -> str:
+    return str(tag).rsplit("}", 1)[-1]
 
 
 def _details_from_xml(text: str) -> list[AlmaErrorDetail]:
     try:
         # The stdlib parser resolves no external entities; Alma's error bodies are tiny.
         root = ET.fromstring(text.strip())  # noqa: S314
-    except (ET.ParseError, UnicodeError, ValueError):
+    except (ET.ParseError, UnicodeError, ValueError, RecursionError):
         return []
+    # A tracking id outside every <error> (beside the list) belongs to the errors that have none.
+    inside = {child for el in root.iter() if _local(el.tag) == "error" for child in el}
+    outer_tracking = next(
+        (
+            (el.text or "").strip()
+            for el in root.iter()
+            if el not in inside and _local(el.tag) in _TRACKING_KEYS and (el.text or "").strip()
+        ),
+        None,
+    )
     details: list[AlmaErrorDetail] = []
     for element in root.iter():
         if _local(element.tag) != "error":
             continue
-        fields = {_local(child.tag): (child.text or "").strip() for child in element}
-        if "errorCode" in fields or "errorMessage" in fields:
-            details.append(
-                AlmaErrorDetail(
-                    code=fields.get("errorCode", ""),
-                    message=fields.get("errorMessage", ""),
-                    tracking_id=fields.get("trackingId") or None,
-                )
-            )
+        fields: dict[str, Any] = {_local(name): value for name, value in element.attrib.items()}
+        fields.update({_local(child.tag): (child.text or "").strip() for child in element})
+        found = _detail(fields, outer_tracking)
+        if found is not None:
+            details.append(found)
     return details
+
+
+def _decode(content: bytes | str) -> str:
+    return content.decode("utf-8", "replace") if isinstance(content, bytes) else content
 
 
 def parse_error_details(content: bytes | str) -> list[AlmaErrorDetail]:
     """Alma's error entries in a response body (JSON, XML or wrapped); ``[]`` if it holds none.
 
-    Never raises: HTML pages, truncated JSON and empty bodies simply yield no details.
+    Codes, messages and tracking ids are read wherever real error bodies put them (a single error
+    object or a list, wrapped in ``web_service_result`` or not, a tracking id beside the list); any
+    other field of an error is kept in ``extra``. Never raises: HTML pages, truncated JSON and empty
+    bodies simply yield no details.
     """
-    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
-    stripped = text.lstrip().lstrip("\ufeff").lstrip()
+    stripped = _decode(content).lstrip().lstrip("\ufeff").lstrip()
     if not stripped:
         return []
     if stripped[0] in "{[":
@@ -295,8 +423,32 @@ def parse_error_details(content: bytes | str) -> list[AlmaErrorDetail]:
     return []
 
 
-def _excerpt(content: bytes | str, limit: int = 200) -> str | None:
-    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+_TAG = re.compile(r"<[^>]*>")
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
+_HTML_START = re.compile(r"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
+
+
+def body_kind(content: bytes | str, content_type: str | None = None) -> str:
+    """What a body is: ``"html"``, ``"xml"``, ``"json"``, ``"text"`` or ``"empty"`` (by its header, then its start)."""
+    text = _decode(content[:2048])
+    head = text.lstrip().lstrip("\ufeff").lstrip()
+    kind = (content_type or "").lower()
+    if not head:
+        return "empty"
+    if "html" in kind or _HTML_START.match(head):
+        return "html"
+    if head[0] in "{[":
+        return "json"
+    if head[0] == "<":
+        return "xml"
+    return "text"
+
+
+def body_excerpt(content: bytes | str, content_type: str | None = None, limit: int = 200) -> str | None:
+    """A short, one-line excerpt of a body; an HTML page is shown as its text (title, message, support id)."""
+    text = _decode(content)
+    if body_kind(content, content_type) == "html":
+        text = html.unescape(_TAG.sub(" ", _SCRIPT.sub(" ", text)))
     text = " ".join(text.split())
     if not text:
         return None
@@ -340,11 +492,15 @@ def error_for_response(
     """Build the typed error for an Alma error response (by Alma's code first, HTTP status second)."""
     details = parse_error_details(content)
     cls = _error_class(status_code, {d.code for d in details})
+    content_type = None
+    if headers is not None:
+        content_type = next((str(v) for k, v in headers.items() if str(k).lower() == "content-type"), None)
     return cls(
         status_code=status_code,
         method=method,
         path=path,
         errors=details,
         headers=headers,
-        body_excerpt=None if details else _excerpt(content),
+        body_excerpt=None if details else body_excerpt(content, content_type),
+        body_kind=body_kind(content, content_type),
     )

@@ -517,3 +517,103 @@ def test_response_headers_are_kept() -> None:
 def test_headers_default_to_empty() -> None:
     err = error_for_response(status_code=500, method="GET", path=PATH, content=b"")
     assert err.headers == {}
+
+
+# --- every field real error bodies carry, wherever they put it --------------------------------------------
+
+
+def test_a_tracking_id_beside_the_error_list_belongs_to_its_errors() -> None:
+    body = {
+        "web_service_result": {
+            "errorsExist": True,
+            "trackingId": "E01-OUTER",
+            "errorList": {
+                "error": [{"errorCode": "401861", "errorMessage": "m"}, {"errorCode": "1", "trackingId": "T"}]
+            },
+        }
+    }
+    details = parse_error_details(json.dumps(body))
+    assert [(d.code, d.tracking_id) for d in details] == [("401861", "E01-OUTER"), ("1", "T")]
+
+
+def test_an_xml_tracking_id_beside_the_error_list_is_kept() -> None:
+    content = (
+        "<web_service_result><errorList><error><errorCode>401861</errorCode><errorMessage>m</errorMessage>"
+        "</error></errorList><trackingId>E01-XML</trackingId></web_service_result>"
+    )
+    err = error_for_response(status_code=400, method="GET", path=PATH, content=content)
+    assert err.tracking_id == "E01-XML"
+    assert "E01-XML" in str(err)
+
+
+def test_snake_case_keys_numbers_and_other_fields_are_read_and_kept() -> None:
+    body = {
+        "errorList": {"error": {"error_code": 401861, "error_message": "m", "tracking_id": "T", "errorParameter": "x"}}
+    }
+    [detail] = parse_error_details(json.dumps(body))
+    assert (detail.code, detail.message, detail.tracking_id) == ("401861", "m", "T")
+    assert detail.extra == {"errorParameter": "x"}
+    assert "errorParameter: x" in str(detail)
+
+
+def test_xml_attributes_and_other_children_of_an_error_are_kept() -> None:
+    content = '<errors><error severity="high"><errorCode>1</errorCode><detail>d</detail></error></errors>'
+    [detail] = parse_error_details(content)
+    assert detail.extra == {"severity": "high", "detail": "d"}
+
+
+def test_the_first_tracking_id_is_found_even_on_a_later_error() -> None:
+    body = {"errorList": {"error": [{"errorCode": "1", "errorMessage": "a"}, {"errorCode": "2", "trackingId": "T2"}]}}
+    assert error_for_response(status_code=400, method="GET", path=PATH, content=json.dumps(body)).tracking_id == "T2"
+
+
+# --- HTML pages under any status --------------------------------------------------------------------------
+
+REJECTED = (
+    b"<html><head><title>Request Rejected</title><style>p {color: red}</style></head><body>The requested URL was "
+    b"rejected.<br><br>Your support ID is: 1234567890123456789</body></html>"
+)
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 500, 502, 503])
+def test_an_html_page_is_named_as_html_with_its_text_kept(status: int) -> None:
+    err = error_for_response(status_code=status, method="GET", path=PATH, content=REJECTED)
+    assert err.body_kind == "html"
+    assert "HTML page" in str(err)
+    assert "Your support ID is: 1234567890123456789" in err.message
+    assert "<" not in err.message
+    assert "color: red" not in err.message
+
+
+def test_the_kind_of_a_body_comes_from_its_header_then_its_start() -> None:
+    from alma_onelink.errors import body_kind
+
+    assert body_kind(b"oops", "text/html") == "html"
+    assert body_kind(b"  <!DOCTYPE html><p>x") == "html"
+    assert body_kind(b"<?xml version='1.0'?><html><body>x</body></html>") == "html"
+    assert body_kind(b"<?xml version='1.0'?><web_service_result/>") == "xml"
+    assert body_kind(b'{"a": 1}') == "json"
+    assert body_kind(b"Service Unavailable") == "text"
+    assert body_kind(b" \n") == "empty"
+
+
+# --- hints ----------------------------------------------------------------------------------------------------
+
+
+def test_a_general_error_on_a_user_search_hints_at_the_query() -> None:
+    err = error_for_response(status_code=400, method="GET", path="/almaws/v1/users", content=json_error("402119"))
+    assert err.hint is not None
+    assert "search" in err.hint
+    assert "same field twice" in err.hint
+    other = error_for_response(status_code=400, method="GET", path=PATH + "/fees", content=json_error("402119"))
+    assert other.hint is not None
+    assert "search" not in other.hint
+
+
+def test_query_not_understood_says_so_and_is_a_bad_request() -> None:
+    from alma_onelink.errors import QueryNotUnderstoodError
+
+    err = QueryNotUnderstoodError(status_code=200, method="GET", path="/almaws/v1/users", errors=[], body_excerpt="-1")
+    assert isinstance(err, BadRequestError)
+    assert "could not run this search" in str(err)
+    assert "no match would be 0" in str(err)

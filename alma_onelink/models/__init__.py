@@ -3,7 +3,7 @@
 Models never import the HTTP layer: they parse and dump JSON, nothing more.
 """
 
-from ._base import AlmaBool, AlmaDate, AlmaDateTime, AlmaFloat, AlmaInt, AlmaModel, Code, ListOf
+from ._base import AlmaBool, AlmaDate, AlmaDateTime, AlmaFloat, AlmaInt, AlmaModel, Code, KeptNumber, ListOf
 from .fulfillment import (
     Fee,
     FeeList,
@@ -51,6 +51,7 @@ __all__ = [
     "FeeList",
     "FeeTransaction",
     "ItemPolicy",
+    "KeptNumber",
     "LibraryNotice",
     "LinkedCount",
     "LinkedId",

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field
+from rich.console import RenderableType
 
-from ._base import AlmaBool, AlmaDate, AlmaDateTime, AlmaModel, Code, ListOf
+from ._base import AlmaBool, AlmaDate, AlmaDateTime, AlmaFloat, AlmaModel, Code, ListOf, is_placeholder_id
+from ._render import user_html, user_record, user_rich
 
 __all__ = [
     "Address",
@@ -164,7 +166,7 @@ class LibraryNotice(AlmaModel):
 class LinkedCount(AlmaModel):
     """What ``expand=loans,requests,fees`` adds: a number and a link to the list."""
 
-    value: int | float | None = None
+    value: AlmaFloat | None = None
     link: str | None = None
 
 
@@ -266,5 +268,48 @@ class User(AlmaModel):
         """Whether the user holds no role but Patron (role type 200), as Alma requires of a user merged away."""
         return all(role.role_type is not None and role.role_type.value == "200" for role in self.user_role)
 
+    @property
+    def has_primary_id(self) -> bool:
+        """Whether the user has a primary id a request can name: not blank, and not the placeholder
+        ``"no primary id (…)"`` Alma writes for contacts that have none (look those up by an identifier)."""
+        return bool(self.primary_id and self.primary_id.strip()) and not is_placeholder_id(self.primary_id)
+
+    @property
+    def is_brief(self) -> bool:
+        """Whether this is a brief record from a search (no ``expand="full"``): it has a link but none of the
+        record's own fields (record and account type, identifiers, contacts, notes). Get the full one with
+        ``alma.users.get(user.primary_id)`` before judging or writing it."""
+        return bool(self.link) and self.record_type is None and self.account_type is None
+
     def __str__(self) -> str:
         return f"{self.display_name or '(no name)'} <{self.primary_id or 'no primary id'}>"
+
+    def __repr__(self) -> str:
+        # One short line (the whole record is in to_alma()): who, in which group, in which state.
+        parts = [f"primary_id={self.primary_id!r}", f"name={self.display_name!r}"]
+        parts += [
+            f"{name}={str(code)!r}" for name, code in (("group", self.user_group), ("status", self.status)) if code
+        ]
+        text = f"User({', '.join(parts)}{', brief' if self.is_brief else ''})"
+        return text if len(text) <= 120 else text[:116] + "…)"
+
+    # --- renderings ------------------------------------------------------------------------------
+
+    def to_record(self) -> dict[str, str | int | float | bool | None]:
+        """The user as one flat dict of JSON values, for a table or a DataFrame.
+
+        Keys: ``primary_id``, ``name``, ``first_name``, ``last_name``, ``user_group``,
+        ``user_group_desc``, ``status``, ``account_type``, ``expiry_date``, ``purge_date`` (ISO
+        dates), ``email`` (the preferred one), ``emails``, ``identifiers`` (``"TYPE value"``),
+        ``statistics`` (lists joined with ``"; "``) and ``notes`` (how many). ``to_alma()`` is the
+        whole record.
+        """
+        return user_record(self)
+
+    def _repr_html_(self) -> str:
+        """A short table for notebooks: name, primary id, group, status, expiry, identifiers, emails."""
+        return user_html(self)
+
+    def __rich__(self) -> RenderableType:
+        """The same short table for a terminal: ``rich.print(user)``."""
+        return user_rich(self)

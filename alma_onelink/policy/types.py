@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Annotated, Any, Final, Literal, NamedTuple, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -146,7 +147,9 @@ def _in_the_past(value: date | None, what: str) -> date | None:
     # Graduation, leaving and gifts are facts about the past; a future date is a typing slip.
     if value is None:
         return None
-    if value > date.today():
+    # A day of slack: the institution's today (Policy.today) may be ahead of this machine's; the
+    # policy's eligibility checks the date against the registration day itself.
+    if value > date.today() + timedelta(days=1):
         raise ValueError(f"{what} {value.isoformat()} is in the future; enter the date it happened")
     if value < _EARLIEST:
         raise ValueError(f"{what} {value.isoformat()} is implausibly early; check the year")
@@ -165,6 +168,27 @@ class _Form(BaseModel):
             raise _FormError(type(self).__name__, _problems(exc)) from exc
 
 
+MAX_DONATION: Final = Decimal("1000000")
+"""The largest gift amount taken as typed (dollars); a larger one is a typing slip until shown otherwise."""
+_AMOUNT = re.compile(r"-?\d{1,16}(?:\.\d{1,4})?")
+MAX_NAME_LENGTH: Final = 100
+"""Names longer than this (Alma allows 255) are a paste gone wrong, not a person's name."""
+_UNPRINTABLE_NAME = frozenset({"Cc", "Zl", "Zp", "Cs", "Co", "Cn"})
+# Direction overrides and isolates reorder what staff see; joiners (ZWJ, ZWNJ) are part of real names.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _plain_name(value: str, what: str) -> str:
+    """``value`` if it reads as a name: no control characters and of plausible length."""
+    if any(unicodedata.category(ch) in _UNPRINTABLE_NAME or ch in _BIDI_CONTROLS for ch in value):
+        raise ValueError(
+            f"{what} holds control characters (a line break, a tab, a direction mark…); type the name only"
+        )
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"{what} is {len(value)} characters long; a name has at most {MAX_NAME_LENGTH}")
+    return value
+
+
 class Donation(_Form):
     """A gift to the library (Friends of the Library): how much and when.
 
@@ -177,13 +201,17 @@ class Donation(_Form):
     @field_validator("amount", mode="before")
     @classmethod
     def _amount(cls, value: Any) -> Decimal:
-        try:
-            # str() first so 100.1 stays 100.1 instead of a binary-float expansion.
-            amount = Decimal(str(value).replace("$", "").replace(",", "").strip())
-        except InvalidOperation:
-            raise ValueError(f"amount must be a number of dollars, like 100 or 250.00; got {value!r}") from None
-        if not amount.is_finite() or amount < 0:
-            raise ValueError(f"amount must be zero or more; got {value!r}")
+        # str() first so 100.1 stays 100.1 instead of a binary-float expansion.
+        text = str(value).replace("$", "").replace(",", "").strip()
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        if not _AMOUNT.fullmatch(text):
+            # Digits only: "1e7000000" is a number, but no gift is written so (and it would fill a note).
+            raise ValueError(f"amount must be a number of dollars written in digits, like 100 or 250.00; got {shown}")
+        amount = Decimal(text)
+        if amount.is_signed():
+            raise ValueError(f"amount must be zero or more; got {shown}")  # -0 too: a sign is a slip
+        if amount > MAX_DONATION:
+            raise ValueError(f"amount must be at most {MAX_DONATION:,} dollars; got {shown}: check the digits")
         return amount
 
     @field_validator("given_on", mode="before")
@@ -255,6 +283,11 @@ class Patron(_Form):
         if any(ch.isspace() for ch in value):
             raise ValueError(f"onelink_id must not contain spaces; got {value!r}")
         return value
+
+    @field_validator("first_name", "last_name")
+    @classmethod
+    def _names(cls, value: str, info: ValidationInfo) -> str:
+        return _plain_name(value, str(info.field_name))
 
     @field_validator("affiliation")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
@@ -13,12 +13,13 @@ import httpx
 
 from .._base import RequestSpec, raw_response_mode
 from .._response import RawResponse
-from .._retry import backoff_seconds
-from ..errors import AlmaError, APIConnectionError, APIStatusError, NotFoundError
-from ..models import AlmaModel, Fee, Loan, User, UserRequest
-from ..pagination import AsyncOffsetPage
+from ..errors import AlmaError
+from ..models import AlmaModel, Loan, User, UserRequest
+from ..pagination import AsyncFeePage, AsyncOffsetPage
+from . import _edit
 from . import _users_spec as spec
-from ._users_spec import Timeout, as_parsed, not_ours, outcome_unknown, same_person
+from ._users_spec import Timeout
+from ._writes import DELETED, Pause, Step, check_create, check_delete, check_update, deleted_response, run_write
 
 if TYPE_CHECKING:
     from .._client import AsyncAlmaClient
@@ -39,18 +40,41 @@ class AsyncUsers:
     def __init__(self, client: AsyncAlmaClient) -> None:
         self._client = client
 
+    def __repr__(self) -> str:
+        return f"<AsyncUsers: the Alma Users API through {self._client!r}>"
+
+    async def _run(self, procedure: Generator[Step, Any, T]) -> T:
+        """Drive a write procedure: send each request it yields, sleep each pause, hand back each outcome."""
+        value: Any = None
+        error: AlmaError | None = None
+        while True:
+            try:
+                step = procedure.send(value) if error is None else procedure.throw(error)
+            except StopIteration as stop:
+                return cast(T, stop.value)
+            value, error = None, None
+            if isinstance(step, Pause):
+                await self._client._sleep(step.seconds)
+                continue
+            try:
+                value = await self._client._request(step)
+            except AlmaError as exc:
+                error = exc
+
     @functools.cached_property
     def with_raw_response(self) -> AsyncUsersWithRawResponse:
         """The same methods, returning a `RawResponse` (status, headers, ``retries_taken``, ``.parse()``)."""
         return AsyncUsersWithRawResponse(self)
 
-    async def _page(self, plan: spec.ListPlan[T, E]) -> AsyncOffsetPage[T]:
+    async def _page(
+        self, plan: spec.ListPlan[T, E], page: type[AsyncOffsetPage[Any]] = AsyncOffsetPage
+    ) -> AsyncOffsetPage[T]:
         def page_spec(offset: int) -> RequestSpec[AsyncOffsetPage[T]]:
             base = plan.spec_for(offset)
 
             def parse(response: httpx.Response) -> AsyncOffsetPage[T]:
                 envelope = base.parse(response)
-                return AsyncOffsetPage(
+                return page(
                     fetch=lambda next_offset: self._client._request(page_spec(next_offset), raw=False),
                     **plan.page_fields(offset, envelope),
                 )
@@ -133,15 +157,7 @@ class AsyncUsers:
         max_retries: int | None = None,
         timeout: Timeout = None,
     ) -> User:
-        """Create a user; Alma answers with the full record.
-
-        A create whose answer is lost (timeout, broken connection, 5xx) is never replayed blindly:
-        the client first looks the primary id up and returns the user if the create took effect.
-
-        Raises:
-            InputError: primary_id, record_type or account_type missing, or a short password.
-            AlreadyExistsError: the primary id or an identifier is taken (401851).
-        """
+        """Create a user; Alma answers with the full record (see `Users.create`: a lost answer is read back)."""
         record, request = spec.create_user(
             user,
             send_pin_number_letter=send_pin_number_letter,
@@ -149,27 +165,8 @@ class AsyncUsers:
             max_retries=max_retries,
             timeout=timeout,
         )
-        retries = self._client._retries_for(request)
-        for attempt in range(retries + 1):
-            try:
-                return await self._client._request(request)
-            except (APIConnectionError, APIStatusError) as exc:
-                if not outcome_unknown(exc) or attempt == retries:
-                    raise
-                lookup = spec.get_user(cast(str, record.primary_id), user_id_type=None, view=None, expand=None)
-                try:
-                    found = await self._client._request(lookup)
-                except NotFoundError:
-                    log.warning("Create of %s was not applied (%s); sending it again", record.primary_id, exc)
-                    await self._client._sleep(backoff_seconds(attempt + 1))
-                    continue
-                except AlmaError as check_exc:
-                    raise spec.create_outcome_unknown(record, exc, check_exc) from exc
-                if not same_person(as_parsed(found), record):
-                    raise not_ours(record, exc) from exc
-                log.info("Create of %s took effect although its answer was lost", record.primary_id)
-                return found
-        raise AssertionError("unreachable")  # pragma: no cover
+        check = check_create(record, spec.read_back(str(record.primary_id), max_retries=max_retries, timeout=timeout))
+        return cast(User, await self._run(run_write(request, check, retries=self._client._retries_for(request))))
 
     async def update(
         self,
@@ -183,24 +180,20 @@ class AsyncUsers:
         max_retries: int | None = None,
         timeout: Timeout = None,
     ) -> User:
-        """Replace a user with ``user`` (Alma's PUT swaps everything; prefer `edit`).
-
-        Raises:
-            InputError: a required field is missing or ``override`` names a field Alma does not protect.
-            NotFoundError: no user has that id.
-        """
-        return await self._client._request(
-            spec.update_user(
-                user_id,
-                user,
-                user_id_type=user_id_type,
-                override=override,
-                send_pin_number_letter=send_pin_number_letter,
-                recalculate_roles=recalculate_roles,
-                max_retries=max_retries,
-                timeout=timeout,
-            )
+        """Replace a user with ``user`` (see `Users.update`: a lost answer is read back before anything else)."""
+        record, fields, request = spec.update_user(
+            user_id,
+            user,
+            user_id_type=user_id_type,
+            override=override,
+            send_pin_number_letter=send_pin_number_letter,
+            recalculate_roles=recalculate_roles,
+            max_retries=max_retries,
+            timeout=timeout,
         )
+        read = spec.read_back(str(record.primary_id), max_retries=max_retries, timeout=timeout)
+        check = check_update(record, fields, read)
+        return cast(User, await self._run(run_write(request, check, retries=self._client._retries_for(request))))
 
     def edit(
         self,
@@ -211,15 +204,22 @@ class AsyncUsers:
         journal: spec.EditJournal | None = None,
         staff: str | None = None,
         reason: str | None = None,
+        strict: bool = False,
     ) -> AsyncUserEdit:
         """``async with alma.users.edit(id) as user:`` — GET, change ``user``, PUT on exit if anything changed.
 
-        Nothing Alma sent is lost; an exception inside the block sends nothing. With ``journal=``
-        (an ``alma_onelink.onelink.Journal``), the PUT is journaled ahead with the record before,
-        ``staff`` and ``reason``, and completed after, so ``restore`` can undo it.
+        The same as `Users.edit`: protected fields you change are overridden, ``edit.not_taken`` lists
+        what Alma did not take (``strict=True`` raises `EditNotTakenError`), ``journal=`` journals the PUT.
         """
         return AsyncUserEdit(
-            self, user_id, user_id_type=user_id_type, override=override, journal=journal, staff=staff, reason=reason
+            self,
+            user_id,
+            user_id_type=user_id_type,
+            override=override,
+            journal=journal,
+            staff=staff,
+            reason=reason,
+            strict=strict,
         )
 
     async def delete(
@@ -230,15 +230,15 @@ class AsyncUsers:
         max_retries: int | None = None,
         timeout: Timeout = None,
     ) -> None:
-        """Delete a user.
-
-        Raises:
-            NotFoundError: no user has that id.
-            BadRequestError: Alma refused (for example active loans or unpaid fees).
-        """
-        return await self._client._request(
-            spec.delete_user(user_id, user_id_type=user_id_type, max_retries=max_retries, timeout=timeout)
-        )
+        """Delete a user (see `Users.delete`: a lost answer is read back; gone means deleted)."""
+        request = spec.delete_user(user_id, user_id_type=user_id_type, max_retries=max_retries, timeout=timeout)
+        read = spec.read_back(user_id, user_id_type=user_id_type, max_retries=max_retries, timeout=timeout)
+        check = check_delete(user_id, read)
+        result = await self._run(run_write(request, check, retries=self._client._retries_for(request)))
+        if result is DELETED:
+            # In raw mode the caller gets a response object, as `with_raw_response` promises.
+            return cast(None, deleted_response(self._client.base_url, request) if raw_response_mode.get() else None)
+        return cast(None, result)
 
     async def loans(
         self,
@@ -304,11 +304,12 @@ class AsyncUsers:
         status: str | None = None,
         max_retries: int | None = None,
         timeout: Timeout = None,
-    ) -> AsyncOffsetPage[Fee]:
+    ) -> AsyncFeePage:
         """A user's fines and fees (one page: Alma does not page them); ``.envelope.total_sum`` is the balance."""
-        return await self._page(
-            spec.list_fees(user_id, user_id_type=user_id_type, status=status, max_retries=max_retries, timeout=timeout)
+        plan = spec.list_fees(
+            user_id, user_id_type=user_id_type, status=status, max_retries=max_retries, timeout=timeout
         )
+        return cast(AsyncFeePage, await self._page(plan, AsyncFeePage))
 
     async def test(self, *, write: bool = False, max_retries: int | None = None) -> None:
         """Check that the key works for the Users API (``write=True``: that it may write).
@@ -321,7 +322,7 @@ class AsyncUsers:
 
 
 class AsyncUserEdit:
-    """Context manager behind `edit`. After the block, ``saved`` is Alma's answer (or None)."""
+    """Async context manager behind `edit`; after the block the same state as `UserEdit`."""
 
     def __init__(
         self,
@@ -333,49 +334,58 @@ class AsyncUserEdit:
         journal: spec.EditJournal | None = None,
         staff: str | None = None,
         reason: str | None = None,
+        strict: bool = False,
     ) -> None:
         self._users = users
         self._user_id = user_id
         self._user_id_type = user_id_type
-        self._override = override
+        self._given_override = spec.override_fields(override)
         self._journal = journal
         self._staff = staff
         self._reason = reason
+        self._strict = strict
         self._before: dict[str, Any] = {}
+        self._original: User | None = None
         self.user: User | None = None
         self.saved: User | None = None
         self.changed = False
+        self.override: list[str] = []
+        self.not_taken: list[str] = []
 
     async def __aenter__(self) -> User:
         original = await self._users.get(self._user_id, user_id_type=self._user_id_type)
+        self._original = original
         self._before = original.to_alma()
         self.user = original.model_copy(deep=True)
         return self.user
 
     async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        if exc_type is not None or self.user is None:
+        if exc_type is not None or self.user is None or self._original is None:
             return
         self.changed = self.user.to_alma() != self._before
         if not self.changed:
             return
+        self.override = _edit.edit_override(self._original, self.user, self._given_override)
         if self._journal is None:
             self.saved = await self._put()
-            return
-        # The journal's file lock may wait on another process: never block the event loop on it.
-        entry = await asyncio.to_thread(
-            spec.journal_edit_intent, self._journal, self._before, staff=self._staff, reason=self._reason
-        )
-        try:
-            self.saved = await self._put()
-        except AlmaError as exc:
-            await asyncio.to_thread(spec.journal_edit_done, self._journal, entry, None, exc)
-            raise
-        await asyncio.to_thread(spec.journal_edit_done, self._journal, entry, self.saved, None)
+        else:
+            # The journal's file lock may wait on another process: never block the event loop on it.
+            entry = await asyncio.to_thread(
+                spec.journal_edit_intent, self._journal, self._before, staff=self._staff, reason=self._reason
+            )
+            try:
+                self.saved = await self._put()
+            except AlmaError as exc:
+                await asyncio.to_thread(spec.journal_edit_done, self._journal, entry, None, exc)
+                raise
+            await asyncio.to_thread(spec.journal_edit_done, self._journal, entry, self.saved, None)
+        self.not_taken = _edit.not_taken(self.user, self.saved)
+        _edit.report_not_taken(self._user_id, self.not_taken, self.saved, strict=self._strict)
 
     async def _put(self) -> User:
         assert self.user is not None
         return await self._users.update(
-            self._user_id, self.user, user_id_type=self._user_id_type, override=self._override
+            self._user_id, self.user, user_id_type=self._user_id_type, override=self.override
         )
 
 

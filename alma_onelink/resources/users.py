@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
@@ -16,13 +16,14 @@ import httpx
 
 from .._base import RequestSpec, raw_response_mode
 from .._response import RawResponse
-from .._retry import backoff_seconds
-from ..errors import AlmaError, APIConnectionError, APIStatusError, NotFoundError
-from ..models import AlmaModel, Fee, Loan, User, UserRequest
-from ..pagination import SyncOffsetPage
+from ..errors import AlmaError
+from ..models import AlmaModel, Loan, User, UserRequest
+from ..pagination import SyncFeePage, SyncOffsetPage
+from . import _edit
 from . import _users_spec as spec
 from ._async_users import AsyncUserEdit, AsyncUsers
-from ._users_spec import Timeout, as_parsed, not_ours, outcome_unknown, same_person
+from ._users_spec import Timeout
+from ._writes import DELETED, Pause, Step, check_create, check_delete, check_update, deleted_response, run_write
 
 if TYPE_CHECKING:
     from .._client import AlmaClient
@@ -46,18 +47,39 @@ class Users:
     def __init__(self, client: AlmaClient) -> None:
         self._client = client
 
+    def __repr__(self) -> str:
+        return f"<Users: the Alma Users API through {self._client!r}>"
+
+    def _run(self, procedure: Generator[Step, Any, T]) -> T:
+        """Drive a write procedure: send each request it yields, sleep each pause, hand back each outcome."""
+        value: Any = None
+        error: AlmaError | None = None
+        while True:
+            try:
+                step = procedure.send(value) if error is None else procedure.throw(error)
+            except StopIteration as stop:
+                return cast(T, stop.value)
+            value, error = None, None
+            if isinstance(step, Pause):
+                self._client._sleep(step.seconds)
+                continue
+            try:
+                value = self._client._request(step)
+            except AlmaError as exc:
+                error = exc
+
     @functools.cached_property
     def with_raw_response(self) -> UsersWithRawResponse:
         """The same methods, returning a `RawResponse` (status, headers, ``retries_taken``, ``.parse()``)."""
         return UsersWithRawResponse(self)
 
-    def _page(self, plan: spec.ListPlan[T, E]) -> SyncOffsetPage[T]:
+    def _page(self, plan: spec.ListPlan[T, E], page: type[SyncOffsetPage[Any]] = SyncOffsetPage) -> SyncOffsetPage[T]:
         def page_spec(offset: int) -> RequestSpec[SyncOffsetPage[T]]:
             base = plan.spec_for(offset)
 
             def parse(response: httpx.Response) -> SyncOffsetPage[T]:
                 envelope = base.parse(response)
-                return SyncOffsetPage(
+                return page(
                     fetch=lambda next_offset: self._client._request(page_spec(next_offset), raw=False),
                     **plan.page_fields(offset, envelope),
                 )
@@ -142,12 +164,16 @@ class Users:
     ) -> User:
         """Create a user; Alma answers with the full record.
 
-        A create whose answer is lost (timeout, broken connection, 5xx) is never replayed blindly:
-        the client first looks the primary id up and returns the user if the create took effect.
+        A create whose answer is lost (timeout, broken connection, 5xx, a 2xx that cannot be read) is
+        never replayed blindly: the primary id is read back and compared with what was sent. If it
+        is there as sent, that record is returned; if it is not there, the create is sent again.
 
         Raises:
-            InputError: primary_id, record_type or account_type missing, or a short password.
-            AlreadyExistsError: the primary id or an identifier is taken (401851).
+            InputError: primary_id, record_type or account_type missing, a short password, a value
+                that does not fit, or a brief search record.
+            AlreadyExistsError: the primary id or an identifier is taken (401851), also when the
+                read-back finds another record under the primary id (never returned as yours).
+            OutcomeUnknownError: the answer was lost and the read-back failed too; check before retrying.
         """
         record, request = spec.create_user(
             user,
@@ -156,27 +182,8 @@ class Users:
             max_retries=max_retries,
             timeout=timeout,
         )
-        retries = self._client._retries_for(request)
-        for attempt in range(retries + 1):
-            try:
-                return self._client._request(request)
-            except (APIConnectionError, APIStatusError) as exc:
-                if not outcome_unknown(exc) or attempt == retries:
-                    raise
-                lookup = spec.get_user(cast(str, record.primary_id), user_id_type=None, view=None, expand=None)
-                try:
-                    found = self._client._request(lookup)
-                except NotFoundError:
-                    log.warning("Create of %s was not applied (%s); sending it again", record.primary_id, exc)
-                    self._client._sleep(backoff_seconds(attempt + 1))
-                    continue
-                except AlmaError as check_exc:
-                    raise spec.create_outcome_unknown(record, exc, check_exc) from exc
-                if not same_person(as_parsed(found), record):
-                    raise not_ours(record, exc) from exc
-                log.info("Create of %s took effect although its answer was lost", record.primary_id)
-                return found
-        raise AssertionError("unreachable")  # pragma: no cover
+        check = check_create(record, spec.read_back(str(record.primary_id), max_retries=max_retries, timeout=timeout))
+        return cast(User, self._run(run_write(request, check, retries=self._client._retries_for(request))))
 
     def update(
         self,
@@ -192,22 +199,28 @@ class Users:
     ) -> User:
         """Replace a user with ``user`` (Alma's PUT swaps everything; prefer `edit`).
 
+        A PUT whose answer is lost is read back (by the record's primary id) and compared with what
+        was sent before anything is sent again; see `create`.
+
         Raises:
-            InputError: a required field is missing or ``override`` names a field Alma does not protect.
+            InputError: a required field is missing, ``override`` names a field Alma does not protect,
+                or ``user`` is a brief search record.
             NotFoundError: no user has that id.
+            OutcomeUnknownError: the answer was lost and the read-back failed too.
         """
-        return self._client._request(
-            spec.update_user(
-                user_id,
-                user,
-                user_id_type=user_id_type,
-                override=override,
-                send_pin_number_letter=send_pin_number_letter,
-                recalculate_roles=recalculate_roles,
-                max_retries=max_retries,
-                timeout=timeout,
-            )
+        record, fields, request = spec.update_user(
+            user_id,
+            user,
+            user_id_type=user_id_type,
+            override=override,
+            send_pin_number_letter=send_pin_number_letter,
+            recalculate_roles=recalculate_roles,
+            max_retries=max_retries,
+            timeout=timeout,
         )
+        read = spec.read_back(str(record.primary_id), max_retries=max_retries, timeout=timeout)
+        check = check_update(record, fields, read)
+        return cast(User, self._run(run_write(request, check, retries=self._client._retries_for(request))))
 
     def edit(
         self,
@@ -218,15 +231,26 @@ class Users:
         journal: spec.EditJournal | None = None,
         staff: str | None = None,
         reason: str | None = None,
+        strict: bool = False,
     ) -> UserEdit:
         """``with alma.users.edit(id) as user:`` — GET, change ``user``, PUT on exit if anything changed.
 
-        Nothing Alma sent is lost; an exception inside the block sends nothing. With ``journal=``
-        (an ``alma_onelink.onelink.Journal``), the PUT is journaled ahead with the record before,
-        ``staff`` and ``reason``, and completed after, so ``restore`` can undo it.
+        Nothing Alma sent is lost; an exception inside the block sends nothing. For an external user,
+        the PUT overrides exactly the protected fields you changed (``user_group``…), so Alma keeps
+        them. Afterwards Alma's record is compared with what you asked: ``edit.not_taken`` lists any
+        field Alma did not take (also logged); with ``strict=True`` that raises `EditNotTakenError`.
+        With ``journal=`` (an ``alma_onelink.onelink.Journal``), the PUT is journaled ahead with the
+        record before, ``staff`` and ``reason``, and completed after, so ``restore`` can undo it.
         """
         return UserEdit(
-            self, user_id, user_id_type=user_id_type, override=override, journal=journal, staff=staff, reason=reason
+            self,
+            user_id,
+            user_id_type=user_id_type,
+            override=override,
+            journal=journal,
+            staff=staff,
+            reason=reason,
+            strict=strict,
         )
 
     def delete(
@@ -239,13 +263,21 @@ class Users:
     ) -> None:
         """Delete a user.
 
+        A DELETE whose answer is lost is checked by reading the user back: gone means deleted (also
+        when a retried DELETE is answered "not found"); still there means it is sent again.
+
         Raises:
             NotFoundError: no user has that id.
             BadRequestError: Alma refused (for example active loans or unpaid fees).
+            OutcomeUnknownError: the answer was lost and the read-back failed too.
         """
-        return self._client._request(
-            spec.delete_user(user_id, user_id_type=user_id_type, max_retries=max_retries, timeout=timeout)
-        )
+        request = spec.delete_user(user_id, user_id_type=user_id_type, max_retries=max_retries, timeout=timeout)
+        read = spec.read_back(user_id, user_id_type=user_id_type, max_retries=max_retries, timeout=timeout)
+        result = self._run(run_write(request, check_delete(user_id, read), retries=self._client._retries_for(request)))
+        if result is DELETED:
+            # In raw mode the caller gets a response object, as `with_raw_response` promises.
+            return cast(None, deleted_response(self._client.base_url, request) if raw_response_mode.get() else None)
+        return cast(None, result)
 
     def loans(
         self,
@@ -311,11 +343,12 @@ class Users:
         status: str | None = None,
         max_retries: int | None = None,
         timeout: Timeout = None,
-    ) -> SyncOffsetPage[Fee]:
+    ) -> SyncFeePage:
         """A user's fines and fees (one page: Alma does not page them); ``.envelope.total_sum`` is the balance."""
-        return self._page(
-            spec.list_fees(user_id, user_id_type=user_id_type, status=status, max_retries=max_retries, timeout=timeout)
+        plan = spec.list_fees(
+            user_id, user_id_type=user_id_type, status=status, max_retries=max_retries, timeout=timeout
         )
+        return cast(SyncFeePage, self._page(plan, SyncFeePage))
 
     def test(self, *, write: bool = False, max_retries: int | None = None) -> None:
         """Check that the key works for the Users API (``write=True``: that it may write).
@@ -328,7 +361,11 @@ class Users:
 
 
 class UserEdit:
-    """Context manager behind `edit`. After the block, ``saved`` is Alma's answer (or None)."""
+    """Context manager behind `edit`.
+
+    After the block: ``changed`` (whether anything was sent), ``saved`` (Alma's answer, or None),
+    ``override`` (the protected fields the PUT named) and ``not_taken`` (fields Alma did not keep as asked).
+    """
 
     def __init__(
         self,
@@ -340,45 +377,54 @@ class UserEdit:
         journal: spec.EditJournal | None = None,
         staff: str | None = None,
         reason: str | None = None,
+        strict: bool = False,
     ) -> None:
         self._users = users
         self._user_id = user_id
         self._user_id_type = user_id_type
-        self._override = override
+        self._given_override = spec.override_fields(override)
         self._journal = journal
         self._staff = staff
         self._reason = reason
+        self._strict = strict
         self._before: dict[str, Any] = {}
+        self._original: User | None = None
         self.user: User | None = None
         self.saved: User | None = None
         self.changed = False
+        self.override: list[str] = []
+        self.not_taken: list[str] = []
 
     def __enter__(self) -> User:
         original = self._users.get(self._user_id, user_id_type=self._user_id_type)
+        self._original = original
         self._before = original.to_alma()
         self.user = original.model_copy(deep=True)
         return self.user
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        if exc_type is not None or self.user is None:
+        if exc_type is not None or self.user is None or self._original is None:
             return
         self.changed = self.user.to_alma() != self._before
         if not self.changed:
             return
+        self.override = _edit.edit_override(self._original, self.user, self._given_override)
         if self._journal is None:
             self.saved = self._put()
-            return
-        entry = spec.journal_edit_intent(self._journal, self._before, staff=self._staff, reason=self._reason)
-        try:
-            self.saved = self._put()
-        except AlmaError as exc:
-            spec.journal_edit_done(self._journal, entry, None, exc)
-            raise
-        spec.journal_edit_done(self._journal, entry, self.saved, None)
+        else:
+            entry = spec.journal_edit_intent(self._journal, self._before, staff=self._staff, reason=self._reason)
+            try:
+                self.saved = self._put()
+            except AlmaError as exc:
+                spec.journal_edit_done(self._journal, entry, None, exc)
+                raise
+            spec.journal_edit_done(self._journal, entry, self.saved, None)
+        self.not_taken = _edit.not_taken(self.user, self.saved)
+        _edit.report_not_taken(self._user_id, self.not_taken, self.saved, strict=self._strict)
 
     def _put(self) -> User:
         assert self.user is not None
-        return self._users.update(self._user_id, self.user, user_id_type=self._user_id_type, override=self._override)
+        return self._users.update(self._user_id, self.user, user_id_type=self._user_id_type, override=self.override)
 
 
 def _raw(func: Callable[P, R]) -> Callable[P, RawResponse[R]]:

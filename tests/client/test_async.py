@@ -132,7 +132,7 @@ async def test_per_second_429_slows_the_shared_limiter() -> None:
     async with make_async_client(script, rate_limiter=bucket) as alma:
         await alma.users.create(USER)
     assert script.methods == ["POST", "POST"]
-    assert bucket.current_rate() == pytest.approx(12.5)
+    assert 12.5 <= bucket.current_rate() < 14  # halved, climbing back since the retry's brief pause
 
 
 async def test_post_is_not_retried_on_timeout_but_looked_up() -> None:
@@ -208,7 +208,7 @@ async def test_update_delete_loans_fees_test() -> None:
         loans = await (await alma.users.loans("jdoe")).to_list()
         assert all(isinstance(loan, Loan) for loan in loans)
         fees = await alma.users.fees("jdoe")
-        assert fees.envelope.total_sum == 750  # type: ignore[attr-defined]
+        assert fees.envelope.total_sum == 750
         await alma.users.test(write=True)
     assert script.methods == ["PUT", "DELETE", "GET", "GET", "POST"]
 

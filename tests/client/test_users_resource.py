@@ -322,7 +322,7 @@ def test_fees_are_typed_with_their_balance() -> None:
     page = make_client(script).users.fees("12345", status="active")
     fees = list(page)
     assert fees[0].balance == 750
-    assert page.envelope.total_sum == 750  # type: ignore[attr-defined]
+    assert page.envelope.total_sum == 750
     assert params_of(script.last) == {"status": "ACTIVE"}
     assert script.calls == [("GET", "/users/12345/fees")]
 
@@ -331,7 +331,7 @@ def test_no_fees() -> None:
     script = Script(ok(example("scriptotek_zero_fees_response.json")))
     page = make_client(script).users.fees("jdoe")
     assert list(page) == []
-    assert page.envelope.total_sum == 0  # type: ignore[attr-defined]
+    assert page.envelope.total_sum == 0
 
 
 # --- the key test ----------------------------------------------------------------------------------------

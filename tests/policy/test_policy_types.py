@@ -178,3 +178,51 @@ def test_issue_lists_split_blocks_from_warnings() -> None:
 )
 def test_add_months(day: date, months: int, expected: date) -> None:
     assert add_months(day, months) == expected
+
+
+# --- patron input is bounded ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("1e7000000", "written in digits"),
+        ("1E+3", "written in digits"),
+        (Decimal("1E+3"), "written in digits"),
+        ("Infinity", "written in digits"),
+        ("NaN", "written in digits"),
+        ("-0", "zero or more"),
+        ("-0.00", "zero or more"),
+        (Decimal("-0"), "zero or more"),
+        ("1000000.01", "at most 1,000,000 dollars"),
+        (10**12, "at most 1,000,000 dollars"),
+        ("1" * 5000, "written in digits"),
+    ],
+)
+def test_a_donation_amount_is_bounded_and_written_in_digits(amount: object, message: str) -> None:
+    with pytest.raises(InputError, match=message) as caught:
+        Donation(amount=amount, given_on=date(2024, 1, 1))
+    assert len(str(caught.value)) < 300  # a 5,000-digit amount is not echoed whole
+
+
+@pytest.mark.parametrize("amount", ["0", "100", "$1,000,000", "250.00", 99.5, Decimal("12.50")])
+def test_plausible_donation_amounts_are_taken(amount: object) -> None:
+    assert Donation(amount=amount, given_on=date(2024, 1, 1)).amount <= Decimal("1000000")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Ada\nLovelace", "Ada\tLovelace", "Ada\x00", "Ada\u2028Lovelace", "\u202eecalevol", "A" * 101],
+)
+def test_names_with_control_characters_or_implausible_length_are_refused(name: str) -> None:
+    for field in ("first_name", "last_name"):
+        with pytest.raises(InputError, match=field):
+            Patron(**{**BASE, field: name})
+
+
+PERSIAN_WITH_ZWNJ = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # a joiner is part of the name
+
+
+@pytest.mark.parametrize("name", ["Zoë", "O'Brien-Smith", "José María", "محمد", PERSIAN_WITH_ZWNJ, "A" * 100])
+def test_real_names_are_taken(name: str) -> None:
+    assert Patron(**{**BASE, "first_name": name}).first_name == name
