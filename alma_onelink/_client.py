@@ -1,6 +1,6 @@
 """``AlmaClient`` and ``AsyncAlmaClient``: the only places that send requests and sleep.
 
-Both take a `RequestSpec`, wait their turn at the token bucket, send,
+Both take a `RequestSpec`, wait their turn at the rate limiter, send,
 turn the outcome into a typed error or a parsed object, and retry what is safe to retry. All the
 deciding happens in ``_base`` and ``_retry``; these loops differ only in ``await``.
 """
@@ -19,7 +19,7 @@ import tenacity
 
 from ._base import BaseClient, RequestSpec
 from ._config import ClientConfig, check_default_headers, check_max_retries, check_timeout, resolve_config
-from ._ratelimit import TokenBucket
+from ._ratelimit import TokenBucket, paced_by_limiter
 from .errors import AlmaError, InputError
 from .resources.users import AsyncUsers, Users
 
@@ -102,6 +102,23 @@ class _ClientCommon(BaseClient):
             api_key=target.api_key, base_url=target.base_url, transport=cls._sandbox_transport(target), **options
         )
 
+    def _paced_retries(self, first: AlmaError, wait: float, options: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+        """With a rate limiter, a per-second 429 is retried as soon as the limiter lets it through.
+
+        The limiter has already paused and slowed every request sharing it, and queues the retry
+        ahead of first tries; a backoff on top would only leave Alma's budget unused.
+        """
+        if self._limiter is None:
+            return wait, options
+        backoff = options["wait"]
+
+        def wait_for(state: tenacity.RetryCallState) -> float:
+            outcome = state.outcome
+            failure = outcome.exception() if outcome is not None else None
+            return 0.0 if paced_by_limiter(failure) else float(backoff(state))
+
+        return (0.0 if paced_by_limiter(first) else wait), {**options, "wait": wait_for}
+
     def with_options(
         self,
         *,
@@ -131,7 +148,7 @@ class AlmaClient(_ClientCommon):
         timeout: seconds, or an ``httpx.Timeout``; default 30 s (10 s to connect).
         max_retries: retries of a failed call that is safe to retry (default 3).
         rate_limit: requests per second (default 25, Alma's per-institution threshold); ``None`` turns it off.
-        rate_limiter: a `TokenBucket` to share with other clients of the same institution.
+        rate_limiter: a `RateLimiter` to share with other clients of the same institution.
         default_headers: extra headers for every request.
         http_client: your own ``httpx.Client`` (not closed by this client).
         transport: an httpx transport, e.g. ``httpx.MockTransport`` in tests.
@@ -192,18 +209,19 @@ class AlmaClient(_ClientCommon):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _send_once(self, spec: RequestSpec[Any]) -> httpx.Response:
+    def _send_once(self, spec: RequestSpec[Any], *, retry: bool = False) -> httpx.Response:
         if self._limiter is not None:
-            wait = self._limiter.reserve()
-            if wait > 0:
-                self._sleep(wait)
+            self._limiter.acquire(self._sleep, retry=retry)
         request = self._build_request(self._http, spec)
+        started = time.perf_counter()
         try:
             response = self._http.send(request)
         except httpx.RequestError as exc:  # transport failures, and bodies that cannot be decoded
-            raise self._connection_error(spec, exc) from None
-        self._on_response(spec, response)
-        return response
+            failure = self._connection_error(spec, exc)
+        else:
+            self._on_response(spec, response, started)
+            return response
+        raise failure  # raised outside `except`: the error keeps no link to httpx's, which holds the request
 
     def _request(self, spec: RequestSpec[T], *, raw: bool | None = None) -> T:
         """Send ``spec`` with retries; the parsed object (or a ``RawResponse`` in raw mode)."""
@@ -211,12 +229,13 @@ class AlmaClient(_ClientCommon):
             response = self._send_once(spec)
             attempts = 1
         except AlmaError as first:
-            wait, retry_options = self._plan_retries(spec, first)  # re-raises what may not be retried
+            # _plan_retries re-raises what may not be retried
+            wait, retry_options = self._paced_retries(first, *self._plan_retries(spec, first))
             self._sleep(wait)
             for attempt in tenacity.Retrying(sleep=self._sleep, **retry_options):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number + 1
-                    response = self._send_once(spec)
+                    response = self._send_once(spec, retry=True)
         return self._result(spec, response, attempts, raw)
 
 
@@ -278,18 +297,19 @@ class AsyncAlmaClient(_ClientCommon):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def _send_once(self, spec: RequestSpec[Any]) -> httpx.Response:
+    async def _send_once(self, spec: RequestSpec[Any], *, retry: bool = False) -> httpx.Response:
         if self._limiter is not None:
-            wait = self._limiter.reserve()
-            if wait > 0:
-                await self._sleep(wait)
+            await self._limiter.acquire_async(self._sleep, retry=retry)
         request = self._build_request(self._http, spec)
+        started = time.perf_counter()
         try:
             response = await self._http.send(request)
         except httpx.RequestError as exc:  # transport failures, and bodies that cannot be decoded
-            raise self._connection_error(spec, exc) from None
-        self._on_response(spec, response)
-        return response
+            failure = self._connection_error(spec, exc)
+        else:
+            self._on_response(spec, response, started)
+            return response
+        raise failure  # raised outside `except`: the error keeps no link to httpx's, which holds the request
 
     async def _request(self, spec: RequestSpec[T], *, raw: bool | None = None) -> T:
         """Send ``spec`` with retries; the parsed object (or a ``RawResponse`` in raw mode)."""
@@ -297,10 +317,11 @@ class AsyncAlmaClient(_ClientCommon):
             response = await self._send_once(spec)
             attempts = 1
         except AlmaError as first:
-            wait, retry_options = self._plan_retries(spec, first)  # re-raises what may not be retried
+            # _plan_retries re-raises what may not be retried
+            wait, retry_options = self._paced_retries(first, *self._plan_retries(spec, first))
             await self._sleep(wait)
             async for attempt in tenacity.AsyncRetrying(sleep=self._sleep, **retry_options):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number + 1
-                    response = await self._send_once(spec)
+                    response = await self._send_once(spec, retry=True)
         return self._result(spec, response, attempts, raw)

@@ -1,91 +1,299 @@
-"""A client-side token bucket that keeps a client under Alma's per-second threshold.
+"""The client-side rate limiter that keeps a client at Alma's per-second threshold, and no further.
 
 Alma allows 25 calls a second per institution and answers 429 ``PER_SECOND_THRESHOLD`` past it.
-The bucket hands out *reservations*: each request takes a token and learns how long to wait before
-sending, so one lock (held for microseconds) serves threads and asyncio tasks alike, and the wait
-itself happens outside the lock in whichever way the caller sleeps.
+`RateLimiter` keeps a log of the last ``limit`` sends and lets a request go only when that cannot put
+more than ``limit`` sends in any one-second window (a sliding-window log), so a quiet client may send
+a whole window's worth at once and a busy one never draws a 429 of its own making.
 
-After a 429 the bucket halves its rate and climbs back to the configured rate over
-``recovery_seconds`` (additive increase, multiplicative decrease).
+Waiting requests hold a *place in a queue*, not a reserved time: each one sleeps until the earliest
+moment its place could go, then asks again, so a change of pace (a 429, a cancelled waiter) reaches
+every waiter at its next wake-up. Retries queue ahead of first tries. One lock, held for
+microseconds, serves threads and asyncio tasks alike; the sleeping happens outside it, in whichever
+way the caller sleeps.
+
+After a per-second 429 the limiter pauses every request briefly, halves its rate and climbs back to
+the full rate within ``recovery_seconds`` (additive increase, multiplicative decrease). Several 429s
+for requests sent before that cut count as one.
+
+Own code rather than pyrate-limiter: its sliding window serves sync and async, but it has no pause,
+no recovery and no queue places for retries, which are most of what this module does.
 """
 
 from __future__ import annotations
 
+import contextvars
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 
-__all__ = ["TokenBucket"]
+from ._retry import retry_after_seconds
+from .errors import DailyThresholdExceeded, RateLimitError
+
+__all__ = ["RateLimiter", "TokenBucket", "paced_by_limiter"]
+
+WINDOW = 1.0
+"""Alma counts calls per second."""
+
+# Sends exactly one window apart would both sit in a *closed* one-second window; this gap keeps even
+# a closed window (and a timer that fires a hair early) within the limit.
+_MARGIN = 1e-3
+
+# How far ahead a waiter's wake-up is simulated exactly; further back, a lower bound is enough.
+_SIMULATED_WINDOWS = 2
+
+# The limiter and the number of the caller's last admission: a 429 for a request sent before the
+# last cut does not cut again. A context variable follows the request in its own thread or task.
+_admission: contextvars.ContextVar[tuple[object, int] | None] = contextvars.ContextVar(
+    "alma_onelink_admission", default=None
+)
 
 
-class TokenBucket:
-    """Rate limiter shared by every thread or task of a client (and of its ``with_options`` copies).
+class _Ticket:
+    """A waiter's place in the queue; ``due`` is when it was told to ask again."""
+
+    __slots__ = ("admitted_at", "due", "queued", "retry")
+
+    def __init__(self, retry: bool, due: float) -> None:
+        self.retry = retry
+        self.due = due
+        self.queued = True
+        self.admitted_at = 0.0
+
+
+class RateLimiter:
+    """Rate limiter shared by every thread and task of a client, its ``with_options`` copies, and any
+    client it is passed to.
+
+    Never more than ``rate`` sends in any one-second window (at most ``floor(rate)`` of them, or
+    one per ``1/rate`` seconds below one a second), whatever mix of threads and tasks asks.
 
     Args:
-        rate: requests per second at full speed.
-        burst: how many requests may start back to back after a quiet spell. The default of 1
-            spaces requests evenly, which keeps any one-second window at the threshold.
-        recovery_seconds: how long the rate takes to climb back to ``rate`` after a slowdown.
-        min_rate: the floor a run of slowdowns cannot go below.
-        clock: a monotonic clock in seconds (injectable for tests).
+        rate: requests per second at full speed (Alma's threshold is 25).
+        burst: how many requests may go back to back; the default, the whole window, lets a quiet
+            client send ``rate`` requests at once. ``1`` spaces every request ``1/rate`` apart.
+        pause: seconds every request waits after a per-second 429.
+        recovery_seconds: after a 429 halves the rate, it climbs back by ``rate / recovery_seconds``
+            each second: from half to full in half that time.
+        min_rate: the floor a run of 429s cannot push the rate below.
+        clock: a monotonic clock in seconds (tests pass a fake one).
+
+    Raises:
+        ValueError: a rate that is not positive, a burst below 1, or a negative pause or recovery time.
     """
 
     def __init__(
         self,
         rate: float = 25.0,
         *,
-        burst: float = 1.0,
-        recovery_seconds: float = 10.0,
+        burst: float | None = None,
+        pause: float = 0.1,
+        recovery_seconds: float = 2.0,
         min_rate: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if rate <= 0:
+        if not rate > 0 or math.isinf(rate):
             raise ValueError(f"rate must be positive, got {rate!r}")
-        if burst < 1:
+        if burst is not None and not burst >= 1:
             raise ValueError(f"burst must be at least 1, got {burst!r}")
+        if not pause >= 0 or not recovery_seconds > 0:
+            raise ValueError("pause must be at least 0 and recovery_seconds positive")
         self.rate = float(rate)
-        self.burst = float(burst)
-        self.recovery_seconds = recovery_seconds
-        self.min_rate = min(min_rate, self.rate)
+        # Below one a second, "one per 1/rate seconds" is the window instead of one second.
+        self.limit = max(1, math.floor(self.rate))
+        self.window = max(WINDOW, 1.0 / self.rate)
+        self.burst = min(self.limit, math.floor(burst)) if burst is not None else self.limit
+        self.pause = float(pause)
+        self.recovery_seconds = float(recovery_seconds)
+        self.min_rate = min(float(min_rate), self.rate)
         self._clock = clock
         self._lock = threading.Lock()
-        self._tokens = self.burst
-        self._last = clock()
-        self._reduced_rate: float | None = None
+        self._sent: deque[float] = deque(maxlen=self.limit)  # the last `limit` sends, oldest first
+        self._retries: deque[_Ticket] = deque()
+        self._firsts: deque[_Ticket] = deque()
+        self._latest = clock()  # the limiter's time never runs backwards, nor behind a waiter's due time
+        self._paused_until = -math.inf
+        self._reduced: float | None = None
         self._slowed_at = 0.0
+        self._admitted = 0
+        self._cut_after = -1  # admissions up to this number went out before the last cut
+        self._identity = object()
+
+    # --- time and pace -----------------------------------------------------------------------------
+
+    def _now(self, due: float = -math.inf) -> float:
+        # A waiter that slept as long as it was told is due, even on a clock that did not move (a
+        # test's frozen clock): the limiter trusts the caller's sleep.
+        self._latest = max(self._latest, self._clock(), due)
+        return self._latest
+
+    def _rate_at(self, when: float) -> float:
+        if self._reduced is None:
+            return self.rate
+        climbed = self._reduced + max(0.0, when - self._slowed_at) * self.rate / self.recovery_seconds
+        return min(self.rate, climbed)
 
     def current_rate(self) -> float:
-        """The rate in force now: ``rate``, or less while recovering from a slowdown."""
+        """The rate in force now: ``rate``, or less while recovering from a 429."""
         with self._lock:
-            return self._rate_at(self._clock())
-
-    def _rate_at(self, now: float) -> float:
-        if self._reduced_rate is None:
-            return self.rate
-        climbed = self._reduced_rate + (now - self._slowed_at) * (self.rate / self.recovery_seconds)
-        if climbed >= self.rate:
-            self._reduced_rate = None
-            return self.rate
-        return climbed
-
-    def reserve(self) -> float:
-        """Take a token; return how many seconds to wait before sending (0.0 to go now)."""
-        with self._lock:
-            now = self._clock()
+            now = self._now()
             rate = self._rate_at(now)
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * rate)
-            self._last = now
-            self._tokens -= 1.0
-            if self._tokens >= 0:
-                return 0.0
-            return -self._tokens / rate
+            if rate >= self.rate:
+                self._reduced = None
+            return rate
+
+    def _capacity(self, when: float) -> int:
+        """How many sends the window ending at ``when`` may hold: ``limit``, fewer while recovering."""
+        rate = self._rate_at(when)
+        return self.limit if rate >= self.rate else max(1, math.floor(rate * self.window))
+
+    def _earliest(self, sent: deque[float] | list[float], not_before: float) -> float:
+        """The earliest time at or after ``not_before`` that one more send keeps every rule."""
+        at = max(not_before, self._paused_until)
+        if self.burst < self.limit and len(sent) >= self.burst:
+            at = max(at, sent[-self.burst] + self.burst / self.rate)
+        span = self.window + _MARGIN
+        if self._capacity(at) >= self.limit:
+            if len(sent) >= self.limit:
+                at = max(at, sent[-self.limit] + span)
+            return at
+        # Recovering: fewer sends per window, as many as the climbing rate allows; wait for the
+        # oldest send in the window to leave it, or for the rate to climb, whichever comes first.
+        while True:
+            inside = 0
+            while inside < len(sent) and sent[-inside - 1] + span > at:
+                inside += 1
+            if inside < self._capacity(at):
+                return at
+            expiry = sent[-inside] + span
+            assert self._reduced is not None  # capacity < limit only while recovering
+            needed = (inside + 1) / self.window
+            climbed = self._slowed_at + (needed - self._reduced) * self.recovery_seconds / self.rate
+            at = min(expiry, climbed) if climbed > at else expiry
+
+    def _slot(self, place: int, now: float) -> float:
+        """When the waiter at ``place`` (0 = next) could go if everyone ahead went as early as allowed.
+
+        Exact for the first few windows' worth of places; further back a lower bound (each send at
+        least one window after the one ``limit`` places before it), so nobody sleeps past their turn.
+        """
+        simulated = min(place + 1, _SIMULATED_WINDOWS * self.limit)
+        sent = list(self._sent)
+        slots = []
+        for _ in range(simulated):
+            at = self._earliest(sent, now)
+            sent.append(at)
+            slots.append(at)
+        extra_windows, index = 0, place
+        while index >= simulated:
+            index -= self.limit
+            extra_windows += 1
+        return slots[index] + extra_windows * (self.window + _MARGIN)
+
+    # --- the queue ---------------------------------------------------------------------------------
+
+    def _place(self, ticket: _Ticket) -> int:
+        if ticket.retry:
+            return self._retries.index(ticket)
+        return len(self._retries) + self._firsts.index(ticket)
+
+    def _enter(self, retry: bool) -> _Ticket:
+        with self._lock:
+            ticket = _Ticket(retry, self._now())
+            (self._retries if retry else self._firsts).append(ticket)
+            return ticket
+
+    def _poll(self, ticket: _Ticket) -> float:
+        """Admit ``ticket`` now (0.0) or say how many seconds until it should ask again."""
+        with self._lock:
+            now = self._now(ticket.due)
+            slot = self._slot(self._place(ticket), now)
+            if slot > now:
+                ticket.due = slot
+                return slot - now
+            self._leave_queue(ticket)
+            self._sent.append(now)
+            self._admitted += 1
+            ticket.admitted_at = now
+            _admission.set((self._identity, self._admitted))
+            return 0.0
+
+    def _leave_queue(self, ticket: _Ticket) -> None:
+        if ticket.queued:
+            ticket.queued = False
+            (self._retries if ticket.retry else self._firsts).remove(ticket)
+
+    def _leave(self, ticket: _Ticket) -> None:
+        if ticket.queued:  # cancelled or interrupted while waiting: give the place up
+            with self._lock:
+                self._leave_queue(ticket)
+
+    def acquire(self, sleep: Callable[[float], object] = time.sleep, *, retry: bool = False) -> float:
+        """Wait (with ``sleep``) until one request may be sent; return the time it was let through.
+
+        ``retry=True`` queues ahead of first tries: a retried request does not wait behind the
+        backlog. An exception raised by ``sleep`` (``KeyboardInterrupt``…) gives the place up.
+        """
+        ticket = self._enter(retry)
+        try:
+            while (wait := self._poll(ticket)) > 0:
+                sleep(wait)
+            return ticket.admitted_at
+        finally:
+            self._leave(ticket)
+
+    async def acquire_async(self, sleep: Callable[[float], Awaitable[object]], *, retry: bool = False) -> float:
+        """`acquire` for asyncio tasks: ``await limiter.acquire_async(asyncio.sleep)``; a cancelled
+        task gives its place up."""
+        ticket = self._enter(retry)
+        try:
+            while (wait := self._poll(ticket)) > 0:
+                await sleep(wait)
+            return ticket.admitted_at
+        finally:
+            self._leave(ticket)
+
+    @property
+    def waiting(self) -> int:
+        """How many requests are waiting for their turn."""
+        with self._lock:
+            return len(self._retries) + len(self._firsts)
+
+    # --- after a 429 -------------------------------------------------------------------------------
 
     def slow_down(self) -> None:
-        """Halve the rate after Alma said we were too fast; it recovers by itself."""
+        """Alma said the institution is too fast: pause every request briefly and halve the rate.
+
+        The rate climbs back by itself. A 429 for a request that went out before the last cut
+        (several requests in flight at once, all refused) pauses again but does not cut again.
+        """
         with self._lock:
-            now = self._clock()
-            self._reduced_rate = max(self.min_rate, self._rate_at(now) / 2)
+            now = self._now()
+            self._paused_until = max(self._paused_until, now + self.pause)
+            mark = _admission.get()
+            if mark is not None and mark[0] is self._identity and mark[1] <= self._cut_after:
+                return
+            self._reduced = max(self.min_rate, self._rate_at(now) / 2)
             self._slowed_at = now
+            self._cut_after = self._admitted
 
     def __repr__(self) -> str:
-        return f"TokenBucket(rate={self.rate}, burst={self.burst}, current_rate={self.current_rate():.2f})"
+        return f"RateLimiter(rate={self.rate:g}, burst={self.burst}, current_rate={self.current_rate():.2f})"
+
+
+TokenBucket = RateLimiter
+"""The limiter's earlier name, kept so existing code (``rate_limiter=TokenBucket(25)``) still works."""
+
+
+def paced_by_limiter(exc: BaseException | None) -> bool:
+    """Whether a retry after ``exc`` should wait for the rate limiter rather than back off.
+
+    True for a per-second 429 without ``Retry-After``: the limiter has paused and slowed every
+    request sharing it. A daily-threshold 429 is never retried; a ``Retry-After`` is obeyed.
+    """
+    return (
+        isinstance(exc, RateLimitError)
+        and not isinstance(exc, DailyThresholdExceeded)
+        and retry_after_seconds(exc.headers) is None
+    )

@@ -12,6 +12,14 @@ Two baselines per case, measured in the same run:
   client that hands back typed, validated models can do. ``SDK / floor`` is what the SDK itself adds
   (request building, error checks, retry and rate-limit bookkeeping, pages).
 
+Timing is interleaved call by call: each round calls raw, floor and SDK in turn (the order rotating),
+``inner`` times each, timing every call on its own with the garbage collector paused; a round's value
+for a variant is its median call, and the ratios are taken per round, so drifts of the machine
+(frequency, other load) hit every variant alike. Reported: the median ratio over the rounds with a
+95 % confidence interval for that median (the distribution-free interval from the binomial order
+statistics) and the spread (the middle half of the rounds). A target counts as met when the whole
+interval is within it.
+
 Run: ``make bench`` or ``.venv/bin/python bench/overhead.py [--rounds N]``.
 """
 
@@ -19,7 +27,11 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import json
+import math
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -33,6 +45,8 @@ from alma_onelink.models import User, UserList
 EXAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data" / "alma-examples"
 BASE = "https://bench.invalid"
 KEY = "bench-key"
+# Per case: which baseline the target is against, and the most the SDK may take relative to it.
+TARGETS = [("raw", 1.2), ("floor", 1.1), ("floor", 1.1)]
 
 
 def _full_user() -> dict[str, object]:
@@ -79,22 +93,58 @@ def _transport(bodies: dict[str, bytes]) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
-def _time(fn: Callable[[], object], rounds: int, inner: int) -> float:
-    fn()  # warm up caches (pydantic validators, httpx URL parsing)
+def _rounds(variants: list[Callable[[], object]], rounds: int, inner: int) -> list[list[float]]:
+    """Per round, the median seconds per call of each variant.
+
+    Calls are interleaved one by one (raw, floor, SDK, then rotated), each timed on its own, with the
+    garbage collector paused during the round: a drift of the machine hits every variant alike.
+    """
+    for fn in variants:
+        for _ in range(max(3, inner // 10)):  # warm caches (pydantic validators, httpx URL parsing)
+            fn()
+    clock = time.perf_counter
     samples = []
     for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - start) / inner)
-    return statistics.median(samples)
+        times: list[list[float]] = [[] for _ in variants]
+        gc.collect()
+        gc.disable()
+        try:
+            for call in range(inner):
+                for k in range(len(variants)):
+                    index = (call + k) % len(variants)
+                    begin = clock()
+                    variants[index]()
+                    times[index].append(clock() - begin)
+        finally:
+            gc.enable()
+        samples.append([statistics.median(column) for column in times])
+    return samples
+
+
+def _median_ci(values: list[float]) -> tuple[float, float, float]:
+    """The median and a distribution-free 95 % confidence interval for it (binomial order statistics)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    half_width = 1.96 * math.sqrt(n) / 2
+    low = max(0, math.floor(n / 2 - half_width))
+    high = min(n - 1, math.ceil(n / 2 + half_width) - 1)
+    return statistics.median(ordered), ordered[low], ordered[high]
+
+
+def _spread(values: list[float]) -> tuple[float, float]:
+    quartiles = statistics.quantiles(values, n=4)
+    return quartiles[0], quartiles[2]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15, help="timed rounds per case (median is reported)")
+    parser.add_argument("--rounds", type=int, default=40, help="interleaved rounds per case (default 40)")
     args = parser.parse_args()
 
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}"
+    )
     bodies = _bodies()
     raw = httpx.Client(transport=_transport(bodies), base_url=f"{BASE}/almaws/v1")
     headers = {"Authorization": f"apikey {KEY}", "Accept": "application/json"}
@@ -130,16 +180,24 @@ def main() -> None:
             10,
         ),
     ]
-    print(f"{'case':36} {'raw':>9} {'typed floor':>12} {'SDK':>9} {'SDK/raw':>8} {'SDK/floor':>10}")
-    for name, raw_fn, floor_fn, sdk_fn, inner in cases:
-        raw_s = _time(raw_fn, args.rounds, inner)
-        floor_s = _time(floor_fn, args.rounds, inner)
-        sdk_s = _time(sdk_fn, args.rounds, inner)
+    print(f"{args.rounds} interleaved rounds per case; ratio = median [95 % CI] (middle half of the rounds)")
+    print(f"{'case':36} {'raw':>8} {'floor':>8} {'SDK':>8}  {'SDK / raw':>27}  {'SDK / typed floor':>27}  target")
+    for (name, raw_fn, floor_fn, sdk_fn, inner), (target_name, limit) in zip(cases, TARGETS, strict=True):
+        samples = _rounds([raw_fn, floor_fn, sdk_fn], args.rounds, inner)
+        raw_s, floor_s, sdk_s = (statistics.median(column) for column in zip(*samples, strict=True))
+        cells = []
+        for base in (0, 1):
+            ratios = [sample[2] / sample[base] for sample in samples]
+            median, low, high = _median_ci(ratios)
+            q1, q3 = _spread(ratios)
+            cells.append((median, low, high, f"{median:5.2f}x [{low:.2f}-{high:.2f}] ({q1:.2f}-{q3:.2f})"))
+        ratio_high = cells[0][2] if target_name == "raw" else cells[1][2]
+        verdict = "PASS" if ratio_high <= limit else "MISS"
         print(
-            f"{name:36} {raw_s * 1e6:6.0f} µs {floor_s * 1e6:9.0f} µs {sdk_s * 1e6:6.0f} µs "
-            f"{sdk_s / raw_s:7.2f}x {sdk_s / floor_s:9.2f}x"
+            f"{name:36} {raw_s * 1e6:5.0f} µs {floor_s * 1e6:5.0f} µs {sdk_s * 1e6:5.0f} µs  "
+            f"{cells[0][3]:>27}  {cells[1][3]:>27}  SDK/{target_name} ≤ {limit}x {verdict}"
         )
-    print("target: SDK/raw ≤ 1.5x for a single user; SDK/floor ≈ 1x shows what the SDK adds beyond typed models")
+    print("raw = httpx + json.loads (untyped dicts); typed floor = httpx + Model.model_validate_json of the same bytes")
     alma.close()
     raw.close()
 

@@ -1,0 +1,75 @@
+"""What every driver shares: the scenario's configuration, timing, captured logs and the result line.
+
+Runs under each peer's own Python (3.9 or later), so it uses the standard library only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+RESULT_MARK = "BENCH-RESULT "
+
+
+class Run:
+    """One scenario run: ``run.config`` from the bench, logs captured from every logger at DEBUG."""
+
+    def __init__(self) -> None:
+        self.scenario = sys.argv[1]
+        with open(sys.argv[2], encoding="utf-8") as handle:
+            self.config: dict[str, Any] = json.load(handle)
+        self.base: str = self.config["base"]
+        self.key: str = self.config["key"]
+        self.logs = io.StringIO()
+        handler = logging.StreamHandler(self.logs)
+        handler.setLevel(logging.DEBUG)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+        self.started = 0.0
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+
+    def report(self, *, ok: bool, saw: str, count: int | None = None, exc: BaseException | None = None) -> None:
+        """Print the result line (the wall time runs from `start` to now)."""
+        wall = time.perf_counter() - self.started if self.started else 0.0
+        exposed: list[str] = []
+        if self.key in self.logs.getvalue():
+            exposed.append("logs")
+        if exc is not None and key_in_exception(exc, self.key):
+            exposed.append("exception")
+        result = {"ok": ok, "wall": round(wall, 3), "saw": saw[:160], "count": count, "exposed": exposed}
+        sys.stdout.write(RESULT_MARK + json.dumps(result) + "\n")
+        sys.stdout.flush()
+
+
+def key_in_exception(exc: BaseException, key: str) -> bool:
+    """Whether ``key`` shows in the exception's text or in the text of any of its attributes."""
+    texts = [str(exc), repr(exc)] + [repr(arg) for arg in exc.args]
+    for value in vars(exc).values():
+        try:
+            texts.append(repr(value))
+            texts.append(str(getattr(value, "url", "")))
+        except Exception:
+            continue
+    return any(key in text for text in texts)
+
+
+def describe(exc: BaseException) -> str:
+    """``ClassName: the first two lines of the message``."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {' '.join(lines[:2])}"
+
+
+def guard(run: Run, body: Callable[[], None]) -> None:
+    """Run ``body``; an exception it lets out becomes a failed result saying what the caller saw."""
+    try:
+        body()
+    except BaseException as exc:
+        run.report(ok=False, saw="raised " + describe(exc), exc=exc)
