@@ -3,8 +3,8 @@
 OneLink accounts use the seven-digit Duke Unique ID (leading zeros kept) as primary id. Accounts from
 the NetID era use the NetID as primary id and carry the Unique ID as a ``DUKE_UNIQUE_ID`` identifier,
 so a returning patron's OneLink id finds the old account through its identifiers. Dates are relative
-to the sandbox's today (midnight UTC), so "graduated less than a year ago" stays true whenever the demo
-runs, and the scenarios are the same all day long.
+to the day the store was first seeded (``Sandbox.seeded_on``, midnight UTC), so "graduated less than a
+year ago" is true of every freshly seeded demo, and a store's scenarios never move, at midnight or later.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ DUKE_SCENARIOS = MappingProxyType(
         "recent_graduate": "kl234",
         "former_staff_with_loans": "rm56",
         "trln_borrower": "1056789",
+        "lapsed_friend": "0789012",
+        "durham_namesake": "0890123",
     }
 )
 """Scenario name → primary id. ``new_registrant`` is deliberately *not* in the sandbox: it is the
@@ -41,6 +43,8 @@ DUKE_UNIQUE_IDS = MappingProxyType(
         "recent_graduate": "1045678",
         "former_staff_with_loans": "0567890",
         "trln_borrower": "1056789",
+        "lapsed_friend": "0789012",
+        "durham_namesake": "0890123",
     }
 )
 """Scenario name → the person's seven-digit Duke Unique ID (their OneLink id)."""
@@ -145,12 +149,69 @@ def _trln_borrower(env: Env) -> Json:
     }
 
 
+def _lapsed_friend(env: Env) -> Json:
+    # A Friends of the Library member whose membership (a year from the gift) ran out 45 days ago.
+    lapsed = env.today - timedelta(days=45)
+    gift = lapsed - timedelta(days=365)
+    return {
+        "record_type": "PUBLIC",
+        "primary_id": DUKE_SCENARIOS["lapsed_friend"],
+        "first_name": "Eudora",
+        "last_name": "Welty",
+        "user_group": "DUKE_FRIENDS",
+        "account_type": "INTERNAL",
+        "expiry_date": lapsed.isoformat(),
+        "contact_info": _email("eudora.welty@example.net"),
+        "user_statistic": [{"statistic_category": "PT_FRIENDS"}],
+        "user_note": [
+            {
+                "note_type": "LIBRARY",
+                "note_text": f"Registered {gift.isoformat()} through OneLink as Friends of the Library; "
+                f"gift of $150.00 on {gift.isoformat()}.",
+                "user_viewable": False,
+            }
+        ],
+    }
+
+
+def _durham_namesake(env: Env) -> Json:
+    # A community borrower from years ago, in Raleigh: another person with the name of the Durham
+    # community borrower who registers in the demo. Found by name alone, shown, never acted on.
+    return {
+        "record_type": "PUBLIC",
+        "primary_id": DUKE_SCENARIOS["durham_namesake"],
+        "first_name": "Tobias",
+        "last_name": "Whitfield",
+        "user_group": "DUKE_COMMUNITY",
+        "account_type": "INTERNAL",
+        "birth_date": "1958-03-02",
+        "expiry_date": (env.today - timedelta(days=2 * 365 + 100)).isoformat(),
+        "contact_info": {
+            **_email("twhitfield58@example.com"),
+            "address": [
+                {
+                    "line1": "412 Glenwood Ave",
+                    "city": "Raleigh",
+                    "state_province": "NC",
+                    "postal_code": "27603",
+                    "country": "USA",
+                    "address_type": ["home"],
+                    "preferred": True,
+                }
+            ],
+        },
+        "user_statistic": [{"statistic_category": "PT_COMMUNITY"}],
+    }
+
+
 _BUILDERS: dict[str, Callable[[Env], Json]] = {
     "onelink_alumnus": _onelink_alumnus,
     "netid_era_alumna": _netid_era_alumna,
     "recent_graduate": _recent_graduate,
     "former_staff_with_loans": _former_staff,
     "trln_borrower": _trln_borrower,
+    "lapsed_friend": _lapsed_friend,
+    "durham_namesake": _durham_namesake,
 }
 
 

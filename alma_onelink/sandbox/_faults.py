@@ -33,6 +33,9 @@ Faults are drawn only for requests the gateway accepts (right key, under both th
 Alma refuses that request (any error), the refusal is answered as normal.
 """
 
+UNSUPPORTED_QUERY_ANSWERS = ("402119", "-1")
+"""How the sandbox can answer a search it cannot run (the ``unsupported_query`` knob)."""
+
 _NO_FAULT = frozenset({"", "ok", "none", "-"})
 
 
@@ -112,6 +115,9 @@ class Knobs:
         daily_quota: Calls allowed per day before ``DAILY_THRESHOLD``.
         faults: Injected failures (a `Faults`, copied on assignment, or a script list).
         overstate_total: Added to every ``total_record_count``, as Alma sometimes overstates it.
+        unsupported_query: How a search ``q`` Alma cannot run is answered: ``"402119"`` (a 400 with
+            Alma's "General error.") or ``"-1"`` (a 200 with ``{"total_record_count": -1}`` and no
+            users, as Alma answers some rejected queries).
     """
 
     latency: float = 0.0
@@ -120,6 +126,7 @@ class Knobs:
     daily_quota: int = 100_000
     faults: Faults = field(default_factory=Faults)
     overstate_total: int = 0
+    unsupported_query: str = "402119"
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("latency", "jitter") and (not isinstance(value, int | float) or value < 0):
@@ -130,6 +137,12 @@ class Knobs:
             raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
         if name == "faults":
             value = Faults.coerce(value)
+        if name == "unsupported_query":
+            value = str(value).strip()
+            if value not in UNSUPPORTED_QUERY_ANSWERS:
+                raise ValueError(
+                    f"unsupported_query must be one of {', '.join(UNSUPPORTED_QUERY_ANSWERS)}, got {value!r}"
+                )
         super().__setattr__(name, value)
 
 

@@ -29,6 +29,7 @@ from ._http import (
     AlmaFailure,
     SandboxRequest,
     SandboxResponse,
+    body_is_xml,
     error_json,
     error_xml,
     json_body,
@@ -36,8 +37,9 @@ from ._http import (
 )
 from ._log import LogEntry, RequestLog, masked_query
 from ._routes import Route, match
-from ._search import list_fees, list_loans, list_requests, search_users
+from ._search import SearchKnobs, list_fees, list_loans, list_requests, search_users
 from ._users import UserService
+from ._xml import to_xml, user_from_xml
 
 logger = logging.getLogger("alma_onelink.sandbox")
 
@@ -203,13 +205,6 @@ class Handler:
 
     def _api(self, call: Call) -> SandboxResponse:
         """Past the gateway: the emulated operation ``call`` routes to, or why there is none."""
-        if wants_xml(call.request):
-            raise AlmaFailure(
-                "UNSUPPORTED_FORMAT",
-                "The Alma sandbox answers in JSON only; ask for format=json.",
-                status=406,
-                xml=True,
-            )
         route, method = call.route, call.method
         if route is None:
             raise AlmaFailure(
@@ -262,12 +257,26 @@ class Handler:
         """What the ``overstate_total`` knob adds to every ``total_record_count`` now."""
         return self.governor.knobs.overstate_total
 
+    def search_knobs(self) -> SearchKnobs:
+        """The knobs a user search reads now."""
+        knobs = self.governor.knobs
+        return SearchKnobs(overstate=knobs.overstate_total, unsupported_query=knobs.unsupported_query)
+
 
 # --- the emulated operations ---------------------------------------------------------------------
 
 
-def _ok(data: Json) -> SandboxResponse:
+def _ok(call: Call, root: str, data: Json) -> SandboxResponse:
+    """200 with ``data`` in the format Alma would answer in: JSON, or XML with root element ``root``."""
+    if wants_xml(call.request):
+        body = to_xml(root, data) if data or root != "test" else b""
+        return SandboxResponse(status=200, headers={"Content-Type": XML_TYPE}, body=body)
     return SandboxResponse(status=200, headers={"Content-Type": JSON_TYPE}, body=json_body(data))
+
+
+def _user_body(call: Call) -> bytes | Json:
+    """The request body as the user rules take it: JSON bytes, or a ``<user>`` document read into JSON."""
+    return user_from_xml(call.request.body) if body_is_xml(call.request) else call.request.body
 
 
 def _delete_user(handler: Handler, call: Call) -> SandboxResponse:
@@ -289,19 +298,21 @@ def _user_operation(handler: Handler, call: Call) -> SandboxResponse:
 Operation = Callable[[Handler, Call], SandboxResponse]
 
 ROUTES: dict[tuple[str, str], Operation] = {
-    ("GET", "/users"): lambda h, c: _ok(search_users(h.service.store, c.params, c.base, h.overstate())),
-    ("POST", "/users"): lambda h, c: _ok(h.service.create(c.request.body)),
-    ("GET", "/users/operation/test"): lambda h, c: _ok({}),
-    ("POST", "/users/operation/test"): lambda h, c: _ok({}),
-    ("GET", "/users/{user_id}"): lambda h, c: _ok(h.service.get(c.user_id, c.params, c.base)),
-    ("PUT", "/users/{user_id}"): lambda h, c: _ok(h.service.update(c.user_id, c.request.body, c.params)),
+    ("GET", "/users"): lambda h, c: _ok(c, "users", search_users(h.service, c.params, c.base, h.search_knobs())),
+    ("POST", "/users"): lambda h, c: _ok(c, "user", h.service.create(_user_body(c))),
+    ("GET", "/users/operation/test"): lambda h, c: _ok(c, "test", {}),
+    ("POST", "/users/operation/test"): lambda h, c: _ok(c, "test", {}),
+    ("GET", "/users/{user_id}"): lambda h, c: _ok(c, "user", h.service.get(c.user_id, c.params, c.base)),
+    ("PUT", "/users/{user_id}"): lambda h, c: _ok(c, "user", h.service.update(c.user_id, _user_body(c), c.params)),
     ("DELETE", "/users/{user_id}"): _delete_user,
     ("POST", "/users/{user_id}"): _user_operation,  # op=auth; op=refresh is not emulated
-    ("GET", "/users/{user_id}/loans"): lambda h, c: _ok(list_loans(h.service, c.user_id, c.params, h.overstate())),
-    ("GET", "/users/{user_id}/requests"): lambda h, c: _ok(
-        list_requests(h.service, c.user_id, c.params, h.overstate())
+    ("GET", "/users/{user_id}/loans"): lambda h, c: _ok(
+        c, "item_loans", list_loans(h.service, c.user_id, c.params, h.overstate())
     ),
-    ("GET", "/users/{user_id}/fees"): lambda h, c: _ok(list_fees(h.service, c.user_id, c.params, c.base)),
+    ("GET", "/users/{user_id}/requests"): lambda h, c: _ok(
+        c, "user_requests", list_requests(h.service, c.user_id, c.params, h.overstate())
+    ),
+    ("GET", "/users/{user_id}/fees"): lambda h, c: _ok(c, "fees", list_fees(h.service, c.user_id, c.params, c.base)),
 }
 """Every operation the sandbox emulates, by ``(method, path pattern)``; the rest of `ALMA_USERS_API` is 501."""
 

@@ -117,10 +117,52 @@ def error_xml(code: str, message: str, tracking_id: str | None) -> bytes:
     ).encode()
 
 
-def wants_xml(request: SandboxRequest) -> bool:
-    """Whether the client asked for XML: ``format=xml``, or an Accept header naming XML but not JSON."""
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    """``(media range, q)`` for each entry of an ``Accept`` header, lower case; a bad ``q`` counts as 1."""
+    ranges = []
+    for part in accept.lower().split(","):
+        media, *options = (piece.strip() for piece in part.split(";"))
+        if not media:
+            continue
+        weight = 1.0
+        for option in options:
+            name, _, value = option.partition("=")
+            if name.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 1.0
+        ranges.append((media, weight))
+    return ranges
+
+
+def response_format(request: SandboxRequest) -> str:
+    """``"json"`` or ``"xml"``: what Alma answers in, as Alma chooses it.
+
+    ``format=json|xml`` wins. Otherwise JSON only when ``Accept`` names JSON (``application/json``,
+    ``…+json``) at least as highly as it names XML; everything else, ``*/*`` and no ``Accept`` at all
+    included, gets Alma's default, XML.
+    """
     fmt = request.params.get("format", "").strip().lower()
-    if fmt:
-        return fmt == "xml"
-    accept = (request.header("accept") or "").lower()
-    return "xml" in accept and "json" not in accept
+    if fmt in ("json", "xml"):
+        return fmt
+    json_q = xml_q = 0.0
+    for media, weight in _media_ranges(request.header("accept") or ""):
+        if "json" in media:
+            json_q = max(json_q, weight)
+        elif "xml" in media:
+            xml_q = max(xml_q, weight)
+    return "json" if json_q > 0 and json_q >= xml_q else "xml"
+
+
+def wants_xml(request: SandboxRequest) -> bool:
+    """Whether Alma would answer this request in XML (see `response_format`)."""
+    return response_format(request) == "xml"
+
+
+def body_is_xml(request: SandboxRequest) -> bool:
+    """Whether the request body is XML: ``Content-Type`` says so, or names no JSON and the body starts with ``<``."""
+    content_type = (request.header("content-type") or "").lower()
+    if "xml" in content_type:
+        return True
+    return "json" not in content_type and request.body.lstrip()[:1] == b"<"

@@ -54,6 +54,9 @@ _CODE_FIELDS = {
     "cataloger_level": "CatalogerLevel",
     "preferred_language": "UserPreferredLanguage",
 }
+DEFAULT_RECORD_TYPE = "PUBLIC"
+"""The record type of a user created without one."""
+
 _PREF_FIELDS = ("pref_first_name", "pref_middle_name", "pref_last_name", "pref_name_suffix")
 _DATE_FIELDS = ("birth_date", "expiry_date", "purge_date")
 
@@ -174,6 +177,10 @@ def build_user(
     for field in ("primary_id", "record_type"):
         if existing is not None and not code_value(merged.get(field)):
             merged[field] = old.get(field)  # a PUT without them keeps the current ones
+    if existing is None and not code_value(merged.get("record_type")):
+        # Alma documents record_type as mandatory, yet creates a user without one (a recorded run
+        # against a real Alma, and two clients' documented bodies): such a user is a Public one.
+        merged["record_type"] = DEFAULT_RECORD_TYPE
     for field in ("record_type", "primary_id", "last_name"):
         require(merged, field)
     record_type = code_value(merged["record_type"]).upper()
@@ -186,7 +193,10 @@ def build_user(
             if name not in named:
                 merged[field] = old.get(field)
     group = code_value(merged.get("user_group"))
-    if group and not codes.has("UserGroups", group):
+    # A new user needs a group its record type allows (reference §5.4): none at all is not legal either,
+    # nor is a PUT that takes a user's group away. A user stored without one keeps none.
+    had_group = bool(code_value(old.get("user_group")))
+    if (group or existing is None or had_group) and not codes.has("UserGroups", group):
         raise AlmaFailure("401852", "Given user group is not legal.")
     status = code_value(merged.get("status")).upper() or code_value(old.get("status")) or "ACTIVE"
     status_code = make_code(codes, "UserStatus", status, strict="status")

@@ -6,7 +6,8 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = ["DEFAULT_BASE_URL", "Sandbox", "default_db_path"]
 
 DEFAULT_BASE_URL = "https://sandbox.alma-onelink.invalid"
 DEFAULT_INSTITUTION = ("01ALMA_SANDBOX", "Alma sandbox institution")
+SEEDED_ON = "seeded_on"  # the store setting holding the day seed data is dated from
 
 
 def default_db_path() -> Path:
@@ -49,9 +51,10 @@ class Sandbox:
 
     ``Sandbox(seed=0)`` is in memory and empty except for its code tables; ``Sandbox.demo()`` is
     seeded. Pass ``db_path=`` (or a ``store=``) to keep users in a SQLite file across restarts.
-    Everything random (the default API key, jitter, faults, seed data, tracking ids) follows ``seed``;
-    seed data is dated from the sandbox's today (midnight UTC), so it is the same all day.
-    The knobs (``latency`` … ``overstate_total``) live on `knobs` and can change at run time;
+    Everything random (the default API key, jitter, faults, seed data, tracking ids) follows ``seed``.
+    Seed data is dated from the day the store was first seeded (midnight UTC of ``now()`` then), and
+    that day is kept in the store (`seeded_on`): its dates never move, at midnight or on a restart.
+    The knobs (``latency`` … ``unsupported_query``) live on `knobs` and can change at run time;
     ``clock``, ``sleep``, ``async_sleep`` and ``now`` are fixed here (read-only properties afterwards).
 
     Args:
@@ -64,6 +67,7 @@ class Sandbox:
         daily_quota: Calls per day before ``DAILY_THRESHOLD``.
         faults: A `Faults` (copied), or a script list such as ``["500", None, "commit_then_fail"]``.
         overstate_total: Added to every ``total_record_count`` (Alma sometimes overstates it).
+        unsupported_query: ``"402119"`` (default) or ``"-1"``: how a search Alma cannot run is answered.
         clock: Monotonic seconds for the per-second threshold (inject a `ManualClock` in tests).
         sleep: How the sync transport waits out latency; ``async_sleep`` for the async one and ASGI.
         now: The sandbox's wall clock (UTC): dates it writes, the daily quota's day, seed data.
@@ -88,6 +92,7 @@ class Sandbox:
         daily_quota: int = 100_000,
         faults: Faults | Iterable[str | None] | None = None,
         overstate_total: int = 0,
+        unsupported_query: str = "402119",
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         async_sleep: Callable[[float], Awaitable[None]] | None = None,
@@ -106,6 +111,7 @@ class Sandbox:
             daily_quota=daily_quota,
             faults=Faults.coerce(faults),
             overstate_total=overstate_total,
+            unsupported_query=unsupported_query,
         )
         self._keys = KeyRing()
         # Derived from the seed so a served sandbox keeps its key across restarts; it guards nothing real.
@@ -173,25 +179,51 @@ class Sandbox:
         """The code tables, current time and institution the rules run against."""
         return Env(self.code_tables, self._now(), *self.institution)
 
+    @property
+    def seeded_on(self) -> date | None:
+        """The day seed data is dated from: the day the store was first seeded (``None``: not yet)."""
+        try:
+            day = self.store.setting(SEEDED_ON)
+        except NotImplementedError:
+            return None
+        return None if day is None else date.fromisoformat(day)
+
+    def _seed_env(self) -> Env:
+        """The rules' environment with the clock at midnight UTC of `seeded_on` (fixed now if unset)."""
+        today = self._now().astimezone(UTC).date()
+        try:
+            with self.store.transaction():
+                day = self.store.setting(SEEDED_ON)
+                if day is None:
+                    day = today.isoformat()
+                    self.store.set_setting(SEEDED_ON, day)
+        except NotImplementedError:  # a store that keeps no settings: today, as before
+            day = today.isoformat()
+        return replace(self.env(), now=datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC))
+
     def seed(self, n: int = 100, *, seed: int | None = None, duke: bool = False) -> list[str]:
         """Add ``n`` realistic patrons, and with ``duke=True`` the Duke scenarios not there yet (see
         `seed_duke`); returns the primary ids added. Raises ``ValueError`` if ``n < 0``.
 
         Without ``seed``, each call draws a new deterministic batch from the sandbox's seed. Every
-        timestamp is an offset from today's midnight (UTC), so the batch does not depend on the time of day.
+        timestamp is an offset from midnight UTC of `seeded_on`, the day the store was first seeded,
+        so nothing depends on the time of day, and a store's seed data never moves.
         """
         if seed is None:
             self._seed_calls += 1
             seed = self.seed_value * 1000 + self._seed_calls
-        added = seed_patrons(self.store, self.env(), n, seed)
+        added = seed_patrons(self.store, self._seed_env(), n, seed)
         return added + self.seed_duke() if duke else added
 
     def seed_duke(self) -> list[str]:
-        """Add the Duke scenarios (see ``DUKE_SCENARIOS``) that are not there yet; returns ids added."""
-        return seed_duke(self.store, self.env())
+        """Add the Duke scenarios (see ``DUKE_SCENARIOS``) that are not there yet; returns ids added.
+
+        They are dated from `seeded_on` like the rest of the seed data.
+        """
+        return seed_duke(self.store, self._seed_env())
 
     def reset(self) -> None:
-        """Remove every user, loan, request and fee (code tables, keys and knobs stay)."""
+        """Remove every user, loan, request and fee, and forget `seeded_on` (code tables, keys and knobs stay)."""
         self.store.clear()
 
     # --- keys ------------------------------------------------------------------------------------

@@ -1,27 +1,51 @@
 """``GET /users`` search and the per-user lists (loans, requests, fees), with Alma's paging and envelopes.
 
-Search terms are ``field~value`` joined by `` AND ``. Names match word by word: each word of the value
-must start a word of the field, ignoring case and accents. Ids, emails, identifiers and user groups
-match whole values, ignoring case; a trailing ``*`` makes any value a prefix.
+``q`` takes ``field~value`` terms joined by `` AND ``, and such groups joined by `` OR `` (AND binds
+tighter). Every field Alma documents is searchable. Names, note texts, ``general_info`` and ``ALL``
+match word by word: each word of the value must start a word of the field, ignoring case and accents.
+The other fields match whole values, ignoring case; a trailing ``*`` makes any value a prefix. Phone
+numbers and birth dates compare their digits only (``birth_date~1990-03-01`` or ``~19900301``), and a
+phone number matches with or without its country code.
+``fines_fees_sum~12.5`` matches users whose unpaid active fees add up to that amount.
+
+A query Alma cannot run (an unknown field, a term without ``~`` or value, ``ALL`` with ``AND``) is
+answered as the ``unsupported_query`` knob says: ``402119`` (the default), or ``-1``, Alma's
+``{"total_record_count": -1}`` with no users.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
 from ._fields import Json, code_value
 from ._http import AlmaFailure
 from ._records import render_brief_item
-from ._searchable import ID_FIELDS, SEARCH_FIELDS, WORD_FIELDS, Row, fold, words
-from ._store import Store
-from ._users import UserService, is_active_loan, is_active_request, user_link
+from ._searchable import ID_FIELDS, QUERY_FIELDS, WORD_FIELDS, Row, digits, fold, words
+from ._users import UserService, is_active_loan, is_active_request, is_unpaid_fee, user_link
 
 _ORDER_BY = ("last_name", "first_name", "primary_id")
 _FEE_STATUSES = ("ACTIVE", "INDISPUTE", "EXPORTED", "CLOSED")
+_DIGIT_FIELDS = frozenset({"phone_number", "birth_date"})
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SearchKnobs:
+    """What a search reads from the sandbox's knobs."""
+
+    overstate: int = 0
+    unsupported_query: str = "402119"
+
+
+class UnsupportedQuery(AlmaFailure):
+    """A ``q`` Alma cannot run: 402119, or ``total_record_count: -1`` when the knob says so."""
+
+    def __init__(self) -> None:
+        super().__init__("402119", "General error.")
 
 
 def _general_error() -> AlmaFailure:
@@ -54,37 +78,56 @@ class Term(NamedTuple):
     """One ``field~value`` term of ``q``, its value folded once."""
 
     field: str
-    value: str  # folded (for phone numbers, digits only first); a prefix when `prefix`
+    value: str  # folded (phone numbers and dates: digits only first); a prefix when `prefix`
     prefix: bool  # the value ended with ``*``
-    words: tuple[str, ...]  # name fields and ALL: the folded words, each after a NUL as `Row.text` has them
+    words: tuple[str, ...]  # word fields: the folded words, each after a NUL as `Row.text` has them
 
-    def matches(self, row: Row) -> bool:
-        """Whether the user of ``row`` satisfies this term."""
+    def matches(self, row: Row, fees: Callable[[int], float]) -> bool:
+        """Whether the user of ``row`` satisfies this term (``fees(uid)``: the user's unpaid fees)."""
+        if self.field == "fines_fees_sum":
+            return f"{fees(row.uid):.2f}" == self.value
         if self.field in WORD_FIELDS:
             text = row.text(self.field)  # each word must start a word of the field
             return bool(self.words) and all(word in text for word in self.words)
         have = row.values(self.field)
         if self.prefix:
             return any(h.startswith(self.value) for h in have)
+        if self.field == "phone_number":  # with or without the country code
+            return any(h.endswith(self.value) for h in have if self.value)
         return self.value in have
 
 
-def parse_query(q: str) -> list[Term]:
-    """The terms of ``field~value AND field~value``, values folded; 402119 for anything else."""
-    terms = []
-    for part in q.split(" AND "):
-        field, sep, value = part.strip().partition("~")
-        field = field.strip()
-        field = "ALL" if field.upper() == "ALL" else field.lower()
-        value = value.strip()
-        if not sep or field not in SEARCH_FIELDS or not value:
-            raise _general_error()
-        if field == "phone_number":
-            value = re.sub(r"[^\d*]", "", value)
-        prefix = value.endswith("*")
-        needles = tuple(f"\0{word}" for word in words(value.rstrip("*")))
-        terms.append(Term(field, fold(value[:-1] if prefix else value), prefix, needles))
-    return terms
+def _term(part: str) -> Term:
+    field, sep, value = part.strip().partition("~")
+    field = field.strip()
+    field = "ALL" if field.upper() == "ALL" else field.lower()
+    value = value.strip()
+    if not sep or field not in QUERY_FIELDS or not value:
+        raise UnsupportedQuery
+    if field == "fines_fees_sum":
+        try:
+            return Term(field, f"{float(value):.2f}", False, ())
+        except ValueError:
+            raise UnsupportedQuery from None
+    if field in _DIGIT_FIELDS:
+        value = digits(value)
+    prefix = value.endswith("*")
+    needles = tuple(f"\0{word}" for word in words(value.rstrip("*")))
+    return Term(field, fold(value[:-1] if prefix else value), prefix, needles)
+
+
+def parse_query(q: str) -> list[list[Term]]:
+    """``q`` as groups of terms: a user matches when every term of some group matches.
+
+    Raises `UnsupportedQuery` for anything Alma cannot run.
+    """
+    groups = []
+    for branch in q.split(" OR "):
+        terms = [_term(part) for part in branch.split(" AND ")]
+        if len(terms) > 1 and any(term.field == "ALL" for term in terms):
+            raise UnsupportedQuery  # ALL: "without support for the AND operator" (OAS)
+        groups.append(terms)
+    return groups
 
 
 def _modified_since(params: Mapping[str, str]) -> date | None:
@@ -97,24 +140,35 @@ def _modified_since(params: Mapping[str, str]) -> date | None:
         raise _general_error() from None
 
 
-def search_users(store: Store, params: Mapping[str, str], base: str, overstate: int) -> Json:
+def search_users(service: UserService, params: Mapping[str, str], base: str, knobs: SearchKnobs) -> Json:
     """``GET /users``: filter, sort, page; brief items unless ``expand=full``."""
     limit, offset = paging(params)
     q = params.get("q", "").strip()
     since = _modified_since(params)
     if q and since is not None:
         raise _general_error()  # q and modify_date_from are mutually exclusive (OAS)
-    terms = parse_query(q) if q else []
+    try:
+        groups = parse_query(q) if q else [[]]
+    except UnsupportedQuery:
+        if knobs.unsupported_query == "-1":
+            return {"total_record_count": -1}
+        raise
     order_by = params.get("order_by", "").strip().lower()
     if order_by and order_by not in _ORDER_BY:
         raise _general_error()
-    # An exact id as the first term: the store's index of folded ids finds the users to look at.
-    first = terms[0] if terms else None
+    store = service.store
+
+    @cache
+    def fees(uid: int) -> float:
+        return round(sum(float(fee.get("balance") or 0) for fee in store.items(uid, "fees") if is_unpaid_fee(fee)), 2)
+
+    # One group whose first term is an exact id: the store's index of folded ids finds the users to look at.
+    first = groups[0][0] if len(groups) == 1 and groups[0] else None
     only = (first.field, first.value) if first and first.field in ID_FIELDS and not first.prefix else None
     hits = [
         row
         for row in store.scan(only)
-        if all(term.matches(row) for term in terms)
+        if any(all(term.matches(row, fees) for term in group) for group in groups)
         and (since is None or date.fromisoformat(row.entry.get("modified", "1970-01-01")) >= since)
     ]
     keys = [order_by] if order_by else ["last_name", "first_name"]
@@ -128,7 +182,7 @@ def search_users(store: Store, params: Mapping[str, str], base: str, overstate: 
         link = user_link(base, user["primary_id"])
         return {**user, "link": link} if full else render_brief_item(user, link)
 
-    return _page("user", hits, limit, offset, overstate, show=show)
+    return _page("user", hits, limit, offset, knobs.overstate, show=show)
 
 
 def _sort_items(items: list[Json], key: str, descending: bool) -> list[Json]:

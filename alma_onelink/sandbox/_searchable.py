@@ -15,7 +15,7 @@ from typing import Any
 
 from ._fields import Json, code_value
 
-__all__ = ["ID_FIELDS", "SEARCH_FIELDS", "WORD_FIELDS", "Row", "SearchCache", "fold", "words"]
+__all__ = ["ID_FIELDS", "QUERY_FIELDS", "SEARCH_FIELDS", "WORD_FIELDS", "Row", "SearchCache", "digits", "fold", "words"]
 
 SEARCH_FIELDS = (
     "primary_id",
@@ -23,15 +23,35 @@ SEARCH_FIELDS = (
     "middle_name",
     "last_name",
     "email",
-    "identifiers",
-    "user_group",
     "phone_number",
+    "job_category",
+    "identifiers",
+    "birth_date",
+    "user_group",
+    "campus_code",
+    "block_type",
+    "id_type",
+    "note_text",
+    "note_type",
+    "statistic_category",
+    "general_info",
     "ALL",
 )
-WORD_FIELDS = frozenset({"first_name", "middle_name", "last_name", "ALL"})  # matched word by word
+"""Every field of Alma's user search (OAS, ``GET /users`` ``q``) the rows keep folded; ``fines_fees_sum``,
+the one more Alma documents, is computed from the fees when a search asks for it (`QUERY_FIELDS`)."""
+QUERY_FIELDS = frozenset({*SEARCH_FIELDS, "fines_fees_sum"})
+WORD_FIELDS = frozenset({"first_name", "middle_name", "last_name", "note_text", "general_info", "ALL"})
+"""Fields matched word by word; the others match whole values."""
 ID_FIELDS = ("primary_id", "identifiers")  # indexed by folded value
 SORT_FIELDS = ("last_name", "first_name", "primary_id")
 _WORD = re.compile(r"[^\W_]+")
+_CODE_FIELDS = ("job_category", "user_group", "campus_code")
+_SEGMENT_CODES = {
+    "block_type": ("user_block", "block_type"),
+    "id_type": ("user_identifier", "id_type"),
+    "note_type": ("user_note", "note_type"),
+    "statistic_category": ("user_statistic", "statistic_category"),
+}
 
 
 def fold(value: str) -> str:
@@ -45,8 +65,44 @@ def words(value: str) -> list[str]:
     return _WORD.findall(fold(value))
 
 
+def digits(value: str) -> str:
+    """Only the digits of ``value`` (phone numbers, dates), and a trailing ``*`` if it has one."""
+    return re.sub(r"[^\d*]", "", value)
+
+
+def _items(user: Json, key: str) -> list[Json]:
+    return [item for item in user.get(key) or [] if isinstance(item, dict)]
+
+
+def _desc(value: Any) -> str:
+    return str(value.get("desc") or "") if isinstance(value, dict) else ""
+
+
+def _general_info(user: Json) -> list[str]:
+    """Words from every field except emails, the birth date and identifiers (Alma's ``general_info``)."""
+    contact = user.get("contact_info") or {}
+    found = [str(user.get(name) or "") for name in ("primary_id", "first_name", "middle_name", "last_name")]
+    found += [str(user.get(name) or "") for name in ("job_description", "pref_first_name", "pref_last_name")]
+    for name in ("user_title", "job_category", "user_group", "campus_code"):
+        found += [code_value(user.get(name)), _desc(user.get(name))]
+    found += field_values(user, "phone_number")
+    for address in contact.get("address") or []:
+        if isinstance(address, dict):
+            keys = ("line1", "line2", "line3", "line4", "line5", "city", "state_province", "postal_code")
+            found += [str(address.get(key) or "") for key in keys]
+            found.append(code_value(address.get("country")))
+    for note in _items(user, "user_note"):
+        found.append(str(note.get("note_text") or ""))
+    for stat in _items(user, "user_statistic"):
+        category = stat.get("statistic_category")
+        found += [code_value(category), _desc(category), str(stat.get("statistic_note") or "")]
+    for block in _items(user, "user_block"):
+        found += [code_value(block.get("block_type")), _desc(block.get("block_description"))]
+    return found
+
+
 def field_values(user: Json, field: str) -> list[str]:
-    """The raw values a search ``field`` looks at (phone numbers as digits only)."""
+    """The raw values a search ``field`` looks at (phone numbers and birth dates as digits only)."""
     if field in ("primary_id", "first_name", "middle_name", "last_name"):
         return [str(user.get(field) or "")]
     contact = user.get("contact_info") or {}
@@ -55,13 +111,21 @@ def field_values(user: Json, field: str) -> list[str]:
     if field == "phone_number":
         return [re.sub(r"\D", "", str(p.get("phone_number") or "")) for p in contact.get("phone") or []]
     if field == "identifiers":
-        return [str(i.get("value") or "") for i in user.get("user_identifier") or []]
-    if field == "user_group":
-        return [code_value(user.get("user_group"))]
-    # ALL: words from every searchable field, and the group's label.
-    group = user.get("user_group") or {}
-    every = [v for name in SEARCH_FIELDS[:-1] for v in field_values(user, name)]
-    return [*every, str(group.get("desc") or "") if isinstance(group, dict) else ""]
+        return [str(i.get("value") or "") for i in _items(user, "user_identifier")]
+    if field == "birth_date":
+        return [re.sub(r"\D", "", str(user.get("birth_date") or ""))]
+    if field in _CODE_FIELDS:
+        return [code_value(user.get(field))]
+    if field in _SEGMENT_CODES:
+        key, code = _SEGMENT_CODES[field]
+        return [code_value(item.get(code)) for item in _items(user, key)]
+    if field == "note_text":
+        return [str(note.get("note_text") or "") for note in _items(user, "user_note")]
+    if field == "general_info":
+        return _general_info(user)
+    # ALL: words from every field, emails, the birth date and identifiers included.
+    birth_date = str(user.get("birth_date") or "")[:10]
+    return [*_general_info(user), *field_values(user, "email"), *field_values(user, "identifiers"), birth_date]
 
 
 class Row:

@@ -1,8 +1,9 @@
 """Realistic generated patrons, and the loans, requests and fees that hang off them.
 
 Everything is drawn from ``random.Random`` streams seeded by ``seed``: one for the patrons, one for the
-times of day of their timestamps. Every timestamp is an offset from the sandbox's *today* (midnight UTC),
-never the wall-clock time, so the same seed on the same day gives the same patrons, to the millisecond.
+times of day of their timestamps. Every timestamp is an offset from midnight UTC of the ``env`` the
+sandbox passes, the day its store was first seeded (``Sandbox.seeded_on``), never the wall-clock
+time: the same seed from the same day gives the same patrons, to the millisecond.
 Generated records pass through the same rules as ``POST /users``, so they are valid Alma users.
 """
 
@@ -72,11 +73,39 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in fold(text) if "a" <= ch <= "z")
 
 
+LOAN_PERIOD = timedelta(days=28)
+
+
+def _stamp(value: Any) -> datetime | None:
+    """A loan's date-time as the sandbox writes it (``2018-08-14T20:00:00Z``), or ``None``."""
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _loaned_at(env: Env, fields: Mapping[str, Any]) -> datetime:
+    """When a loan began: as given, else 28 days before its due date, else 21 days before its return,
+    else ten days before ``env``'s today. A loan is never due, nor returned, before it was lent."""
+    given = {key: _stamp(fields.get(key)) for key in ("loan_date", "due_date", "return_date")}
+    if given["loan_date"] is not None:
+        return given["loan_date"]
+    if given["due_date"] is not None:
+        return given["due_date"] - LOAN_PERIOD
+    if given["return_date"] is not None:
+        return given["return_date"] - timedelta(days=21)
+    return datetime.combine(env.today - timedelta(days=10), time(14, 30), tzinfo=env.now.tzinfo)
+
+
 def make_loan(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any] | None = None) -> Json:
-    """A loan as Alma lists it; ``fields`` override the generated values (e.g. ``loan_status``)."""
+    """A loan as Alma lists it; ``fields`` override the generated values (e.g. ``loan_status``).
+
+    Dates not given follow from those given: a due date alone dates the loan 28 days earlier, a
+    return date alone 21 days earlier, and the due date is 28 days after the loan date.
+    """
     number = store.next_number("loan")
     title, author, year = BOOKS[number % len(BOOKS)]
-    loaned = datetime.combine(env.today - timedelta(days=10), time(14, 30), tzinfo=env.now.tzinfo)
+    loaned = _loaned_at(env, fields or {})
     loan: Json = {
         "loan_id": str(7_329_587_120_002_204 + number),
         "user_id": primary_id,
@@ -90,7 +119,7 @@ def make_loan(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any]
         "process_status": "NORMAL",
         "renewable": True,
         "loan_date": stamp_seconds(loaned),
-        "due_date": stamp_seconds(loaned + timedelta(days=28)),
+        "due_date": stamp_seconds(loaned + LOAN_PERIOD),
         "title": title,
         "author": author,
         "description": None,

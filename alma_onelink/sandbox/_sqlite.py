@@ -24,6 +24,7 @@ CREATE INDEX IF NOT EXISTS ids_by_uid ON ids (uid);
 CREATE TABLE IF NOT EXISTS items (uid INTEGER NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL,
                                   PRIMARY KEY (uid, kind));
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -155,10 +156,21 @@ class SqliteStore(Store):
             )
             return int(self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0])
 
+    def setting(self, name: str) -> str | None:
+        """The setting ``name``, or ``None``."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, name: str, value: str) -> None:
+        """Keep ``value`` as setting ``name``."""
+        with self.transaction():
+            self._db.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
+
     def clear(self) -> None:
         """Remove everything."""
         with self.transaction():
-            for table in ("users", "ids", "items", "counters"):
+            for table in ("users", "ids", "items", "counters", "settings"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             self._rows = None
 

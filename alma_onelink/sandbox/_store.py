@@ -115,7 +115,15 @@ class Store(ABC):
 
     @abstractmethod
     def clear(self) -> None:
-        """Remove every user, item and counter."""
+        """Remove every user, item, counter and setting."""
+
+    def setting(self, name: str) -> str | None:
+        """The store's setting ``name`` (kept with the data, such as the day it was seeded), or ``None``."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no settings")
+
+    def set_setting(self, name: str, value: str) -> None:
+        """Keep ``value`` as the store's setting ``name``."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no settings")
 
     def close(self) -> None:  # noqa: B027 - optional for stores without resources
         """Release the store's resources; the store is unusable afterwards."""
@@ -145,6 +153,7 @@ class MemoryStore(Store):
         self._index: dict[str, set[tuple[int, str]]] = {}
         self._items: dict[tuple[int, str], str] = {}
         self._counters: dict[str, int] = {}
+        self._settings: dict[str, str] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -267,6 +276,17 @@ class MemoryStore(Store):
             self._counters[name] = self._counters.get(name, 0) + 1
             return self._counters[name]
 
+    def setting(self, name: str) -> str | None:
+        """The setting ``name``, or ``None``."""
+        with self._lock:
+            return self._settings.get(name)
+
+    def set_setting(self, name: str, value: str) -> None:
+        """Keep ``value`` as setting ``name``."""
+        with self.transaction():
+            self._remember(self._settings, name)
+            self._settings[name] = value
+
     def clear(self) -> None:
         """Remove everything (not undone by a failing transaction)."""
         with self._lock:
@@ -275,6 +295,7 @@ class MemoryStore(Store):
             self._index.clear()
             self._items.clear()
             self._counters.clear()
+            self._settings.clear()
 
     def __repr__(self) -> str:
         return f"MemoryStore(users={self.count()})"

@@ -115,7 +115,7 @@ class UserService:
             self.store.save(None, make_entry(record, password_hash, env.today))
         return record
 
-    def update(self, user_id: str, body: bytes, params: Mapping[str, str]) -> Json:
+    def update(self, user_id: str, body: bytes | Json, params: Mapping[str, str]) -> Json:
         """``PUT /users/{id}``: swap all (§5.4).
 
         An empty password keeps the old one; an external user has none (a change to EXTERNAL drops it).

@@ -29,6 +29,7 @@ from alma_onelink.testing._sandbox_fixtures import alma, alma_sandbox, async_alm
 __all__ = ["alma", "alma_sandbox", "async_alma"]  # the plugin's fixtures, for test_sandbox_fixtures
 
 WAYS = ("inprocess", "async", "http")
+JSON_ACCEPT = {"Accept": "application/json"}
 NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=UTC)
 
 
@@ -121,12 +122,12 @@ class Api:
     client: httpx.Client = field(init=False)
 
     def anonymous(self, **options: Any) -> httpx.Client:
-        """A client on the same way in, without the API key."""
-        return self._client(headers={}, **options)
+        """A client on the same way in, without the API key, asking for JSON."""
+        return self._client(headers=dict(JSON_ACCEPT), **options)
 
     def with_key(self, key: str, **options: Any) -> httpx.Client:
-        """A client on the same way in, sending ``key``."""
-        return self._client(headers={"Authorization": f"apikey {key}"}, **options)
+        """A client on the same way in, sending ``key`` and asking for JSON (Alma's default is XML)."""
+        return self._client(headers={"Authorization": f"apikey {key}", **JSON_ACCEPT}, **options)
 
     def _client(self, **options: Any) -> httpx.Client:
         if self.way == "http":

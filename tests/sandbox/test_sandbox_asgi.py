@@ -52,9 +52,17 @@ async def test_websockets_are_refused() -> None:
 
 async def test_raw_path_keeps_encoded_slashes_and_links_use_the_host_header() -> None:
     sandbox = Sandbox(now=lambda: NOW)
-    sandbox.users.create({"record_type": "PUBLIC", "primary_id": "a/b", "last_name": "X", "account_type": "INTERNAL"})
+    sandbox.users.create(
+        {
+            "record_type": "PUBLIC",
+            "primary_id": "a/b",
+            "last_name": "X",
+            "account_type": "INTERNAL",
+            "user_group": "PUBLIC",
+        }
+    )
     wire = _Wire({"type": "http.request", "body": b""})
-    scope = _http_scope(b"/almaws/v1/users", f"q=primary_id~a/b&apikey={sandbox.api_key}".encode())
+    scope = _http_scope(b"/almaws/v1/users", f"q=primary_id~a/b&format=json&apikey={sandbox.api_key}".encode())
     await sandbox.asgi_app()(scope, wire.receive, wire.send)
     start, body = wire.sent
     assert start["status"] == 200

@@ -27,7 +27,8 @@ PLUGIN_USER = textwrap.dedent(
     from alma_onelink.sandbox import DUKE_SCENARIOS
 
     ALUMNUS = DUKE_SCENARIOS["onelink_alumnus"]
-    NEW_USER = {"record_type": "PUBLIC", "primary_id": "fresh01", "last_name": "Fresh", "account_type": "INTERNAL"}
+    NEW_USER = {"record_type": "PUBLIC", "primary_id": "fresh01", "last_name": "Fresh", "account_type": "INTERNAL",
+                "user_group": "PUBLIC"}
 
 
     def test_sync_client(alma, alma_sandbox):

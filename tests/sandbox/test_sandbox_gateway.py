@@ -99,16 +99,6 @@ def test_business_errors_are_json_envelopes_with_tracking_ids(api: Api) -> None:
     assert error["trackingId"].startswith("E01-")
 
 
-@pytest.mark.parametrize(("params", "headers"), [({"format": "xml"}, {}), ({}, {"Accept": "application/xml"})])
-def test_asking_for_xml_gets_an_xml_error_not_a_json_body(
-    api: Api, params: dict[str, str], headers: dict[str, str]
-) -> None:
-    response = api.client.get("/users", params=params, headers=headers)
-    assert response.status_code == 406
-    assert response.headers["content-type"].startswith("application/xml")
-    assert error_code(response) == "UNSUPPORTED_FORMAT"
-
-
 # --- routing ---------------------------------------------------------------------------------------
 
 

@@ -106,7 +106,11 @@ def test_handle_is_a_pure_request_to_response_function() -> None:
     sandbox = Sandbox(now=lambda: NOW)
     sandbox.users.create(user_body("core01"))
     response = sandbox.handle(
-        SandboxRequest("GET", "/almaws/v1/users/core01", headers={"authorization": f"APIKEY {sandbox.api_key}"})
+        SandboxRequest(
+            "GET",
+            "/almaws/v1/users/core01",
+            headers={"authorization": f"APIKEY {sandbox.api_key}", "accept": "application/json"},
+        )
     )
     assert response.status == 200
     assert response.json()["primary_id"] == "core01"

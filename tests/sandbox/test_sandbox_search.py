@@ -221,3 +221,107 @@ def test_overstated_total_record_count_on_loans_and_requests(api: Api) -> None:
     assert (len(requests["user_request"]), requests["total_record_count"]) == (1, 5)
     assert api.client.get("/users/over01/loans", params={"offset": 1}).json() == {"total_record_count": 5}
     assert api.client.get("/users/over01/requests", params={"offset": 1}).json() == {"total_record_count": 5}
+
+
+# --- every field Alma documents, OR, and queries Alma cannot run ------------------------------------
+
+
+@pytest.fixture
+def detailed(api: Api) -> Api:
+    """Three users with every searchable field set, differently."""
+    api.sandbox.users.create(
+        user_body(
+            "d1",
+            first_name="Marie",
+            last_name="Curie",
+            user_group="FACULTY",
+            job_category="RESEARCHER",
+            campus_code="MED",
+            birth_date="1867-11-07",
+            job_description="Radium chemistry",
+            contact_info={
+                "phone": [{"phone_number": "+1 (919) 555-0101", "phone_type": "office"}],
+                "address": [{"line1": "11 Rue Pierre", "city": "Paris", "address_type": "work"}],
+            },
+            user_identifier=[{"id_type": "UNIV_ID", "value": "U-0001"}],
+            user_note=[{"note_type": "LIBRARY", "note_text": "Prefers the science reading room."}],
+            user_statistic=[{"statistic_category": "DEPT_BIOLOGY"}],
+            user_block=[{"block_type": "LOAN", "block_description": "OVERDUE"}],
+        )
+    )
+    api.sandbox.users.create(
+        user_body(
+            "d2",
+            first_name="Pierre",
+            last_name="Curie",
+            job_category="LIBRARIAN",
+            campus_code="EAST",
+            birth_date="1859-05-15Z",
+            user_identifier=[{"id_type": "BARCODE", "value": "B-0002"}],
+            user_note=[{"note_type": "CIRCULATION", "note_text": "Reading room key holder."}],
+            user_statistic=[{"statistic_category": "DEPT_HISTORY"}],
+        )
+    )
+    api.sandbox.users.create(user_body("d3", first_name="Irène", last_name="Joliot"))
+    api.sandbox.users.add_fee("d2", balance=12.5)
+    api.sandbox.users.add_fee("d2", balance=2.5)
+    api.sandbox.users.add_fee("d3", balance=9, status="CLOSED")
+    return api
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("job_category~researcher", ["d1"]),
+        ("campus_code~EAST", ["d2"]),
+        ("birth_date~1867-11-07", ["d1"]),
+        ("birth_date~18590515", ["d2"]),
+        ("birth_date~1859*", ["d2"]),
+        ("phone_number~919-555-0101", ["d1"]),
+        ("id_type~BARCODE", ["d2"]),
+        ("id_type~univ_id", ["d1"]),
+        ("block_type~LOAN", ["d1"]),
+        ("note_type~circulation", ["d2"]),
+        ("note_text~reading room", ["d1", "d2"]),
+        ("note_text~science", ["d1"]),
+        ("statistic_category~DEPT_HISTORY", ["d2"]),
+        ("fines_fees_sum~15", ["d2"]),
+        ("fines_fees_sum~0", ["d1", "d3"]),
+        ("general_info~radium", ["d1"]),
+        ("general_info~paris", ["d1"]),
+        ("general_info~biology", ["d1"]),  # a statistic's description
+        ("general_info~b-0002", []),  # identifiers are not general information
+        ("ALL~b-0002", ["d2"]),  # …but ALL has them
+        ("ALL~1867", ["d1"]),
+        ("last_name~curie AND job_category~librarian", ["d2"]),
+        ("first_name~marie OR first_name~irene", ["d1", "d3"]),
+        ("last_name~curie AND first_name~pierre OR last_name~joliot", ["d2", "d3"]),  # AND binds tighter
+        ("ALL~joliot OR ALL~radium", ["d1", "d3"]),
+    ],
+)
+def test_every_documented_field_is_searchable(detailed: Api, q: str, expected: list[str]) -> None:
+    response = detailed.client.get("/users", params={"q": q})
+    assert response.status_code == 200, response.text
+    assert sorted(ids(response)) == expected
+    assert response.json()["total_record_count"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    "q", ["shoe_size~44", "smith", "last_name~", "ALL~curie AND last_name~curie", "fines_fees_sum~x"]
+)
+def test_a_query_alma_cannot_run_is_402119_or_minus_one_as_the_knob_says(detailed: Api, q: str) -> None:
+    refused = detailed.client.get("/users", params={"q": q})
+    assert (refused.status_code, error_code(refused)) == (400, "402119")
+    detailed.sandbox.knobs.unsupported_query = "-1"
+    answered = detailed.client.get("/users", params={"q": q, "limit": 5})
+    assert answered.status_code == 200
+    assert answered.json() == {"total_record_count": -1}
+    assert detailed.client.get("/users", params={"q": "last_name~curie"}).json()["total_record_count"] == 2
+
+
+def test_the_unsupported_query_knob_checks_its_value() -> None:
+    from alma_onelink.sandbox import Knobs
+
+    with pytest.raises(ValueError, match="unsupported_query"):
+        Knobs(unsupported_query="0")
+    assert Knobs(unsupported_query="-1").unsupported_query == "-1"

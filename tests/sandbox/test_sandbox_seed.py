@@ -131,7 +131,7 @@ def test_demo_on_a_database_seeds_only_an_empty_store(tmp_path: Path) -> None:
     path = tmp_path / "demo.sqlite3"
     with Sandbox.demo(db_path=path, patrons=5, now=lambda: NOW) as first:
         first.users.create({"record_type": "PUBLIC", "primary_id": "mine01", "last_name": "Mine",
-                            "account_type": "INTERNAL"})  # fmt: skip
+                            "account_type": "INTERNAL", "user_group": "PUBLIC"})  # fmt: skip
         before = first.users.ids()
     with Sandbox.demo(db_path=path, patrons=5, now=lambda: NOW) as second:
         assert second.users.ids() == before
@@ -151,7 +151,7 @@ def test_netid_era_account_is_found_by_its_duke_unique_id() -> None:
     demo = Sandbox.demo(now=lambda: NOW, per_second_limit=None)
     duid = DUKE_UNIQUE_IDS["netid_era_alumna"]
     with httpx.Client(transport=demo.transport(), base_url=demo.base_url + "/almaws/v1") as client:
-        key = {"apikey": demo.api_key}
+        key = {"apikey": demo.api_key, "format": "json"}
         user = client.get(f"/users/{duid}", params=key).json()
         found = client.get("/users", params={**key, "q": f"identifiers~{duid}"}).json()
     assert user["primary_id"] == "jd123"
@@ -192,3 +192,70 @@ def test_seed_duke_is_idempotent() -> None:
     sandbox = _sandbox()
     assert len(sandbox.seed_duke()) == len(DUKE_SCENARIOS) - 1
     assert sandbox.seed_duke() == []
+
+
+# --- dates: consistent, and fixed per store -------------------------------------------------------
+
+
+def test_no_seeded_loan_is_due_or_returned_before_it_was_lent() -> None:
+    demo = Sandbox.demo(patrons=300, seed=11, now=lambda: NOW)
+    loans = [loan for pid in demo.users.ids() for loan in demo.users.loans(pid)]
+    assert len(loans) > 50
+    for loan in loans:
+        assert loan["loan_date"] < loan["due_date"], loan
+        if loan.get("return_date"):
+            assert loan["loan_date"] < loan["return_date"], loan
+    midnight = f"{TODAY.isoformat()}T00:00:00Z"
+    for pid in demo.users.ids():
+        assert all(req["request_time"] <= midnight for req in demo.users.requests(pid))
+        assert all(fee["creation_time"] <= midnight for fee in demo.users.fees(pid))
+
+
+def test_a_loan_given_only_a_due_or_return_date_is_dated_before_it() -> None:
+    sandbox = _sandbox()
+    sandbox.users.create(
+        {"record_type": "PUBLIC", "primary_id": "ln01", "last_name": "L", "account_type": "INTERNAL",
+         "user_group": "PUBLIC"}
+    )  # fmt: skip
+    overdue = sandbox.users.add_loan("ln01", due_date="2020-01-29T20:00:00Z")
+    returned = sandbox.users.add_loan("ln01", loan_status="COMPLETE", return_date="2019-06-22T10:00:00Z")
+    assert overdue["loan_date"] == "2020-01-01T20:00:00Z"
+    assert returned["loan_date"] == "2019-06-01T10:00:00Z"
+    assert returned["due_date"] == "2019-06-29T10:00:00Z"
+
+
+def test_seed_data_is_dated_from_the_day_the_store_was_first_seeded(tmp_path: Path) -> None:
+    path = tmp_path / "anchored.sqlite3"
+    late = datetime(2026, 3, 14, 23, 59, 30, tzinfo=UTC)
+    with Sandbox.demo(db_path=path, patrons=5, now=lambda: late) as first:
+        assert first.seeded_on == TODAY
+        before = _everything(first)
+    a_month_later = late + timedelta(minutes=1, days=30)  # past midnight, and a restart
+    with Sandbox(db_path=path, now=lambda: a_month_later) as later:
+        assert later.seeded_on == TODAY  # kept in the store
+        assert _everything(later) == before
+        added = later.seed(5, seed=99)
+        new_users = [later.users.get(pid) for pid in added]
+    assert all(user and user["status_date"] == f"{TODAY.isoformat()}Z" for user in new_users)
+    same_day = Sandbox(now=lambda: NOW)
+    same_day.seed(5, seed=99)
+    assert list(same_day.users) == new_users  # as if seeded on the store's day
+
+
+def test_reset_forgets_the_seed_day() -> None:
+    day = [NOW]
+    sandbox = Sandbox(now=lambda: day[0])
+    sandbox.seed(1, seed=1)
+    day[0] = NOW + timedelta(days=3)
+    sandbox.reset()
+    assert sandbox.seeded_on is None
+    sandbox.seed(1, seed=1)
+    assert sandbox.seeded_on == TODAY + timedelta(days=3)
+
+
+def test_the_recent_graduate_is_recent_whenever_a_fresh_demo_is_seeded() -> None:
+    for today in (NOW - timedelta(days=800), NOW, NOW + timedelta(days=3000)):
+        demo = Sandbox.demo(now=lambda today=today: today)
+        note = (demo.users.get(DUKE_SCENARIOS["recent_graduate"]) or {})["user_note"][0]["note_text"]
+        graduated = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", note)[0])  # type: ignore[index]
+        assert today.date() - graduated == timedelta(days=120)

@@ -15,9 +15,16 @@ from tests.sandbox.conftest import Api, error_code, user_body
 # --- bodies ----------------------------------------------------------------------------------------
 
 
-def test_an_xml_body_is_401676(api: Api) -> None:
-    xml = b"<user><primary_id>xml01</primary_id><last_name>X</last_name></user>"
-    response = api.client.post("/users", content=xml, headers={"Content-Type": "application/xml"})
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<user><primary_id>xml01</primary_id><last_name>X</last_name",  # not well formed
+        b"<users><user><primary_id>xml01</primary_id></user></users>",  # not a user
+        b'<!DOCTYPE user [<!ENTITY x "X">]><user><primary_id>xml01</primary_id><last_name>&x;</last_name></user>',
+    ],
+)
+def test_an_xml_body_that_is_not_a_user_document_is_401676(api: Api, body: bytes) -> None:
+    response = api.client.post("/users", content=body, headers={"Content-Type": "application/xml"})
     assert (response.status_code, error_code(response)) == (400, "401676")
     assert api.sandbox.users.get("xml01") is None
 

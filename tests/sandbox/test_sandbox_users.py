@@ -146,13 +146,45 @@ def test_create_ignores_fields_alma_does_not_know(api: Api) -> None:
     assert "favourite_colour" not in user
 
 
-@pytest.mark.parametrize("missing", ["record_type", "primary_id", "last_name", "account_type"])
+@pytest.mark.parametrize("missing", ["primary_id", "last_name", "account_type"])
 def test_create_without_a_mandatory_field_is_401664(api: Api, missing: str) -> None:
     body = user_body("m01")
     del body[missing]
     response = api.client.post("/users", json=body)
     assert error_code(response) == "401664"
     assert missing in response.json()["errorList"]["error"][0]["errorMessage"]
+
+
+@pytest.mark.parametrize("record_type", [None, "", {"value": ""}])
+def test_create_without_a_record_type_makes_a_public_user(api: Api, record_type: object) -> None:
+    body = user_body("rt01")
+    if record_type is None:
+        del body["record_type"]
+    else:
+        body["record_type"] = record_type
+    response = api.client.post("/users", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["record_type"] == {"value": "PUBLIC", "desc": "Public"}
+    assert response.json()["user_role"][0]["role_type"]["value"] == "200"  # the role rules ran as for PUBLIC
+
+
+@pytest.mark.parametrize("group", [None, "", {"value": ""}, {"value": None, "desc": ""}])
+def test_create_without_a_user_group_is_401852(api: Api, group: object) -> None:
+    body = user_body("ug01")
+    if group is None:
+        del body["user_group"]
+    else:
+        body["user_group"] = group
+    response = api.client.post("/users", json=body)
+    assert (response.status_code, error_code(response)) == (400, "401852")
+    assert api.sandbox.users.get("ug01") is None
+
+
+def test_a_put_that_empties_an_internal_users_group_is_401852(api: Api) -> None:
+    api.client.post("/users", json=user_body("ug02"))
+    response = api.client.put("/users/ug02", json=user_body("ug02", user_group=None))
+    assert (response.status_code, error_code(response)) == (400, "401852")
+    assert api.client.get("/users/ug02").json()["user_group"]["value"] == "PUBLIC"
 
 
 @pytest.mark.parametrize(
