@@ -11,7 +11,7 @@ with AlmaClient.sandbox() as alma:          # or AlmaClient(api_key=..., region=
 
 from ._client import AlmaClient, AsyncAlmaClient
 from ._config import REGIONS
-from ._ratelimit import TokenBucket
+from ._ratelimit import RateLimiter, TokenBucket
 from ._response import RawResponse
 from ._version import __version__
 from .errors import (
@@ -24,11 +24,14 @@ from .errors import (
     AuthenticationError,
     BadRequestError,
     DailyThresholdExceeded,
+    EditNotTakenError,
     InputError,
     InternalServerError,
+    NoNextPageError,
     NotFoundError,
     OutcomeUnknownError,
     PermissionDeniedError,
+    QueryNotUnderstoodError,
     RateLimitError,
 )
 from .onelink import (
@@ -60,15 +63,19 @@ __all__ = [
     "BadRequestError",
     "DailyThresholdExceeded",
     "Donation",
+    "EditNotTakenError",
     "InputError",
     "InternalServerError",
     "Journal",
+    "NoNextPageError",
     "NotFoundError",
     "Outcome",
     "OutcomeUnknownError",
     "Patron",
     "PermissionDeniedError",
+    "QueryNotUnderstoodError",
     "RateLimitError",
+    "RateLimiter",
     "RawResponse",
     "RegistrationResult",
     "SyncOffsetPage",

@@ -1,0 +1,15 @@
+"""The ``alma-onelink`` command (typer + rich): register patrons, batch, users, merges, the journal, policies,
+the sandbox and the demo.
+
+``app`` is the typer app (for ``typer alma_onelink.cli utils docs`` and tests); ``main(argv)`` runs
+it and returns the exit status (`ExitCode`). Each module holds one command group.
+"""
+
+from . import _batch, _demo, _journal, _merge, _policies, _register, _sandbox, _user
+from ._app import app, main
+from ._state import DEFAULT_PATRONS, MAX_PATRONS, ExitCode
+
+__all__ = ["DEFAULT_PATRONS", "MAX_PATRONS", "ExitCode", "app", "main"]
+
+# Imported for their commands, which register themselves on `app`.
+_COMMAND_MODULES = (_register, _batch, _user, _merge, _journal, _policies, _sandbox, _demo)

@@ -1,0 +1,335 @@
+"""The ``alma-onelink`` app: its global options, the banner, error handling and exit codes, and `main`.
+
+Every command is registered with `command`: it runs inside `_guarded`, which prints the banner,
+maps each kind of error to one ``error:``/``hint:`` pair and an exit code (see `ExitCode`), and
+closes the client and the sandbox whatever happens.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import shlex
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import typer
+
+from alma_onelink import REGIONS, __version__
+from alma_onelink.errors import (
+    AlmaError,
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    InputError,
+)
+from alma_onelink.onelink import MergeRefused, RestoreError
+from alma_onelink.policy import PolicyError
+
+from ._state import ExitCode, Settings, State, UsageProblem, default_staff, state_of
+
+__all__ = ["EXIT_CODES_HELP", "app", "command", "guarded", "main"]
+
+EXIT_CODES_HELP: Final = (
+    "Exit status: 0 done; 1 done but a person must act (needs_merge, blocked, a refused merge or restore, "
+    "not eligible, pending journal entries); 2 usage error (bad flag or value, missing file, unknown policy); "
+    "3 Alma or network error (or a registration that failed); 130 interrupted (Ctrl-C); 141 the reader of the "
+    "output stopped (| head)."
+)
+
+
+# --- errors and exit codes -------------------------------------------------------------------------------
+
+
+def _error_parts(exc: BaseException) -> tuple[ExitCode, str, str | None]:
+    """The exit code, the one-line message and the hint for an error a command raised."""
+    if isinstance(exc, UsageProblem):
+        return ExitCode.USAGE, str(exc), exc.hint
+    if isinstance(exc, MergeRefused):
+        reasons = "; ".join(exc.reasons)
+        return (
+            ExitCode.ACTION,
+            f"merge refused: {reasons}",
+            "nothing was written; fix what the reasons say, then plan again",
+        )
+    if isinstance(exc, RestoreError):
+        return ExitCode.ACTION, f"restore refused: {exc}", "nothing was written"
+    if isinstance(exc, PolicyError):
+        return ExitCode.USAGE, str(exc), "alma-onelink policies lists the installed policies"
+    if isinstance(exc, InputError):
+        return ExitCode.USAGE, str(exc), None
+    if isinstance(exc, APIStatusError):
+        hint = getattr(exc, "hint", None)
+        return ExitCode.ALMA, f"Alma said: {exc}", hint or "nothing was changed by this call"
+    if isinstance(exc, APIConnectionError | APIResponseValidationError):
+        return ExitCode.ALMA, f"Alma could not be reached or answered badly: {exc}", "check the network and --base-url"
+    if isinstance(exc, AlmaError):
+        return ExitCode.ALMA, str(exc), None
+    return ExitCode.ACTION, f"unexpected {type(exc).__name__}: {exc}", "this is a bug; run again with --debug"
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null, so the interpreter's last flush cannot fail noisily."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests), or already gone
+        pass
+
+
+def _guarded(state: State, body: Callable[[], int | None], *, banner: str | None) -> int:
+    """Run one command's ``body``: banner first, every error mapped to its exit code, everything closed after."""
+    out = state.out
+    try:
+        if banner:
+            out.note(banner, style="dim")
+        return int(body() or 0)
+    except typer.Exit:
+        raise
+    except (KeyboardInterrupt, typer.Abort) as stop:
+        state.close()  # before printing: the server, threads and connections stop now, not at a second Ctrl-C
+        out.err.print()
+        # typer.Abort: a question got Ctrl-C or the end of the input instead of an answer.
+        why = "stopped by Ctrl-C" if isinstance(stop, KeyboardInterrupt) else "no answer (Ctrl-C or end of input)"
+        out.note(f"interrupted: {why}", style="bold")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return ExitCode.BROKEN_PIPE
+    except Exception as exc:
+        code, message, hint = _error_parts(exc)
+        out.error(message, hint)
+        if state.settings.debug:
+            out.err.print(_traceback_text(exc))
+        if state.settings.json:
+            try:
+                out.document({"error": {"message": message, "hint": hint, "exit_code": int(code)}})
+            except BrokenPipeError:
+                _silence_stdout()
+        return code
+    finally:
+        state.close()
+
+
+def _traceback_text(exc: BaseException) -> str:
+    """The traceback of ``exc`` as text (``--debug`` only)."""
+    return "".join(traceback.format_exception(exc)).rstrip()
+
+
+def _find_context(args: tuple[Any, ...], kwargs: dict[str, Any]) -> typer.Context:
+    # typer passes the command's context as ``ctx`` (its class is click's, which typer.Context extends).
+    found: Any = kwargs.get("ctx", args[0] if args else None)
+    if not hasattr(found, "find_root"):
+        raise TypeError("an alma-onelink command takes ctx: typer.Context first")  # pragma: no cover - a slip
+    context: typer.Context = found
+    return context
+
+
+_OUTPUT_PARAMETERS: Final = (
+    inspect.Parameter(
+        "json_output",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool,
+            typer.Option("--json", help="One JSON document on stdout, nothing else.", rich_help_panel="Output"),
+        ],
+    ),
+    inspect.Parameter(
+        "debug_output",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool, typer.Option("--debug", help="Tracebacks and the SDK's log on stderr.", rich_help_panel="Output")
+        ],
+    ),
+)
+"""``--json`` and ``--debug``, offered by every command as well as before it."""
+
+
+def guarded(
+    *, banner: Callable[[State], str | None] | None = None
+) -> Callable[[Callable[..., int | None]], Callable[..., None]]:
+    """Wrap a command: it returns its exit code, or raises; the wrapper turns both into the process's exit.
+
+    The command also gets ``--json`` and ``--debug`` (so they work after the command's name too).
+    """
+
+    def decorate(func: Callable[..., int | None]) -> Callable[..., None]:
+        signature = inspect.signature(func, eval_str=True)
+        parameters = [*signature.parameters.values(), *_OUTPUT_PARAMETERS]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            as_json, debug = bool(kwargs.pop("json_output", False)), bool(kwargs.pop("debug_output", False))
+            state = state_of(_find_context(args, kwargs))
+            state.configure(json=as_json, debug=debug)
+            line = banner(state) if banner is not None else state.settings.target_line()
+            code = _guarded(state, lambda: func(*args, **kwargs), banner=line)
+            if code:
+                raise typer.Exit(code)
+
+        wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+        return wrapper
+
+    return decorate
+
+
+def command(
+    group: typer.Typer, name: str, *, banner: Callable[[State], str | None] | None = None, **options: Any
+) -> Callable[[Callable[..., int | None]], Callable[..., None]]:
+    """Register ``func`` as the command ``name`` of ``group``, guarded (see `guarded`)."""
+
+    def decorate(func: Callable[..., int | None]) -> Callable[..., None]:
+        wrapped = guarded(banner=banner)(func)
+        group.command(name, **options)(wrapped)
+        return wrapped
+
+    return decorate
+
+
+# --- the app and its global options -------------------------------------------------------------------------
+
+app = typer.Typer(
+    name="alma-onelink",
+    help=(
+        "Register library patrons in Alma with OneLink, look them up and fix them, merge old accounts, "
+        "and undo from the journal. Commands go to Alma when ALMA_API_KEY (or --api-key) is set, "
+        "otherwise to a local sandbox, and say which on stderr."
+    ),
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # never a traceback with locals (the key could be one of them)
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"alma-onelink {__version__}\n")
+        raise typer.Exit()
+
+
+def _given(ctx: typer.Context, names: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The options among ``names`` (parameter, flag) typed on the command line, with their values."""
+    given: list[str] = []
+    for param, flag in names:
+        source = ctx.get_parameter_source(param)
+        value = ctx.params.get(param)
+        if source is not None and source.name == "COMMANDLINE" and value is not None:
+            given += [flag, _quote(str(value))]
+    return tuple(given)
+
+
+def _quote(text: str) -> str:
+    return shlex.quote(text)
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    *,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="ALMA_API_KEY",
+            show_default=False,
+            help="Alma API key (Users API, read/write). Set: commands go to Alma. Never printed.",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", envvar="ALMA_BASE_URL", help="Alma gateway origin, instead of --region."),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", envvar="ALMA_REGION", help=f"Alma region: {', '.join(REGIONS)} (default na)."),
+    ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", metavar="PATH", help="The local sandbox's SQLite file (default: in your data folder)."),
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            envvar="ALMA_ONELINK_POLICY",
+            help="Institution policy (default: duke when installed, else default). See: alma-onelink policies.",
+        ),
+    ] = None,
+    journal: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal", metavar="PATH", help="The journal file (default: $ALMA_ONELINK_JOURNAL or your data folder)."
+        ),
+    ] = None,
+    staff: Annotated[
+        str | None,
+        typer.Option("--staff", envvar="ALMA_ONELINK_STAFF", help="Your name for the journal (default: your login)."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document (JSON Lines for batch) on stdout, nothing else.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and the SDK's log on stderr.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """The global options, kept in a `State` every command reads."""
+    key = api_key.strip() if api_key and api_key.strip() else None
+    source = ctx.get_parameter_source("api_key")
+    from_env = source is not None and source.name == "ENVIRONMENT"
+    url, zone = (base_url or None), (region or None)
+    if url and zone:
+        # Typed beats the environment; both typed is a contradiction.
+        url_typed = (s := ctx.get_parameter_source("base_url")) is not None and s.name == "COMMANDLINE"
+        zone_typed = (s := ctx.get_parameter_source("region")) is not None and s.name == "COMMANDLINE"
+        if url_typed and zone_typed:
+            raise typer.BadParameter("give --base-url or --region, not both", param_hint="'--base-url'")
+        url, zone = (url, None) if url_typed or not zone_typed else (None, zone)
+    ctx.obj = State(
+        Settings(
+            api_key=key,
+            api_key_source="ALMA_API_KEY" if from_env else "--api-key",
+            base_url=url,
+            region=zone,
+            db=db,
+            policy=policy.strip() if policy and policy.strip() else None,
+            journal=journal,
+            staff=(staff.strip() if staff and staff.strip() else None) or default_staff(),
+            json=json_output,
+            debug=debug,
+            given=_given(
+                ctx, [("db", "--db"), ("journal", "--journal"), ("base_url", "--base-url"), ("region", "--region")]
+            ),
+        )
+    )
+
+
+# --- the process entry -----------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``alma-onelink`` with ``argv`` (default: the process arguments); returns the exit status."""
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="alma-onelink")
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else 1
+    except KeyboardInterrupt:  # while typer parsed the flags, before any command ran
+        sys.stderr.write("\ninterrupted: stopped by Ctrl-C\n")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return ExitCode.BROKEN_PIPE
+    return 0
