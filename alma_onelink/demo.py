@@ -292,7 +292,10 @@ def run(
     say.line(f"Registration day: {day.isoformat()}; policy: duke; staff: {STAFF}.")
     say.line(f"Every write is journaled ahead to {log.path} (a demo file, not your journal).")
     if sign_in := policy.links().get(LINK_ONELINK_SIGN_IN):
-        say.line(f"Every patron registered is told to sign in at {sign_in} with their OneLink account.")
+        say.line(
+            "Every patron registered is told to sign in to the library's My Account with their OneLink account "
+            f"and check it loads ({sign_in} tests the OneLink sign-in itself)."
+        )
 
     ok = True
     outcomes: Counter[str] = Counter()

@@ -60,15 +60,24 @@ _COLOURS: Final = {
 
 
 class ResultsFile:
-    """``--out``: each row's result as it comes, CSV (``.csv``) or JSON Lines (``.jsonl``), flushed row by row."""
+    """``--out``: each row's result, CSV (``.csv``, with a BOM for Excel) or JSON Lines (``.jsonl``).
+
+    Rows are written and flushed as they finish, so a run cut short keeps what was done; on close
+    the file is written again in the input's line order, the order people read it in.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = self.check(path)
         self._jsonl = self.path.suffix.lower() == ".jsonl"
-        self._file: IO[str] = self.path.open("w", encoding="utf-8", newline="")
-        self._csv = None if self._jsonl else csv.DictWriter(self._file, fieldnames=_CSV_COLUMNS, extrasaction="ignore")
-        if self._csv is not None:
-            self._csv.writeheader()
+        self._rows: list[tuple[int, dict[str, Any], dict[str, Any] | None]] = []
+        self._file: IO[str] = self._open()
+
+    def _open(self) -> IO[str]:
+        encoding = "utf-8" if self._jsonl else "utf-8-sig"  # Excel reads accents in a CSV only after a BOM
+        file = self.path.open("w", encoding=encoding, newline="")
+        if not self._jsonl:
+            csv.DictWriter(file, fieldnames=_CSV_COLUMNS, extrasaction="ignore").writeheader()
+        return file
 
     @staticmethod
     def check(path: Path) -> Path:
@@ -82,14 +91,25 @@ class ResultsFile:
 
     def write(self, summary: dict[str, Any], full: dict[str, Any] | None) -> None:
         """One row: the flat ``summary`` to CSV, or ``full`` (the result's ``to_dict()`` and the line) to JSON Lines."""
-        if self._csv is not None:
-            self._csv.writerow({key: _cell(value) for key, value in summary.items()})
-        else:
-            self._file.write(to_json(full if full is not None else summary, indent=None) + "\n")
+        self._rows.append((int(summary.get("line") or 0), summary, full))
+        self._write_row(self._file, summary, full)
         self._file.flush()
+
+    def _write_row(self, file: IO[str], summary: dict[str, Any], full: dict[str, Any] | None) -> None:
+        if self._jsonl:
+            file.write(to_json(full if full is not None else summary, indent=None) + "\n")
+        else:
+            writer = csv.DictWriter(file, fieldnames=_CSV_COLUMNS, extrasaction="ignore")
+            writer.writerow({key: _cell(value) for key, value in summary.items()})
 
     def close(self) -> None:
         self._file.close()
+        self._file = self._open()
+        try:
+            for _, summary, full in sorted(self._rows, key=lambda row: row[0]):
+                self._write_row(self._file, summary, full)
+        finally:
+            self._file.close()
 
     def __enter__(self) -> ResultsFile:
         return self

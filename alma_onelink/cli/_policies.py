@@ -141,7 +141,7 @@ def policies(
     """List every installed policy with its affiliations: what each needs, the group and Patron type it gives,
     the expiry and purge dates of an account registered --today, and the policy's links."""
     state = state_of(ctx)
-    day = parse_today(today) or date.today()
+    day = parse_today(today) or state.policy().today()
     selected = state.settings.policy or default_policy()
     described = [describe_policy(name, day) for name in available_policies()]
     if state.out.json_mode:

@@ -19,7 +19,7 @@ from alma_onelink.policy import defaults as default_rules
 from alma_onelink.policy.defaults import DEFAULT_MERGE_SEGMENTS, MERGE_SEGMENTS
 
 from ._compare import fold, same_name, same_value
-from ._merge_carry import carry, marked, with_carried, without_identifiers
+from ._merge_carry import carry, marked, merged_into, with_carried, without_identifiers
 from ._merge_types import ActivityItem, MergePlan, MergeRefused, plan_digest
 from ._merge_ui import plan_notes, ui_steps
 from ._ops import GetUser, ListActivity, Op
@@ -168,6 +168,11 @@ def check_accounts(
         reasons.append(
             f"From {from_id} holds roles besides Patron (role types {', '.join(roles)}): Alma merges only accounts "
             "whose one role is Patron; remove the other roles first"
+        )
+    if done := merged_into(from_user, to_id):
+        reasons.append(
+            f"{from_id} is already marked merged into {to_id} (its note: {done!r}): what the API can do is done; "
+            "what remains is Alma's UI merge (Admin > User Management > Merge Users), or undo_merge to start over"
         )
     if problem := rules.onelink_problem(to_id):
         reasons.append(f"To {to_id} is not a OneLink account for the {rules.name!r} policy: {problem}")

@@ -132,6 +132,25 @@ def carry(from_user: User, to_user: User, segments: list[str]) -> tuple[list[Mer
     return carried, skipped
 
 
+MERGE_MARK = "Merged into "
+"""How the note ``apply_merge`` writes on From begins (the default ``alma_onelink_merge_note``)."""
+
+
+def is_merge_mark(note_text: str) -> bool:
+    """Whether a note's text is the mark of an earlier merge ("Merged into <id> on <date> by <staff>")."""
+    return note_text.strip().startswith(MERGE_MARK)
+
+
+def merged_into(from_user: User, to_id: str) -> str | None:
+    """The note on From saying it was merged into ``to_id`` already, if there is one."""
+    wanted = f"{MERGE_MARK}{to_id}".casefold()
+    for note in from_user.user_note:
+        text = (note.note_text or "").strip()
+        if text.casefold().startswith(wanted):
+            return text
+    return None
+
+
 def _left_behind(
     segment: str, item: dict[str, Any], *, found: str, have: set[str], types: set[str], from_user: User, to_user: User
 ) -> str | None:
@@ -145,6 +164,8 @@ def _left_behind(
         )
     if found in have:
         return _SAME[segment]
+    if segment == "notes" and is_merge_mark(found):
+        return "it is the mark of an earlier merge, which belongs on the old account only"
     kind = fold(_text(item.get("category_type")))
     if segment == "statistics" and kind in types:
         ours = [

@@ -551,16 +551,21 @@ def _verify(run: _Run, expected: User, outcome: Outcome, reason: str, *, merge_f
 
 def _instructions(result: RegistrationResult, links: dict[str, str]) -> list[str]:
     patron = result.patron
-    sign_in = links.get(LINK_MY_ACCOUNT) or links.get(LINK_ONELINK_SIGN_IN)
     if result.outcome is Outcome.BLOCKED:
         return [issue.hint or issue.message for issue in result.blocking]
     if result.outcome is Outcome.FAILED:
         return [f"Nothing is ready for the patron yet: {result.reason}."]
     lines = []
-    where = f" at {sign_in}" if sign_in else ""
+    # The procedure: "have the patron log in [to My Account] with their OneLink account and verify that it
+    # loads". Only My Account shows the library account; OneLink's own sign-in page tests OneLink alone.
+    my_account, sign_in = links.get(LINK_MY_ACCOUNT), links.get(LINK_ONELINK_SIGN_IN)
+    where = f" at {my_account}" if my_account else ""
     lines.append(
-        f"Sign in{where} with your OneLink account (unique ID {patron.onelink_id}); no library password is needed."
+        f"Sign in to the library's My Account{where} with your OneLink account (unique ID {patron.onelink_id}) "
+        "and check that your account loads; no library password is needed."
     )
+    if sign_in:
+        lines.append(f"If the OneLink sign-in itself fails, test it at {sign_in}: it shows your unique ID.")
     if result.user is not None and result.user.expiry_date is not None:
         lines.append(f"Your library account is valid until {_day(result.user.expiry_date)}.")
     if registration := links.get(LINK_ONELINK_REGISTRATION):

@@ -101,9 +101,13 @@ def test_results_go_to_a_csv_or_jsonl_file(cli: Cli, tmp_path: Path) -> None:
     path = write(tmp_path, EXPORTED)
     result = cli("batch", str(path), "--today", TODAY, "--out", "results.csv")
     assert result.exit_code == 1
-    with (tmp_path / "results.csv").open(encoding="utf-8", newline="") as file:
+    raw = (tmp_path / "results.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a BOM, so Excel reads the accents
+    with (tmp_path / "results.csv").open(encoding="utf-8-sig", newline="") as file:
+        lines = [int(row["line"]) for row in csv.DictReader(file)]
+    assert lines == [2, 4, 5, 6, 7, 8]  # the input's order, whatever order the rows finished in
+    with (tmp_path / "results.csv").open(encoding="utf-8-sig", newline="") as file:
         rows = {int(row["line"]): row for row in csv.DictReader(file)}
-    assert sorted(rows) == [2, 4, 5, 6, 7, 8]
     assert (rows[5]["outcome"], rows[5]["column"]) == ("bad_row", "Graduated on")
     assert (rows[2]["outcome"], rows[2]["account"], rows[2]["user_group"]) == ("created", "2000001", "DUKE_ALUMNI")
     cli("batch", str(path), "--today", TODAY, "--out", "results.jsonl")

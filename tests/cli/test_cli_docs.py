@@ -73,7 +73,7 @@ def test_the_service_desk_page_runs_from_top_to_bottom(cli: Cli, tmp_path: Path,
     assert csv_text, "the page shows a CSV file"
     (tmp_path / "patrons.csv").write_text(csv_text.group(1), encoding="utf-8")
     commands = _page_commands(page)
-    assert [c[0] for c in commands][:4] == ["user", "user", "user", "policies"]
+    assert [c[0] for c in commands][:5] == ["user", "user", "user", "user", "policies"]
     for args in commands:
         filled = [_fill(word, cli, tmp_path) for word in args]
         result = cli(*filled, input="y\n")

@@ -19,7 +19,8 @@ def test_register_creates_the_account_and_journals_it(cli: Cli) -> None:
     text = flat(result.stdout)
     assert "Ann Lee (OneLink ID 2000001): CREATED" in text
     assert "Account 2000001: group DUKE_ALUMNI, expires 2027-03-02" in text
-    assert "Sign in at https://accounts.oit.duke.edu/onelink/sign_in" in text
+    assert "Sign in to the library's My Account with your OneLink account (unique ID" in text
+    assert "test it at https://accounts.oit.duke.edu/onelink/sign_in" in text
     [entry] = Journal(cli.journal).entries()
     assert (entry.action, entry.target, entry.staff) == ("create", "2000001", "tester")
 
