@@ -30,17 +30,13 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import uvicorn
 
 from alma_onelink.sandbox import Faults, LogEntry, Sandbox
 
@@ -179,23 +175,6 @@ def prepare(client: Client, timeout: float) -> tuple[str | None, str]:
 
 
 # --- the served sandbox ----------------------------------------------------------------------------
-
-
-class _Server(uvicorn.Server):
-    """uvicorn in a background thread, on the port the OS chose."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-        self.port = 0
-
-    def install_signal_handlers(self) -> None:  # not the main thread
-        return None
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self.port = self.servers[0].sockets[0].getsockname()[1]
-        self.ready.set()
 
 
 def build_sandbox() -> tuple[Sandbox, list[str]]:
@@ -351,14 +330,8 @@ def main() -> None:
         "special": SPECIAL_IDS,
         "missing_id": MISSING_ID,
     }
-    server = _Server(
-        uvicorn.Config(sandbox.asgi_app(), host="127.0.0.1", port=0, http="h11", lifespan="off", log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)
-    thread.start()
-    if not server.ready.wait(10):
-        sys.exit("the sandbox server did not start within 10 s")
-    config_base["base"] = f"http://127.0.0.1:{server.port}"
+    server = sandbox.serve_in_thread()  # real HTTP on 127.0.0.1, on a port the OS chose
+    config_base["base"] = server.origin
     print(
         f"sandbox served on {config_base['base']}: {WALK_USERS} users, latency {LATENCY * 1000:.0f}-"
         f"{(LATENCY + JITTER) * 1000:.0f} ms, threshold {RATE:.0f}/s; cap {cap:.0f} s a run"
@@ -390,8 +363,7 @@ def main() -> None:
                     )
                     print(f"  {client.name:14} {scenario.label:26} {time.monotonic() - started:6.0f} s", flush=True)
         finally:
-            server.should_exit = True
-            thread.join(10)
+            server.stop()
             sandbox.close()
         print_table(rows, pythons)
         print(f"total {time.monotonic() - started:.0f} s")

@@ -25,10 +25,8 @@ import argparse
 import asyncio
 import os
 import platform
-import socket
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -38,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from alma_onelink import AlmaClient, AsyncAlmaClient, Patron
 from alma_onelink.onelink import Journal, RegistrationResult, aregister_many, register_many, register_patron
@@ -131,23 +128,6 @@ def calls_per_registration(policy: Policy, journal: Journal) -> None:
 # --- b. batch throughput on the served sandbox -------------------------------------------------------
 
 
-class _Server(uvicorn.Server):
-    """uvicorn in a background thread, on the port the OS chose."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-        self.port = 0
-
-    def install_signal_handlers(self) -> None:  # not the main thread
-        return None
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self.port = self.servers[0].sockets[0].getsockname()[1]  # port 0 asked the OS for a free one
-        self.ready.set()
-
-
 @dataclass
 class Batch:
     name: str
@@ -207,15 +187,8 @@ def _batch(
 def throughput(policy: Policy, journal: Journal, patrons: int, latency: float, cap: float) -> list[Batch]:
     sandbox = Sandbox(seed=1, latency=latency, per_second_limit=int(ALMA_RATE))
     sandbox.seed(20, seed=1, duke=True)  # a few accounts for the searches to look through
-    config = uvicorn.Config(
-        sandbox.asgi_app(), host="127.0.0.1", port=0, http="h11", lifespan="off", log_level="warning", access_log=False
-    )
-    server = _Server(config)
-    thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)
-    thread.start()
-    if not server.ready.wait(10):
-        sys.exit("the sandbox server did not start within 10 s")
-    origin = f"http://127.0.0.1:{server.port}"
+    server = sandbox.serve_in_thread()  # real HTTP on 127.0.0.1, on a port the OS chose
+    origin = server.origin
     options: dict[str, Any] = {"api_key": sandbox.api_key, "base_url": origin}
 
     def sync_run(concurrency: int) -> Callable[[Iterator[Patron]], list[RegistrationResult]]:
@@ -270,8 +243,7 @@ def throughput(policy: Policy, journal: Journal, patrons: int, latency: float, c
                 f"{'PASS' if fraction >= 0.9 else 'MISS'}{note}"
             )
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.stop()
         sandbox.close()
     print("req/s = requests the sandbox received / wall time of the batch; 429s = PER_SECOND_THRESHOLD answers")
     return batches

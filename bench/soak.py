@@ -25,10 +25,8 @@ import argparse
 import logging
 import os
 import platform
-import socket
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -36,7 +34,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from alma_onelink import AlmaClient, Patron
 from alma_onelink.onelink import Journal, RegistrationResult, register_many
@@ -49,23 +46,6 @@ TODAY = date(2026, 11, 30)
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 FIRST_NAMES = ("Ada", "Bram", "Cleo", "Dara", "Emil", "Fenna", "Gideon", "Hedda", "Ivo", "Juno")
 LAST_NAMES = ("Quist", "Roemer", "Sandoval", "Tiller", "Underhill", "Verbeek", "Whitlock", "Xu", "Yardley", "Zorn")
-
-
-class _Server(uvicorn.Server):
-    """uvicorn in a background thread, on the port the OS chose."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-        self.port = 0
-
-    def install_signal_handlers(self) -> None:  # not the main thread
-        return None
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self.port = self.servers[0].sockets[0].getsockname()[1]
-        self.ready.set()
 
 
 def new_patrons(count: int) -> list[Patron]:
@@ -150,14 +130,8 @@ def main() -> None:
     )
     sandbox = Sandbox(seed=11, latency=0.09, jitter=0.08, per_second_limit=int(RATE), daily_quota=10_000_000)
     sandbox.seed(20, seed=1, duke=True)
-    server = _Server(
-        uvicorn.Config(sandbox.asgi_app(), host="127.0.0.1", port=0, http="h11", lifespan="off", log_level="error")
-    )
-    thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)
-    thread.start()
-    if not server.ready.wait(10):
-        sys.exit("the sandbox server did not start within 10 s")
-    origin = f"http://127.0.0.1:{server.port}"
+    server = sandbox.serve_in_thread(log_level="error")  # real HTTP on 127.0.0.1, on a port the OS chose
+    origin = server.origin
     patrons = new_patrons(args.patrons)
     policy = load_policy("duke")
     # Hundreds of retries are the point here: keep their log lines out of the report.
@@ -190,8 +164,7 @@ def main() -> None:
                 )
             wall = time.monotonic() - start
         finally:
-            server.should_exit = True
-            thread.join(10)
+            server.stop()
         log = sandbox.request_log
         problems = check(results, patrons, sandbox, journal)
     sandbox.close()

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import platformdirs
@@ -29,6 +29,9 @@ from ._sqlite import SqliteStore
 from ._store import MemoryStore, Store
 from ._transport import async_transport, sync_transport
 from ._users import UserService
+
+if TYPE_CHECKING:
+    from ._serve import ServedSandbox
 
 __all__ = ["DEFAULT_BASE_URL", "Sandbox", "default_db_path"]
 
@@ -254,6 +257,16 @@ class Sandbox:
     def async_transport(self) -> httpx.MockTransport:
         """An ``httpx.MockTransport`` for ``httpx.AsyncClient``/``AsyncAlmaClient`` (latency via ``async_sleep``)."""
         return async_transport(self)
+
+    def serve_in_thread(self, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> ServedSandbox:
+        """Serve this sandbox over real HTTP in a background thread; ``.origin`` is the base URL, ``.stop()`` ends it.
+
+        ``port=0`` (the default) takes a free port from the OS. Use it in a ``with`` block, or call
+        ``stop()``. Raises ``RuntimeError`` if the server does not start.
+        """
+        from ._serve import ServedSandbox  # noqa: PLC0415  (uvicorn loads only when serving)
+
+        return ServedSandbox(self, host=host, port=port, log_level=log_level)
 
     def asgi_app(self) -> ASGIApp:
         """An ASGI application serving this sandbox (run it with uvicorn for real HTTP)."""

@@ -17,14 +17,12 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from alma_onelink.sandbox import Faults, Sandbox
 
@@ -75,14 +73,9 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
                 "user_identifier": [],
             }
         )
-    server = bench._Server(
-        uvicorn.Config(sandbox.asgi_app(), host="127.0.0.1", port=0, http="h11", lifespan="off", log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert server.ready.wait(10), "the sandbox server did not start"
+    server = sandbox.serve_in_thread()
     config = {
-        "base": f"http://127.0.0.1:{server.port}",
+        "base": server.origin,
         "key": sandbox.api_key,
         "get_ids": ids[:5],
         "q": QUERY,
@@ -94,8 +87,7 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
     try:
         yield Served(sandbox, config, bench)
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.stop()
         sandbox.close()
 
 
