@@ -26,6 +26,7 @@ from alma_onelink.errors import (
     APIResponseValidationError,
     APIStatusError,
     InputError,
+    NotFoundError,
 )
 from alma_onelink.onelink import MergeRefused, RestoreError
 from alma_onelink.policy import PolicyError
@@ -36,7 +37,7 @@ __all__ = ["EXIT_CODES_HELP", "app", "command", "guarded", "main"]
 
 EXIT_CODES_HELP: Final = (
     "Exit status: 0 done; 1 done but a person must act (needs_merge, blocked, a refused merge or restore, "
-    "not eligible, pending journal entries); 2 usage error (bad flag or value, missing file, unknown policy); "
+    "not eligible, no account with that id, pending journal entries); 2 usage error (bad flag or value, missing file, unknown policy); "
     "3 Alma or network error (or a registration that failed); 130 interrupted (Ctrl-C); 141 the reader of the "
     "output stopped (| head)."
 )
@@ -62,6 +63,13 @@ def _error_parts(exc: BaseException) -> tuple[ExitCode, str, str | None]:
         return ExitCode.USAGE, str(exc), "alma-onelink policies lists the installed policies"
     if isinstance(exc, InputError):
         return ExitCode.USAGE, str(exc), None
+    if isinstance(exc, NotFoundError):
+        # Not a failure of Alma's: the id names no account. Staff act on it (exit 1), like a refusal.
+        return (
+            ExitCode.ACTION,
+            f"no account found: {exc.message}",
+            "check the id; `alma-onelink user search --name …` finds accounts by name or email",
+        )
     if isinstance(exc, APIStatusError):
         hint = getattr(exc, "hint", None)
         return ExitCode.ALMA, f"Alma said: {exc}", hint or "nothing was changed by this call"

@@ -16,12 +16,11 @@ def test_show_prints_the_account(cli: Cli) -> None:
     assert cli.json("user", "show", "jd123")["primary_id"] == "jd123"
 
 
-def test_show_of_an_unknown_id_is_alma_s_not_found_exit_3(cli: Cli) -> None:
+def test_show_of_an_unknown_id_says_no_account_and_exits_1(cli: Cli) -> None:
     result = cli("user", "show", "nobody")
-    assert result.exit_code == 3
-    assert result.stderr.splitlines()[1].startswith("error: Alma said:")
-    assert "401861" in result.stderr
-    assert result.stderr.splitlines()[2].startswith("hint: ")
+    assert result.exit_code == 1  # a person acts on it (a mistyped id); Alma and the network are fine
+    assert result.stderr.splitlines()[1].startswith("error: no account found:")
+    assert result.stderr.splitlines()[2].startswith("hint: check the id")
 
 
 def test_search_by_each_criterion(cli: Cli) -> None:
