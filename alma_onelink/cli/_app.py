@@ -37,7 +37,8 @@ __all__ = ["EXIT_CODES_HELP", "app", "command", "guarded", "main"]
 
 EXIT_CODES_HELP: Final = (
     "Exit status: 0 done; 1 done but a person must act (needs_merge, blocked, a refused merge or restore, "
-    "not eligible, no account with that id, pending journal entries); 2 usage error (bad flag or value, missing file, unknown policy); "
+    "not eligible, no account with that id, pending journal entries); "
+    "2 usage error (bad flag or value, missing file, unknown policy); "
     "3 Alma or network error (or a registration that failed); 130 interrupted (Ctrl-C); 141 the reader of the "
     "output stopped (| head)."
 )
