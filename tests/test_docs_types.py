@@ -16,7 +16,14 @@ from mypy import api
 
 ROOT = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```python[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
-CHECKED = ["docs/quickstart.md", "docs/errors.md", "docs/pagination.md"]
+CHECKED = [
+    "docs/quickstart.md",
+    "docs/errors.md",
+    "docs/pagination.md",
+    "docs/onelink.md",
+    "docs/journal.md",
+    "docs/merging.md",
+]
 
 
 def script_of(page: Path) -> str:
