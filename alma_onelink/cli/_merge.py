@@ -134,13 +134,22 @@ def apply(
 def undo(
     ctx: typer.Context,
     *,
-    merge_id: Annotated[str, typer.Argument(metavar="MERGE_ID", help="The merge id merge apply printed.")],
+    merge_id: Annotated[
+        str, typer.Argument(metavar="MERGE_ID", help="The merge id merge apply printed (or its first 6+ characters).")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (for scripts).")] = False,
 ) -> int:
     """Put both accounts back as they were before the merge MERGE_ID (each restore journaled).
 
-    Exit status: 0 undone, 1 refused (an account changed since), 3 a restore failed.
+    Exit status: 0 undone, 1 refused (an account changed since) or not confirmed, 3 a restore failed.
     """
     state = state_of(ctx)
+    if not yes:
+        if not state.interactive:
+            raise UsageProblem("merge undo asks before writing, and nobody can answer here", "add --yes")
+        if not typer.confirm(f"Undo merge {merge_id}, putting both accounts back as they were?", err=True):
+            state.out.show(Text("Nothing written."))
+            return ExitCode.ACTION
     results = undo_merge(state.alma(), merge_id, journal=state.journal_path(), staff=state.staff)
     failed = any(r.outcome is Restored.FAILED for r in results)
     if state.out.json_mode:

@@ -255,6 +255,10 @@ async def aapply_merge(
 # --- undo -----------------------------------------------------------------------------------------------
 
 
+_MIN_PREFIX = 6
+"""The fewest leading characters of a merge id that `undo_merge` takes for the whole id."""
+
+
 def _merge_entries(merge: str | MergeResult, journal: JournalLike) -> tuple[str, Journal, list[JournalEntry]]:
     if isinstance(merge, MergeResult):
         merge_id, path = merge.merge_id, merge.journal_path
@@ -264,6 +268,14 @@ def _merge_entries(merge: str | MergeResult, journal: JournalLike) -> tuple[str,
         raise InputError(f"give the merge id (result.merge_id) or the MergeResult; got {merge!r}")
     opened = open_journal(journal if journal is not None else path)
     entries = opened.entries(registration=merge_id)
+    if not entries and len(merge_id) >= _MIN_PREFIX:  # the first characters of the id, as journal entries take
+        merges = {e.registration for e in opened.entries() if e.operation == "merge" and e.registration}
+        found = sorted(m for m in merges if m.startswith(merge_id.casefold()))
+        if len(found) > 1:
+            raise InputError(f"{merge_id!r} starts more than one merge ({', '.join(found)}): give more of the id.")
+        if found:
+            merge_id = found[0]
+            entries = opened.entries(registration=merge_id)
     if not entries:
         raise InputError(f"No merge {merge_id} in the journal {opened.path}: check the id and the journal.")
     if any(entry.operation == "merge_rollback" for entry in entries):
@@ -285,7 +297,8 @@ def undo_merge(
 ) -> list[RestoreResult]:
     """Undo an applied merge from the journal: each write restored, newest first (a deleted From re-created first).
 
-    ``merge`` is ``result.merge_id`` or the `MergeResult` (whose journal is then the default). Each
+    ``merge`` is ``result.merge_id`` (or its first 6+ characters) or the `MergeResult` (whose journal
+    is then the default). Each
     restore is journaled (operation ``"restore"``). Returns one `RestoreResult` per write, newest
     first; it stops at the first that fails (its ``reason`` says why).
 

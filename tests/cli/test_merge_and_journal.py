@@ -42,10 +42,13 @@ def test_apply_with_the_token_then_undo(cli: Cli, tmp_path: Path) -> None:
     applied = cli.json("merge", "apply", "plan.json", "--confirm", planned["token"], "--today", TODAY)
     assert applied["outcome"] == "merged"
     assert cli.json("user", "show", "jd123")["status"]["value"] == "INACTIVE"
-    undone = cli.json("merge", "undo", applied["merge_id"])
+    unasked = cli("merge", "undo", applied["merge_id"])
+    assert unasked.exit_code == 2  # it asks before writing, and nobody can answer here
+    assert "add --yes" in unasked.stderr
+    undone = cli.json("merge", "undo", applied["merge_id"][:8], "--yes")  # the id's first characters will do
     assert undone["undone"] is True
     assert {r["outcome"] for r in undone["restores"]} == {"put_back"}
-    human = cli("merge", "undo", applied["merge_id"])
+    human = cli("merge", "undo", applied["merge_id"], "--yes")
     assert human.exit_code == 1  # the journal knows: the accounts changed since (they were put back)
     assert human.stderr.splitlines()[1].startswith("error: restore refused:")
 
