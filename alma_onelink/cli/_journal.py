@@ -42,12 +42,20 @@ def show(
     ctx: typer.Context,
     *,
     target: Annotated[str | None, typer.Option("--target", metavar="ID", help="Only entries for this account.")] = None,
+    registration: Annotated[
+        str | None,
+        typer.Option(
+            "--registration",
+            metavar="ID",
+            help="Only the writes of one registration or merge (its id, as `register --json` and `merge apply` print).",
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Show the last N entries (0: all).")] = 20,
 ) -> int:
-    """Show the latest journal entries, oldest first."""
+    """Show the latest journal entries, oldest first (with --registration: every write of one registration or merge)."""
     state = state_of(ctx)
     journal = state.journal()
-    entries = journal.entries(target=target)
+    entries = journal.entries(target=target, registration=registration)
     shown = entries[-limit:] if limit else entries
     if state.out.json_mode:
         state.out.document(
@@ -55,7 +63,8 @@ def show(
         )
         return ExitCode.OK
     if not entries:
-        state.out.show(Text(f"No entries{f' for {target}' if target else ''} in {journal.path}."))
+        which = "".join(f" {word} {value}" for word, value in (("for", target), ("of", registration)) if value)
+        state.out.show(Text(f"No entries{which} in {journal.path}."))
         return ExitCode.OK
     state.out.show(*_lines(shown))
     more = f" (the last {len(shown)} of {len(entries)}; --limit 0 shows all)" if len(shown) < len(entries) else ""

@@ -141,3 +141,13 @@ def test_policies_lists_affiliations_codes_expiry_and_links(cli: Cli) -> None:
     assert "alumni — Duke alumni" in human
     assert "user group DUKE_ALUMNI, Patron type PT_ALUMNI" in human
     assert "registered 2026-03-02: expires 2027-03-02 (12 months), purge 2028-03-02" in human
+
+
+def test_journal_show_of_one_registration_lists_every_account_it_wrote_to(cli: Cli) -> None:
+    jane = ["--onelink-id", "0456789", "--first-name", "Jane", "--last-name", "Doe", "--affiliation", "alumni"]
+    # needs_merge: a person must act, so exit 1
+    registered = cli.json("register", *jane, "--graduated-on", "2012-05-13", "--today", TODAY, code=1)
+    assert registered["outcome"] == "needs_merge"
+    shown = cli.json("journal", "show", "--registration", registered["registration_id"])
+    assert [(e["action"], e["target"]) for e in shown["entries"]] == [("update", "jd123"), ("create", "0456789")]
+    assert cli.json("journal", "show", "--registration", "no-such-registration")["entries"] == []
