@@ -18,26 +18,14 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Literal
 
+from .._constants import PROTECTED_FIELDS
 from ..models import AlmaModel, Code, User
 
 __all__ = ["PROTECTED_KEYS", "Mode", "changed_protected", "differences"]
 
 Mode = Literal["create", "update"]
 
-PROTECTED_KEYS: Mapping[str, str] = {
-    "user_group": "user_group",
-    "job_category": "job_category",
-    "pin_number": "pin_number",
-    "preferred_language": "preferred_language",
-    "campus_code": "campus_code",
-    "rs_libraries": "rs_library",
-    "user_title": "user_title",
-    "library_notices": "library_notice",
-    "pref_first_name": "pref_first_name",
-    "pref_middle_name": "pref_middle_name",
-    "pref_last_name": "pref_last_name",
-    "cataloger_level": "cataloger_level",
-}
+PROTECTED_KEYS: Mapping[str, str] = PROTECTED_FIELDS
 """Alma's ``override`` names of the fields it protects on external users, and the record key of each."""
 
 _FILLED_BY_ALMA = frozenset(

@@ -13,6 +13,7 @@ import httpx
 import pydantic
 
 from .._base import RequestSpec, check_id, clean_params, encode_json, encode_path, parse_model, parse_nothing
+from .._constants import PROTECTED_FIELDS
 from ..errors import AlmaError, InputError, OutcomeUnknownError
 from ..models import User
 from ..models._base import input_error
@@ -51,13 +52,7 @@ __all__ = [
 Timeout = float | httpx.Timeout | None
 """A per-call timeout: seconds, an ``httpx.Timeout``, or ``None`` for the client's."""
 
-OVERRIDABLE_FIELDS = frozenset(
-    {
-        "user_group", "job_category", "pin_number", "preferred_language", "campus_code", "rs_libraries",
-        "user_title", "library_notices", "pref_first_name", "pref_middle_name", "pref_last_name",
-        "cataloger_level",
-    }
-)  # fmt: skip
+OVERRIDABLE_FIELDS = frozenset(PROTECTED_FIELDS)
 """Fields of an external user that ``update(..., override=[...])`` may replace."""
 
 _GET_EXPANDS = frozenset({"loans", "requests", "fees"})

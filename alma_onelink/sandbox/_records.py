@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ValidationError
 
+from alma_onelink._constants import PROTECTED_FIELDS
 from alma_onelink.models import User
 from alma_onelink.models._base import dump_date
 
@@ -29,21 +30,6 @@ COMMON_PASSWORDS = frozenset(
      "letmein1", "welcome1", "abcdefgh", "11111111", "00000000", "passw0rd", "sunshine", "football"}
 )  # fmt: skip
 
-# Fields an external user's SIS owns: a PUT changes them only when named in ``override`` (§5.4).
-PROTECTED_FIELDS = {
-    "user_group": "user_group",
-    "job_category": "job_category",
-    "pin_number": "pin_number",
-    "preferred_language": "preferred_language",
-    "campus_code": "campus_code",
-    "rs_libraries": "rs_library",
-    "user_title": "user_title",
-    "library_notices": "library_notice",
-    "pref_first_name": "pref_first_name",
-    "pref_middle_name": "pref_middle_name",
-    "pref_last_name": "pref_last_name",
-    "cataloger_level": "cataloger_level",
-}
 
 _CODE_FIELDS = {
     "user_title": "UserTitles",
