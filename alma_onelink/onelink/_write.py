@@ -6,9 +6,8 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from alma_onelink.errors import AlmaError, NotFoundError
+from alma_onelink.errors import AlmaError, NotFoundError, OutcomeUnknownError
 from alma_onelink.models import User
-from alma_onelink.resources._users_spec import outcome_unknown
 
 from ._ops import CompleteWrite, CreateUser, DeleteUser, GetUser, IntendWrite, Op, UpdateUser
 
@@ -44,9 +43,10 @@ def write(
 ) -> Generator[Op, Any, Write]:
     """Journal the intent, make the write, journal how it ended; returns how it ended.
 
-    When Alma's answer is lost (timeout, broken connection, 5xx), the record is read back and
-    ``took_effect(record)`` (``None`` when there is no such record) says whether the write is there.
-    If that read fails too, the outcome is ``unknown``, and the journal says so and why.
+    The client reads back every write whose answer was lost and answers truly: the record, an error
+    (the write is not there), or ``OutcomeUnknownError`` when its own read-back failed. Only then is
+    the record read once more, later, and ``took_effect(record)`` (``None`` when there is no such
+    record) decides; if that read fails too, the outcome is ``unknown``, and the journal says why.
     """
     action: Literal["create", "update", "delete"] = (
         "create" if isinstance(op, CreateUser) else "delete" if isinstance(op, DeleteUser) else "update"
@@ -64,7 +64,9 @@ def write(
     try:
         saved: User | None = yield op
     except AlmaError as exc:
-        if not outcome_unknown(exc):
+        if not isinstance(exc, OutcomeUnknownError):
+            # The client already read back any write whose answer was lost (resources/_writes.py): any
+            # other error means the write is not there.
             yield CompleteWrite(entry, "failed", error=describe(exc))
             return Write("failed", error=exc, entry_id=entry.id)
         found: User | None = None

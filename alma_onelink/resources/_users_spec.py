@@ -14,14 +14,14 @@ import pydantic
 
 from .._base import RequestSpec, check_id, clean_params, encode_json, encode_path, parse_model, parse_nothing
 from .._constants import PROTECTED_FIELDS
-from ..errors import AlmaError, InputError, OutcomeUnknownError
+from ..errors import InputError
 from ..models import User
 from ..models._base import input_error
 from ._edit import EditJournal, journal_edit_done, journal_edit_intent
 from ._lists import ListPlan, list_fees, list_loans, list_requests, list_users
 from ._options import MAX_PAGE_SIZE, flag, one_of, retry_opts, text_option
 from ._query import SEARCH_FIELDS, build_query
-from ._writes import as_parsed, not_ours, outcome_unknown, outcome_unknown_error
+from ._writes import outcome_unknown
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -30,10 +30,8 @@ __all__ = [
     "SEARCH_FIELDS",
     "ListPlan",
     "Timeout",
-    "as_parsed",
     "build_query",
     "check_key",
-    "create_outcome_unknown",
     "create_user",
     "delete_user",
     "get_user",
@@ -43,7 +41,6 @@ __all__ = [
     "list_loans",
     "list_requests",
     "list_users",
-    "not_ours",
     "outcome_unknown",
     "override_fields",
     "update_user",
@@ -268,8 +265,3 @@ def check_key(*, write: bool, max_retries: int | None = None) -> RequestSpec[Non
         idempotent=True,
         **retry_opts(max_retries, None),
     )
-
-
-def create_outcome_unknown(sent: User, cause: AlmaError, check: AlmaError) -> OutcomeUnknownError:
-    """The error for a create whose answer was lost and whose check (a GET of the primary id) failed too."""
-    return outcome_unknown_error("create", str(sent.primary_id), cause, check)

@@ -67,6 +67,28 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(lines[:2])}"
 
 
+def id_found(get: Callable[[str], Any], user_id: str) -> str:
+    """The primary id a client's lookup of ``user_id`` gives back, or the name of what it raised."""
+    try:
+        return str(get(user_id))
+    except Exception as exc:
+        return type(exc).__name__
+
+
+async def id_found_async(get: Callable[[str], Any], user_id: str) -> str:
+    """`id_found` for a lookup that is a coroutine function."""
+    try:
+        return str(await get(user_id))
+    except Exception as exc:
+        return type(exc).__name__
+
+
+def report_ids(run: Run, found: dict[str, str]) -> None:
+    """The "ids" scenario's result: each special id → what the lookup gave back."""
+    wrong = [f"{user_id!r}→{got}" for user_id, got in found.items() if got != user_id]
+    run.report(ok=not wrong, saw=f"{len(found) - len(wrong)}/{len(found)} right " + " ".join(wrong))
+
+
 def guard(run: Run, body: Callable[[], None]) -> None:
     """Run ``body``; an exception it lets out becomes a failed result saying what the caller saw."""
     try:

@@ -2,7 +2,7 @@
 
 # mypy: ignore-errors
 from almaapitk import AlmaAPIClient, Users
-from drivercommon import Run, describe, guard
+from drivercommon import Run, describe, guard, id_found, report_ids
 
 run = Run()
 
@@ -26,16 +26,13 @@ def scenario() -> None:
             return
         run.report(ok=True, saw=f"returned {response.data.get('primary_id')}")
     elif run.scenario == "ids":
-        wrong = []
-        for user_id in config["special"]:
-            try:
-                got = users.get_user(user_id).data["primary_id"]
-            except Exception as exc:
-                got = type(exc).__name__
-            if got != user_id:
-                wrong.append(f"{user_id!r}→{got}")
-        right = len(config["special"]) - len(wrong)
-        run.report(ok=not wrong, saw=f"{right}/{len(config['special'])} right " + " ".join(wrong))
+        report_ids(
+            run,
+            {
+                user_id: id_found(lambda user_id: users.get_user(user_id).data["primary_id"], user_id)
+                for user_id in config["special"]
+            },
+        )
     elif run.scenario == "key":
         try:
             users.get_user(config["missing_id"])

@@ -7,7 +7,7 @@ in the parameters by hand, as its own sub-clients do.
 # mypy: ignore-errors
 from almapipy import AlmaCnxn
 from almapipy.users import SubClientUsers
-from drivercommon import Run, describe, guard
+from drivercommon import Run, describe, guard, id_found, report_ids
 
 run = Run()
 
@@ -34,16 +34,13 @@ def scenario() -> None:
             return
         run.report(ok=True, saw=f"returned {user.get('primary_id')}")
     elif run.scenario == "ids":
-        wrong = []
-        for user_id in config["special"]:
-            try:
-                got = alma.users.get(user_id=user_id)["primary_id"]
-            except Exception as exc:
-                got = type(exc).__name__
-            if got != user_id:
-                wrong.append(f"{user_id!r}→{got}")
-        right = len(config["special"]) - len(wrong)
-        run.report(ok=not wrong, saw=f"{right}/{len(config['special'])} right " + " ".join(wrong))
+        report_ids(
+            run,
+            {
+                user_id: id_found(lambda user_id: alma.users.get(user_id=user_id)["primary_id"], user_id)
+                for user_id in config["special"]
+            },
+        )
     elif run.scenario == "key":
         try:
             alma.users.get(user_id=config["missing_id"])

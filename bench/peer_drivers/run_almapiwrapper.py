@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from drivercommon import Run, guard
+from drivercommon import Run, guard, report_ids
 
 run = Run()
 _KEYS = {
@@ -52,9 +52,7 @@ def scenario() -> None:
         else:
             run.report(ok=True, saw=f"returned {created.primary_id}")
     elif run.scenario == "ids":
-        wrong = [f"{user_id!r}→{got}" for user_id in config["special"] if (got := fetched(user_id)) != user_id]
-        right = len(config["special"]) - len(wrong)
-        run.report(ok=not wrong, saw=f"{right}/{len(config['special'])} right " + " ".join(wrong))
+        report_ids(run, {user_id: str(fetched(user_id)) for user_id in config["special"]})
     elif run.scenario == "key":
         user = User(config["missing_id"], "IZ", "P")
         data = user.data

@@ -6,7 +6,7 @@ import asyncio
 
 import niquests
 from almapy import AlmaClient
-from drivercommon import Run, describe, guard
+from drivercommon import Run, describe, guard, id_found_async, report_ids
 
 run = Run()
 
@@ -43,16 +43,11 @@ async def body(alma, config) -> None:
             return
         run.report(ok=True, saw=f"returned {user['primary_id']}")
     elif run.scenario == "ids":
-        wrong = []
-        for user_id in config["special"]:
-            try:
-                got = (await alma.users.get_user(user_id))["primary_id"]
-            except Exception as exc:
-                got = type(exc).__name__
-            if got != user_id:
-                wrong.append(f"{user_id!r}→{got}")
-        right = len(config["special"]) - len(wrong)
-        run.report(ok=not wrong, saw=f"{right}/{len(config['special'])} right " + " ".join(wrong))
+
+        async def primary_id(user_id: str) -> object:
+            return (await alma.users.get_user(user_id))["primary_id"]
+
+        report_ids(run, {user_id: await id_found_async(primary_id, user_id) for user_id in config["special"]})
     elif run.scenario == "key":
         try:
             await alma.users.get_user(config["missing_id"])

@@ -3,7 +3,7 @@
 import asyncio
 from typing import Any
 
-from drivercommon import Run, describe, guard  # type: ignore[import-not-found]  # beside this script
+from drivercommon import Run, describe, guard, id_found_async, report_ids  # type: ignore[import-not-found]  # beside this script
 
 from alma_onelink import AsyncAlmaClient
 
@@ -31,16 +31,11 @@ async def scenario() -> None:
                 return
             run.report(ok=True, saw=f"returned {user.primary_id}")
         elif run.scenario == "ids":
-            wrong = []
-            for user_id in config["special"]:
-                try:
-                    got = (await alma.users.get(user_id)).primary_id
-                except Exception as exc:
-                    got = type(exc).__name__
-                if got != user_id:
-                    wrong.append(f"{user_id!r}→{got}")
-            right = len(config["special"]) - len(wrong)
-            run.report(ok=not wrong, saw=f"{right}/{len(config['special'])} right " + " ".join(wrong))
+
+            async def primary_id(user_id: str) -> object:
+                return (await alma.users.get(user_id)).primary_id
+
+            report_ids(run, {user_id: await id_found_async(primary_id, user_id) for user_id in config["special"]})
         elif run.scenario == "key":
             try:
                 await alma.users.get(config["missing_id"])

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drivercommon import Run, describe, guard  # type: ignore[import-not-found]  # beside this script
+from drivercommon import Run, describe, guard, id_found, report_ids  # type: ignore[import-not-found]  # beside this script
 
 from alma_onelink import AlmaClient
 from alma_onelink.concurrent import thread_map
@@ -29,16 +29,13 @@ def scenario() -> None:
                 return
             run.report(ok=True, saw=f"returned {user.primary_id}")
         elif run.scenario == "ids":
-            wrong = []
-            for user_id in config["special"]:
-                try:
-                    got = alma.users.get(user_id).primary_id
-                except Exception as exc:
-                    got = type(exc).__name__
-                if got != user_id:
-                    wrong.append(f"{user_id!r}→{got}")
-            right = len(config["special"]) - len(wrong)
-            run.report(ok=not wrong, saw=f"{right}/{len(config['special'])} right " + " ".join(wrong))
+            report_ids(
+                run,
+                {
+                    user_id: id_found(lambda user_id: alma.users.get(user_id).primary_id, user_id)
+                    for user_id in config["special"]
+                },
+            )
         elif run.scenario == "key":
             try:
                 alma.users.get(config["missing_id"])

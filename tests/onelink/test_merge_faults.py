@@ -133,8 +133,8 @@ def test_an_unknown_outcome_stops_without_guessing_and_names_the_entry(
 def test_a_failed_roll_back_says_which_entries_to_restore(
     sandbox: Sandbox, planned: MergePlan, journal: Journal
 ) -> None:
-    # Carry refused (the SDK's read-back and the workflow's: not there); roll-back unknown (both checks fail).
-    script = [*REREAD, OK, "500", OK, OK, "500", "500", "500"]
+    # Carry refused (the SDK's read-back: not there); roll-back unknown (the SDK's check and the workflow's fail).
+    script = [*REREAD, OK, "500", OK, "500", "500", "500"]
     result = apply_with_faults(sandbox, planned, journal, script, max_retries=0)
     assert result.outcome == "failed"
     first = journal.entries(registration=result.merge_id)[0]
