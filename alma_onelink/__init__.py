@@ -14,6 +14,7 @@ from ._config import REGIONS
 from ._ratelimit import RateLimiter, TokenBucket
 from ._response import RawResponse
 from ._version import __version__
+from .engine import Journal, JournalEntry, arestore, restore
 from .errors import (
     AlmaError,
     AlreadyExistsError,
@@ -34,17 +35,18 @@ from .errors import (
     QueryNotUnderstoodError,
     RateLimitError,
 )
-from .onelink import (
-    Journal,
-    Outcome,
-    RegistrationResult,
-    aregister_many,
-    aregister_patron,
-    arestore,
-    register_many,
-    register_patron,
-    restore,
+from .merge import (
+    MergePlan,
+    MergeRefused,
+    MergeResult,
+    aapply_merge,
+    aplan_merge,
+    apply_merge,
+    aundo_merge,
+    plan_merge,
+    undo_merge,
 )
+from .onelink import Outcome, RegistrationResult, aregister_many, aregister_patron, register_many, register_patron
 from .pagination import AsyncOffsetPage, SyncOffsetPage
 from .policy import Donation, Patron
 
@@ -67,6 +69,10 @@ __all__ = [
     "InputError",
     "InternalServerError",
     "Journal",
+    "JournalEntry",
+    "MergePlan",
+    "MergeRefused",
+    "MergeResult",
     "NoNextPageError",
     "NotFoundError",
     "Outcome",
@@ -81,10 +87,16 @@ __all__ = [
     "SyncOffsetPage",
     "TokenBucket",
     "__version__",
+    "aapply_merge",
+    "aplan_merge",
+    "apply_merge",
+    "aundo_merge",
     "aregister_many",
     "aregister_patron",
     "arestore",
+    "plan_merge",
     "register_many",
     "register_patron",
     "restore",
+    "undo_merge",
 ]

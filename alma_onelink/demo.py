@@ -28,7 +28,9 @@ from rich.console import Console
 from rich.text import Text
 
 from . import AlmaClient
-from .onelink import Journal, Outcome, RegistrationResult, apply_merge, plan_merge, register_patron, undo_merge
+from .engine import Journal
+from .merge import apply_merge, plan_merge, undo_merge
+from .onelink import Outcome, RegistrationResult, register_patron
 from .policy import LINK_ONELINK_SIGN_IN, Patron, Policy, load_policy
 from .sandbox import DUKE_SCENARIOS, DUKE_UNIQUE_IDS, Sandbox
 

@@ -18,9 +18,10 @@ import pytest
 from rich.console import Console
 
 from alma_onelink import AlmaClient, AsyncAlmaClient, Patron
+from alma_onelink.merge import plan_merge
 from alma_onelink.models import Code, ContactInfo, Email, User, UserIdentifier
 from alma_onelink.models._render import USER_COLUMNS, USER_TABLE_COLUMNS
-from alma_onelink.onelink import Journal, plan_merge, register_patron, to_dataframe, to_records
+from alma_onelink.onelink import Journal, register_patron, to_dataframe, to_records
 from alma_onelink.onelink._records import RESULT_COLUMNS
 from alma_onelink.pagination import items_dataframe, items_records
 from alma_onelink.policy import Policy, load_policy

@@ -28,7 +28,8 @@ from alma_onelink.errors import (
     InputError,
     NotFoundError,
 )
-from alma_onelink.onelink import MergeRefused, RestoreError
+from alma_onelink.merge import MergeRefused
+from alma_onelink.onelink import RestoreError
 from alma_onelink.policy import PolicyError
 
 from ._state import ExitCode, Settings, State, UsageProblem, default_staff, state_of

@@ -10,7 +10,8 @@ import typer
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from alma_onelink.onelink import MergeOutcome, MergePlan, MergeResult, Restored, apply_merge, plan_merge, undo_merge
+from alma_onelink.merge import MergeOutcome, MergePlan, MergeResult, apply_merge, plan_merge, undo_merge
+from alma_onelink.onelink import Restored
 
 from ._app import app, command
 from ._register import parse_today, today_option

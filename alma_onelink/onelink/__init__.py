@@ -1,8 +1,7 @@
-"""The OneLink procedure: register patrons, journal every write, undo from the journal.
+"""Registration: the OneLink procedure for one patron or a batch, every write journaled.
 
 ```python
-from alma_onelink import AlmaClient, Patron
-from alma_onelink.onelink import Journal, register_patron
+from alma_onelink import AlmaClient, Journal, Patron, register_patron
 from alma_onelink.policy import load_policy
 
 with AlmaClient.sandbox() as alma:
@@ -10,63 +9,76 @@ with AlmaClient.sandbox() as alma:
     print(result)            # outcome, steps, what to tell the patron
 ```
 
-Each procedure is written once, as a generator of reads and writes (no I/O); `register_patron`
-runs it with `AlmaClient`, `aregister_patron` with `AsyncAlmaClient`.
+The procedure is written once, as a generator of reads and writes (no I/O, ``_register``), and run by
+the engine's drivers (`alma_onelink.engine`): `register_patron` with `AlmaClient`, `aregister_patron`
+with `AsyncAlmaClient`. The journal and `restore` live in the engine and are re-exported here; the
+merge is its own package, `alma_onelink.merge`.
 """
 
-from ._records import to_dataframe, to_records
-from ._trace import ApiCall, Step
-from .batch import aregister_many, register_many
-from .journal import Journal, JournalEntry, JournalError, default_journal_path
-from .merge import (
-    ActivityItem,
-    MergeItem,
-    MergeOutcome,
-    MergePlan,
-    MergeRefused,
-    MergeResult,
-    aapply_merge,
-    aplan_merge,
-    apply_merge,
-    aundo_merge,
-    plan_merge,
-    undo_merge,
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from alma_onelink.engine import (
+    ApiCall,
+    Journal,
+    JournalEntry,
+    JournalError,
+    Restored,
+    RestoreError,
+    RestoreResult,
+    Step,
+    arestore,
+    default_journal_path,
+    restore,
 )
+
+from ._records import to_dataframe, to_records
+from .batch import aregister_many, register_many
 from .register import aregister_patron, register_patron
-from .restore import Restored, RestoreError, RestoreResult, arestore, restore
 from .result import Candidate, Outcome, RegistrationResult
 
 __all__ = [
-    "ActivityItem",
     "ApiCall",
     "Candidate",
     "Journal",
     "JournalEntry",
     "JournalError",
-    "MergeItem",
-    "MergeOutcome",
-    "MergePlan",
-    "MergeRefused",
-    "MergeResult",
     "Outcome",
     "RegistrationResult",
     "RestoreError",
     "RestoreResult",
     "Restored",
     "Step",
-    "aapply_merge",
-    "aplan_merge",
-    "apply_merge",
-    "aundo_merge",
     "aregister_many",
     "aregister_patron",
     "arestore",
     "default_journal_path",
-    "plan_merge",
     "register_many",
     "register_patron",
     "restore",
     "to_dataframe",
     "to_records",
-    "undo_merge",
 ]
+
+_MOVED_TO_MERGE = frozenset(
+    {
+        "ActivityItem", "MergeItem", "MergeOutcome", "MergePlan", "MergeRefused", "MergeResult",
+        "aapply_merge", "aplan_merge", "apply_merge", "aundo_merge", "plan_merge", "undo_merge",
+    }
+)  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    """The merge's names, which lived here before the merge had its own package: still found, with a warning."""
+    if name in _MOVED_TO_MERGE:
+        warnings.warn(
+            f"alma_onelink.onelink.{name} moved: import it from alma_onelink.merge (or alma_onelink)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from alma_onelink import merge  # noqa: PLC0415  (only for code written before the move)
+
+        return getattr(merge, name)
+    raise AttributeError(f"module 'alma_onelink.onelink' has no attribute {name!r}")

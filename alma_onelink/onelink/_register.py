@@ -12,6 +12,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from alma_onelink.engine import Trace
+from alma_onelink.engine._compare import (
+    fold,
+    has_patron_type,
+    is_active,
+    is_expired,
+    same_name,
+    same_value,
+    with_patron_type,
+)
+from alma_onelink.engine._ops import CreateUser, FindMoves, GetUser, Op, SearchUsers, UpdateUser
+from alma_onelink.engine._write import Write, describe, write
 from alma_onelink.errors import AlmaError, AlreadyExistsError, InputError, NotFoundError
 from alma_onelink.models import Code, User
 from alma_onelink.policy import (
@@ -26,10 +38,6 @@ from alma_onelink.policy import (
     onelink_id_clash,
 )
 
-from ._compare import fold, has_patron_type, is_active, is_expired, same_name, same_value, with_patron_type
-from ._ops import CreateUser, FindMoves, GetUser, Op, SearchUsers, UpdateUser
-from ._trace import Trace
-from ._write import Write, describe, write
 from .result import Candidate, Outcome, RegistrationResult
 
 __all__ = ["check_patron", "registration"]

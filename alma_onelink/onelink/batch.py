@@ -14,11 +14,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import date
 from typing import TYPE_CHECKING
 
+from alma_onelink.engine import JournalLike, journal_for
 from alma_onelink.errors import AlmaError, InputError
 from alma_onelink.policy import EligibilityIssue, Patron, Policy, PolicyError
 
 from ._register import check_patron
-from .register import JournalLike, aregister_patron, journal_for, prepare, register_patron
+from .register import aregister_patron, prepare, register_patron
 from .result import Outcome, RegistrationResult
 
 if TYPE_CHECKING:

@@ -6,96 +6,22 @@ defaults, run it with the sync or async driver and name the journal in the resul
 
 from __future__ import annotations
 
-import os
-import unicodedata
 import uuid
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from alma_onelink.engine import Journal, JournalLike, Trace, check_staff, check_today, drive, drive_async, journal_for
 from alma_onelink.errors import InputError
 from alma_onelink.policy import Patron, Policy
 
-from ._driver import drive, drive_async
 from ._register import registration
-from ._trace import Trace
-from .journal import Journal, default_journal_path
 from .result import RegistrationResult
 
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient, AsyncAlmaClient
 
-__all__ = [
-    "JournalLike",
-    "aregister_patron",
-    "check_staff",
-    "check_today",
-    "journal_for",
-    "open_journal",
-    "prepare",
-    "register_patron",
-]
-
-JournalLike = Journal | str | os.PathLike[str] | None
-"""A `Journal`, the path of one, or ``None`` for the default journal (``$ALMA_ONELINK_JOURNAL`` or the
-per-user data directory)."""
-
-
-def journal_for(journal: JournalLike, *, dry_run: bool) -> Journal | None:
-    """The journal a run writes to; for a dry run, only one that already exists (it is read, never written)."""
-    if not dry_run:
-        return open_journal(journal)
-    if isinstance(journal, Journal):
-        return journal
-    if journal is not None and not isinstance(journal, str | os.PathLike):
-        raise InputError(f"journal must be a Journal, a file path or None; got {type(journal).__name__}")
-    path = Path(journal) if journal is not None else default_journal_path()
-    return Journal(path) if path.is_file() else None
-
-
-def open_journal(journal: JournalLike) -> Journal:
-    """The `Journal` ``journal`` names. Raises ``InputError`` for a path that cannot hold one."""
-    if isinstance(journal, Journal):
-        return journal
-    if journal is None or isinstance(journal, str | os.PathLike):
-        return Journal(journal)
-    raise InputError(f"journal must be a Journal, a file path or None; got {type(journal).__name__}")
-
-
-_EARLIEST_DAY = date(1970, 1, 1)
-_LATEST_DAY = date(2999, 12, 31)
-_STAFF_MAX = 100
-
-
-def check_today(today: date | datetime | None) -> date | None:
-    """``today`` as a date (a ``datetime`` gives its own date). Raises ``InputError`` for anything else."""
-    if isinstance(today, datetime):
-        today = today.date()
-    if today is None:
-        return None
-    if not isinstance(today, date):
-        raise InputError(f"today must be a datetime.date, like date(2026, 11, 30); got {today!r}")
-    if not _EARLIEST_DAY <= today <= _LATEST_DAY:
-        raise InputError(
-            f"today {today.isoformat()} is not a plausible registration day; give a date between "
-            f"{_EARLIEST_DAY.isoformat()} and {_LATEST_DAY.isoformat()}, or leave it out for today"
-        )
-    return today
-
-
-def check_staff(staff: str | None) -> str | None:
-    """The staff member's name, stripped. Raises ``InputError`` for a blank, overlong or control-laden one."""
-    if staff is None:
-        return None
-    if not isinstance(staff, str) or not staff.strip():
-        raise InputError(f"staff must be the staff member's name or user name; got {staff!r}")
-    name = staff.strip()
-    if len(name) > _STAFF_MAX or any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-        raise InputError(
-            f"staff must be a name of at most {_STAFF_MAX} characters without control characters or line breaks; "
-            f"got {staff!r}"
-        )
-    return name
+__all__ = ["aregister_patron", "prepare", "register_patron"]
 
 
 def prepare(policy: Policy, today: date | None, staff: str | None) -> tuple[date, str | None]:

@@ -13,11 +13,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from alma_onelink.engine import ApiCall, Step
 from alma_onelink.errors import AlmaError
 from alma_onelink.models import User
 from alma_onelink.policy import EligibilityIssue, Patron
-
-from ._trace import ApiCall, Step
 
 __all__ = ["Candidate", "Outcome", "RegistrationResult"]
 

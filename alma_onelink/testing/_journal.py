@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from alma_onelink.onelink.journal import Journal
+from alma_onelink.engine.journal import Journal
 
 __all__ = ["alma_journal"]
 

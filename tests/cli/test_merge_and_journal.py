@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from alma_onelink.onelink import Journal, MergePlan
+from alma_onelink.merge import MergePlan
+from alma_onelink.onelink import Journal
 from alma_onelink.sandbox import DUKE_UNIQUE_IDS
 from tests.cli.conftest import TODAY, Cli, flat, patron_args
 

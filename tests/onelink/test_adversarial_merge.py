@@ -25,22 +25,11 @@ import pytest
 from rich.console import Console
 
 from alma_onelink import AlmaClient, Patron
+from alma_onelink.engine import comparable
 from alma_onelink.errors import InputError
+from alma_onelink.merge import MergePlan, MergeRefused, MergeResult, apply_merge, plan_merge, undo_merge
 from alma_onelink.models import Code, User, UserNote
-from alma_onelink.onelink import (
-    Journal,
-    MergePlan,
-    MergeRefused,
-    MergeResult,
-    RegistrationResult,
-    Restored,
-    RestoreError,
-    apply_merge,
-    plan_merge,
-    register_patron,
-    undo_merge,
-)
-from alma_onelink.onelink.restore import comparable
+from alma_onelink.onelink import Journal, RegistrationResult, Restored, RestoreError, register_patron
 from alma_onelink.policy import Policy, load_policy
 from alma_onelink.sandbox import DUKE_SCENARIOS, DUKE_UNIQUE_IDS, FAULT_KINDS, Faults, Sandbox
 from tests.onelink.conftest import (

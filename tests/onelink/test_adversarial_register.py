@@ -27,6 +27,8 @@ import pytest
 from rich.console import Console
 
 from alma_onelink import AlmaClient, Patron
+from alma_onelink.engine import comparable
+from alma_onelink.engine.journal import JournalError
 from alma_onelink.errors import InputError
 from alma_onelink.models import User
 from alma_onelink.onelink import (
@@ -37,8 +39,6 @@ from alma_onelink.onelink import (
     register_patron,
     restore,
 )
-from alma_onelink.onelink.journal import JournalError
-from alma_onelink.onelink.restore import comparable
 from alma_onelink.policy import Policy, load_policy
 from alma_onelink.sandbox import DUKE_SCENARIOS, FAULT_KINDS, Faults, Sandbox
 from tests.onelink.conftest import (

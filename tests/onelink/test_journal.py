@@ -23,8 +23,8 @@ from typing import Any
 import platformdirs
 import pytest
 
+from alma_onelink.engine.journal import Journal, JournalEntry, default_journal_path
 from alma_onelink.errors import InputError
-from alma_onelink.onelink.journal import Journal, JournalEntry, default_journal_path
 
 T0 = datetime(2026, 11, 30, 14, 5, 1, tzinfo=UTC)
 BEFORE: dict[str, Any] = {"primary_id": "jd123", "first_name": "Jane", "user_group": {"value": "ALUM"}}
@@ -520,7 +520,7 @@ def test_threads_lose_and_tear_nothing(path: Path) -> None:
 WORKER = textwrap.dedent(
     """
     from alma_onelink.errors import InputError
-    from alma_onelink.onelink.journal import Journal
+    from alma_onelink.engine.journal import Journal
 
     def append_many(path, worker, count, shared, start):
         journal = Journal(path)

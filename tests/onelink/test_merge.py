@@ -16,18 +16,9 @@ import pytest
 from rich.console import Console
 
 from alma_onelink import AlmaClient
-from alma_onelink.onelink import (
-    Journal,
-    MergePlan,
-    MergeRefused,
-    MergeResult,
-    RestoreError,
-    apply_merge,
-    plan_merge,
-    register_patron,
-    undo_merge,
-)
-from alma_onelink.onelink.restore import comparable
+from alma_onelink.engine import comparable
+from alma_onelink.merge import MergePlan, MergeRefused, MergeResult, apply_merge, plan_merge, undo_merge
+from alma_onelink.onelink import Journal, RestoreError, register_patron
 from alma_onelink.policy import Policy
 from alma_onelink.sandbox import DUKE_SCENARIOS, DUKE_UNIQUE_IDS, Sandbox
 from tests.onelink.conftest import TODAY, former_staff, netid_era_alumna, writes

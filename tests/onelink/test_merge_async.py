@@ -8,20 +8,10 @@ from typing import Any
 
 import pytest
 
-from alma_onelink.onelink import (
-    Journal,
-    MergePlan,
-    aapply_merge,
-    aplan_merge,
-    apply_merge,
-    aregister_patron,
-    aundo_merge,
-    merge,
-    plan_merge,
-    register_patron,
-    undo_merge,
-)
-from alma_onelink.onelink.restore import comparable
+from alma_onelink import merge
+from alma_onelink.engine import comparable
+from alma_onelink.merge import MergePlan, aapply_merge, aplan_merge, apply_merge, aundo_merge, plan_merge, undo_merge
+from alma_onelink.onelink import Journal, aregister_patron, register_patron
 from alma_onelink.policy import Policy
 from alma_onelink.sandbox import Sandbox
 from tests.onelink.conftest import TODAY, async_client, former_staff, make_sandbox, sync_client, writes

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from alma_onelink.onelink import Journal, MergePlan, RestoreError, apply_merge, plan_merge, register_patron, undo_merge
-from alma_onelink.onelink.restore import comparable
+from alma_onelink.engine import comparable
+from alma_onelink.merge import MergePlan, apply_merge, plan_merge, undo_merge
+from alma_onelink.onelink import Journal, RestoreError, register_patron
 from alma_onelink.policy import Policy
 from alma_onelink.sandbox import Faults, Sandbox
 from tests.onelink.conftest import TODAY, make_sandbox, netid_era_alumna, sync_client

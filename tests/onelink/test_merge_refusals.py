@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from alma_onelink import AlmaClient
+from alma_onelink.engine import comparable
 from alma_onelink.errors import InputError
+from alma_onelink.merge import MergeRefused, apply_merge, plan_merge
 from alma_onelink.models import ContactInfo, User, UserBlock, UserNote
-from alma_onelink.onelink import Journal, MergeRefused, apply_merge, plan_merge, register_patron
-from alma_onelink.onelink.restore import comparable
+from alma_onelink.onelink import Journal, register_patron
 from alma_onelink.policy import Policy, PolicyError, hookimpl, load_policy
 from alma_onelink.sandbox import DUKE_SCENARIOS, DUKE_UNIQUE_IDS, Sandbox
 from tests.onelink.conftest import TODAY, netid_era_alumna, record, writes
@@ -241,7 +242,7 @@ def test_the_policy_chooses_segments_and_words_the_note(
 
 
 def test_a_plan_from_a_file_loads_its_policy_by_name(alma: AlmaClient, policy: Policy, journal: Journal) -> None:
-    from alma_onelink.onelink import MergePlan
+    from alma_onelink.merge import MergePlan
 
     register_patron(alma, policy, netid_era_alumna(), today=TODAY, journal=journal)
     plan = MergePlan.from_json(plan_merge(alma, JD123, JANE, policy=policy, today=TODAY).to_json())

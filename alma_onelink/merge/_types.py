@@ -22,12 +22,10 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
+from alma_onelink.engine import ApiCall, Step, comparable
+from alma_onelink.engine._diff import record_diff
 from alma_onelink.errors import AlmaError, InputError
 from alma_onelink.models import User
-
-from ._merge_diff import record_diff
-from ._trace import ApiCall, Step
-from .restore import comparable
 
 if TYPE_CHECKING:
     from alma_onelink.policy import Policy

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from alma_onelink.engine._compare import fold
+from alma_onelink.engine._diff import describe, segment_items
 from alma_onelink.models import (
     Address,
     Code,
@@ -25,9 +27,7 @@ from alma_onelink.models import (
 )
 from alma_onelink.policy.defaults import MERGE_SEGMENTS
 
-from ._compare import fold
-from ._merge_diff import describe, segment_items
-from ._merge_types import MergeItem
+from ._types import MergeItem
 
 __all__ = ["NOTE_TYPE", "carry", "holds_carried", "marked", "with_carried", "without_identifiers"]
 

@@ -24,7 +24,7 @@ from .journal import Journal, JournalError
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient, AsyncAlmaClient
 
-__all__ = ["drive", "drive_async"]
+__all__ = ["Procedure", "drive", "drive_async"]
 
 R = TypeVar("R")
 Procedure = Generator[Op, Any, R]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
+from typing import Any
 
 from alma_onelink.models import Code, User, UserStatistic
 
-__all__ = ["fold", "has_patron_type", "same_name", "same_value"]
+__all__ = ["comparable", "fold", "has_patron_type", "same_name", "same_value"]
 
 
 def fold(text: str | None) -> str:
@@ -75,3 +76,22 @@ def _code(code: Code | None) -> str | None:
 
 def _same_code(a: Code | None, b: Code | None) -> bool:
     return same_value(_code(a), _code(b))
+
+
+_VOLATILE = frozenset(
+    {
+        "link", "desc", "last_modified_date", "last_modified_by", "created_date", "created_by", "status_date",
+        "loans", "requests", "fees", "full_name", "last_patron_activity_date", "password",
+    }
+)  # fmt: skip
+"""Keys Alma fills in or changes by itself; two records that differ only here are the same record."""
+
+
+def comparable(record: Any) -> Any:
+    """``record`` (Alma JSON) without what Alma fills in by itself (links, ``desc``, timestamps, counts)."""
+    if isinstance(record, dict):
+        kept = {k: comparable(v) for k, v in record.items() if k not in _VOLATILE}
+        return {k: v for k, v in kept.items() if v not in (None, "", [], {})}
+    if isinstance(record, list):
+        return [comparable(item) for item in record]
+    return record

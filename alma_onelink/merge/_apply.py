@@ -13,18 +13,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from alma_onelink.engine import JournalEntry, Restored, RestoreError, RestoreResult, Trace, comparable
+from alma_onelink.engine._ops import DeleteUser, GetUser, ListActivity, Op, UpdateUser
+from alma_onelink.engine._write import Write, describe, write
+from alma_onelink.engine.restore import restoring
 from alma_onelink.errors import AlmaError, NotFoundError
 from alma_onelink.models import User
 
-from ._merge import MergeRules, build_plan, check_accounts, read_account
-from ._merge_carry import holds_carried, marked, with_carried, without_identifiers
-from ._merge_types import MergeOutcome, MergePlan, MergeRefused, MergeResult
-from ._merge_ui import activity_summary, steps_after_delete
-from ._ops import DeleteUser, GetUser, ListActivity, Op, UpdateUser
-from ._trace import Trace
-from ._write import Write, describe, write
-from .journal import JournalEntry
-from .restore import Restored, RestoreError, RestoreResult, _restoring, comparable
+from ._carry import holds_carried, marked, with_carried, without_identifiers
+from ._plan import MergeRules, build_plan, check_accounts, read_account
+from ._types import MergeOutcome, MergePlan, MergeRefused, MergeResult
+from ._ui import activity_summary, steps_after_delete
 
 __all__ = ["applying", "changed_fields", "undoing"]
 
@@ -386,7 +385,7 @@ def undoing(
         )
     results: list[RestoreResult] = []
     for entry in reversed(entries):
-        restored = yield from _restoring(entry, staff=staff, force=False)
+        restored = yield from restoring(entry, staff=staff, force=False)
         results.append(restored)
         if restored.outcome is Restored.FAILED:
             break

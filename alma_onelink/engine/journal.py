@@ -37,6 +37,8 @@ from rich.text import Text
 
 from alma_onelink.errors import AlmaError, InputError
 
+from ._diff import record_diff
+
 __all__ = ["Action", "Journal", "JournalEntry", "JournalError", "Result", "default_journal_path"]
 
 log = logging.getLogger("alma_onelink")
@@ -170,8 +172,6 @@ class JournalEntry(pydantic.BaseModel):
         done shows its changes (``~ status: ACTIVE → INACTIVE``); the records themselves are in
         ``before`` and ``after``.
         """
-        from ._merge_diff import record_diff  # noqa: PLC0415  (restore imports this module)
-
         colour = {"done": "green", "failed": "red", "unknown": "yellow", "pending": "yellow"}[self.result]
         table = Table(box=box.ROUNDED, show_header=False, title_justify="left")
         table.title = Text(f"{self.action} {_one_line(self.target)}: {self.result}", style=f"bold {colour}")

@@ -1,19 +1,4 @@
-"""Merging a patron's old Alma account into their OneLink account: plan, review, apply, undo.
-
-Alma has no merge API. Its UI job (Admin > User Management > Merge Users) moves loans, requests,
-fees and history, copies the segments ticked and deletes the old account, irreversibly. This does
-everything the API can, safely, and lists what only the UI can so exactly that it cannot go wrong:
-
-```python
-plan = plan_merge(alma, "jd123", "0456789", policy=load_policy("duke"))   # reads only
-print(plan)                                                                # review
-result = apply_merge(alma, plan, confirm=plan.token, staff="jsmith")       # journaled
-undo_merge(alma, result)                                                   # if need be
-```
-
-The procedure is written once (``_merge``, ``_merge_apply``: generators, no I/O) and run by the
-sync or the async driver.
-"""
+"""The merge's public calls: plan_merge, apply_merge, undo_merge and their async twins."""
 
 from __future__ import annotations
 
@@ -22,17 +7,25 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING
 
+from alma_onelink.engine import (
+    Journal,
+    JournalEntry,
+    JournalLike,
+    RestoreError,
+    RestoreResult,
+    Trace,
+    check_staff,
+    check_today,
+    drive,
+    drive_async,
+    open_journal,
+)
 from alma_onelink.errors import InputError
 from alma_onelink.policy import Policy, load_policy
 
-from ._driver import drive, drive_async
-from ._merge import MergeRules, check_force, check_segments, planning
-from ._merge_apply import applying, undoing
-from ._merge_types import ActivityItem, MergeItem, MergeOutcome, MergePlan, MergeRefused, MergeResult
-from ._trace import Trace
-from .journal import Journal, JournalEntry
-from .register import JournalLike, check_staff, check_today, open_journal
-from .restore import RestoreError, RestoreResult
+from ._apply import applying, undoing
+from ._plan import MergeRules, check_force, check_segments, planning
+from ._types import ActivityItem, MergeItem, MergeOutcome, MergePlan, MergeRefused, MergeResult
 
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient, AsyncAlmaClient

@@ -11,7 +11,7 @@ from datetime import date
 
 from alma_onelink.models import Phone, User
 
-from ._merge_types import MergePlan
+from ._types import MergePlan
 
 __all__ = ["activity_summary", "plan_notes", "steps_after_delete", "ui_steps"]
 

@@ -16,35 +16,18 @@ from typing import TYPE_CHECKING, Any
 from alma_onelink.errors import AlmaError, InputError, NotFoundError
 from alma_onelink.models import User
 
+from ._compare import comparable
 from ._driver import drive, drive_async
+from ._inputs import JournalLike, open_journal
 from ._ops import CountActivity, CreateUser, DeleteUser, GetUser, Op, UpdateUser
 from ._trace import Trace
 from ._write import describe, write
 from .journal import Journal, JournalEntry
-from .register import JournalLike, open_journal
 
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient, AsyncAlmaClient
 
-__all__ = ["RestoreError", "RestoreResult", "Restored", "arestore", "comparable", "restore"]
-
-_VOLATILE = frozenset(
-    {
-        "link", "desc", "last_modified_date", "last_modified_by", "created_date", "created_by", "status_date",
-        "loans", "requests", "fees", "full_name", "last_patron_activity_date", "password",
-    }
-)  # fmt: skip
-"""Keys Alma fills in or changes by itself; two records that differ only here are the same record."""
-
-
-def comparable(record: Any) -> Any:
-    """``record`` (Alma JSON) without what Alma fills in by itself (links, ``desc``, timestamps, counts)."""
-    if isinstance(record, dict):
-        kept = {k: comparable(v) for k, v in record.items() if k not in _VOLATILE}
-        return {k: v for k, v in kept.items() if v not in (None, "", [], {})}
-    if isinstance(record, list):
-        return [comparable(item) for item in record]
-    return record
+__all__ = ["RestoreError", "RestoreResult", "Restored", "arestore", "comparable", "restore", "restoring"]
 
 
 def _differences(now: dict[str, Any], then: dict[str, Any]) -> list[str]:
@@ -87,7 +70,7 @@ class RestoreResult:
         return f"restore of {entry.action} {entry.target} ({entry.id[:8]}): {self.outcome.value} — {self.reason}"
 
 
-def _restoring(entry: JournalEntry, *, staff: str | None, force: bool) -> Generator[Op, Any, RestoreResult]:
+def restoring(entry: JournalEntry, *, staff: str | None, force: bool) -> Generator[Op, Any, RestoreResult]:
     target = entry.target
     written: list[str] = []
     try:
@@ -224,7 +207,7 @@ def restore(
     opened = open_journal(journal)
     found = _entry(entry, opened)
     _check(found)
-    return drive(_restoring(found, staff=staff, force=force), alma, journal=opened, trace=Trace())
+    return drive(restoring(found, staff=staff, force=force), alma, journal=opened, trace=Trace())
 
 
 async def arestore(
@@ -239,4 +222,4 @@ async def arestore(
     opened = open_journal(journal)
     found = _entry(entry, opened)
     _check(found)
-    return await drive_async(_restoring(found, staff=staff, force=force), alma, journal=opened, trace=Trace())
+    return await drive_async(restoring(found, staff=staff, force=force), alma, journal=opened, trace=Trace())

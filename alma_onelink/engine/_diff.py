@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .restore import comparable
+from ._compare import comparable
 
 __all__ = ["SEGMENT_FIELDS", "describe", "record_diff", "segment_items"]
 

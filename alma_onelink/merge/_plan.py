@@ -2,7 +2,7 @@
 
 `planning` is a generator of reads only (no I/O, no write): it reads both accounts, refuses with
 every reason at once (`MergeRefused`), reads the old account's activity and builds the `MergePlan`.
-What is carried, item by item, is decided in ``_merge_carry``; what people read, in ``_merge_ui``.
+What is carried, item by item, is decided in ``_carry``; what people read, in ``_ui``.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from alma_onelink.engine._compare import fold, same_name, same_value
+from alma_onelink.engine._ops import GetUser, ListActivity, Op
 from alma_onelink.errors import InputError, NotFoundError
 from alma_onelink.models import Fee, Loan, User, UserRequest
 from alma_onelink.policy import Policy
 from alma_onelink.policy import defaults as default_rules
 from alma_onelink.policy.defaults import DEFAULT_MERGE_SEGMENTS, MERGE_SEGMENTS
 
-from ._compare import fold, same_name, same_value
-from ._merge_carry import carry, marked, merged_into, with_carried, without_identifiers
-from ._merge_types import ActivityItem, MergePlan, MergeRefused, plan_digest
-from ._merge_ui import plan_notes, ui_steps
-from ._ops import GetUser, ListActivity, Op
+from ._carry import carry, marked, merged_into, with_carried, without_identifiers
+from ._types import ActivityItem, MergePlan, MergeRefused, plan_digest
+from ._ui import plan_notes, ui_steps
 
 __all__ = ["MergeRules", "build_plan", "check_accounts", "check_force", "check_segments", "planning", "read_account"]
 

@@ -1,0 +1,40 @@
+"""The engine registration, merge and every later job run on: plans of reads and writes, run by drivers.
+
+A procedure is a generator of operations (`alma_onelink.engine._ops`: Alma calls and journal lines as
+plain data); `drive` runs it with `AlmaClient`, `drive_async` with `AsyncAlmaClient`, and those two
+loops are the only I/O. Every write goes through one helper (journal the intent, write, read back what
+was lost, journal how it ended), the `Journal` keeps every write ahead of it, and `restore` undoes one.
+
+Nothing here knows of registration or merging: `alma_onelink.onelink` and `alma_onelink.merge` sit on
+top of this package, beside each other.
+"""
+
+from ._driver import Procedure, drive, drive_async
+from ._inputs import JournalLike, check_staff, check_today, journal_for, open_journal
+from ._trace import ApiCall, Step, Trace
+from .journal import Journal, JournalEntry, JournalError, default_journal_path
+from .restore import Restored, RestoreError, RestoreResult, arestore, comparable, restore
+
+__all__ = [
+    "ApiCall",
+    "Journal",
+    "JournalEntry",
+    "JournalError",
+    "JournalLike",
+    "Procedure",
+    "RestoreError",
+    "RestoreResult",
+    "Restored",
+    "Step",
+    "Trace",
+    "arestore",
+    "check_staff",
+    "check_today",
+    "comparable",
+    "default_journal_path",
+    "drive",
+    "drive_async",
+    "journal_for",
+    "open_journal",
+    "restore",
+]
