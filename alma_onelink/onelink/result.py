@@ -97,6 +97,9 @@ class RegistrationResult:
     error: AlmaError | None = None
     index: int | None = None
     """The patron's position in the input of `register_many` (``None`` for `register_patron`)."""
+    journal_error: str | None = None
+    """Set when a journal line of this registration could not be written (a full disk, no permission):
+    what could not be written and what to do. The outcome still says what Alma holds."""
 
     @property
     def ok(self) -> bool:
