@@ -7,20 +7,17 @@ sends a spec's request and sleeps between tries; everything they decide, they de
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
 
 import httpx
 import pydantic
 
-from ._config import USER_AGENT, ClientConfig, Secret
+from ._config import USER_AGENT, ClientConfig, Secret, deadline_seconds
+from ._limits import BodyReader, check_request_bounds
 from ._ratelimit import TokenBucket
 from ._response import RawResponse
 from ._retry import IDEMPOTENT_METHODS, first_retry_wait, retry_kwargs, retry_reason
@@ -37,9 +34,8 @@ from .errors import (
     error_for_response,
 )
 from .models import AlmaModel
-from .models._base import is_placeholder_id
 
-__all__ = ["BaseClient", "RequestSpec", "check_id", "encode_json", "encode_path", "parse_model", "quota_left"]
+__all__ = ["BaseClient", "RequestSpec", "parse_model", "quota_left"]
 
 log = logging.getLogger("alma_onelink")
 
@@ -48,113 +44,6 @@ M = TypeVar("M", bound=AlmaModel)
 
 # Set by `with_raw_response` wrappers: the next request returns a RawResponse instead of a parsed object.
 raw_response_mode: contextvars.ContextVar[bool] = contextvars.ContextVar("alma_onelink_raw", default=False)
-
-
-def has_surrogate(text: str) -> bool:
-    """Whether ``text`` holds a lone surrogate (``"\\udc80"``): text no UTF-8 request can carry."""
-    return not text.isascii() and any("\ud800" <= ch <= "\udfff" for ch in text)
-
-
-def check_id(value: object, name: str = "user_id") -> str:
-    """``value`` if it can name a user in a URL; else `InputError` saying what to give instead."""
-    if not isinstance(value, str):
-        raise InputError(f"{name} must be a string (a primary id or identifier), got {type(value).__name__}")
-    if not value.strip():
-        raise InputError(f"{name} must not be empty or blank.")
-    if has_surrogate(value):
-        raise InputError(f"{name} holds a lone surrogate character (broken text); give the id as plain text.")
-    if is_placeholder_id(value):
-        raise InputError(
-            f"{name} {value!r} is Alma's placeholder for a contact without a primary id, not an id: no request "
-            "can name that user by it. Look the user up by one of their identifiers (user_id_type=...) instead."
-        )
-    return value
-
-
-def encode_path(template: str, *args: str, name: str = "user_id") -> str:
-    """Fill ``{}`` slots in ``template`` with percent-encoded ids; blank ids are rejected.
-
-    Every character outside the unreserved set is escaped, so ``u0001#x/y?z`` reaches Alma as
-    one id and can never change the route or the query. Raises `InputError` for a non-string, blank or
-    broken id, and for Alma's "no primary id (…)" placeholder, which names no user.
-    """
-    encoded = []
-    for arg in args:
-        check_id(arg, name)
-        segment = quote(arg, safe="")
-        # "." and ".." are unreserved, and URL normalisation would turn them into a different route.
-        encoded.append(segment.replace(".", "%2E") if set(arg) == {"."} else segment)
-    return template.format(*encoded)
-
-
-def _query_value(name: str, value: object) -> str:
-    text = value.isoformat() if isinstance(value, date) else value
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        text = str(text)
-    if not isinstance(text, str):
-        raise InputError(f"{name} must be text, got {type(value).__name__} {value!r}")
-    if has_surrogate(text) or not text.isprintable():
-        raise InputError(f"{name} holds control characters or broken text; give plain text.")
-    return text
-
-
-def clean_params(params: Mapping[str, Any]) -> dict[str, str]:
-    """Query parameters as Alma reads them: ``None`` dropped, booleans lower-case, lists comma-joined.
-
-    Raises `InputError` (naming the parameter) for a value no URL can carry as text.
-    """
-    out: dict[str, str] = {}
-    for name, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        elif isinstance(value, list | tuple | set | frozenset):
-            items = [_query_value(name, v) for v in value]
-            if isinstance(value, set | frozenset):
-                items.sort()
-            if items:
-                out[name] = ",".join(items)
-        else:
-            out[name] = _query_value(name, value)
-    return out
-
-
-def encode_json(body: Any, what: str) -> bytes:
-    """``body`` as the UTF-8 JSON Alma reads; `InputError` naming the field if JSON cannot carry it.
-
-    Lone surrogates and NaN or infinite numbers have no JSON form: they are refused, never changed.
-    """
-    try:
-        return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    except (UnicodeError, ValueError, TypeError, RecursionError):
-        where = _unsendable(body, what) or what
-        raise InputError(
-            f"{where} cannot be sent to Alma as JSON (broken text, a NaN or infinite number, or nesting too deep); "
-            "give plain text and finite numbers"
-        ) from None
-
-
-def _unsendable(value: Any, path: str, depth: int = 0) -> str | None:
-    if depth > 64:
-        return path
-    if isinstance(value, str):
-        return path if has_surrogate(value) else None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str) and has_surrogate(key):
-                return f"{path} (a key)"
-            found = _unsendable(item, f"{path}.{key}", depth + 1)
-            if found:
-                return found
-    if isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            found = _unsendable(item, f"{path}[{index}]", depth + 1)
-            if found:
-                return found
-    return None
 
 
 def parse_model(model: type[M]) -> Callable[[httpx.Response], M]:
@@ -318,16 +207,64 @@ class BaseClient:
         """Calls left today under the institution's quota, from the last ``X-Exl-Api-Remaining``."""
         return self._remaining[0]
 
-    def _build_request(self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec[Any]) -> httpx.Request:
+    def _timeout_for(self, spec: RequestSpec[Any]) -> httpx.Timeout:
         timeout = spec.timeout if spec.timeout is not None else self._config.timeout
-        return http.build_request(
+        return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+    def _build_request(self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec[Any]) -> httpx.Request:
+        """The request for ``spec``; `InputError` (nothing sent) if it breaks a bound (see `check_request_bounds`)."""
+        check_request_bounds(self._config.api_root, spec.path, spec.params)
+        try:
+            return http.build_request(
+                spec.method,
+                self._config.api_root + spec.path,
+                params=dict(spec.params) if spec.params else None,  # an empty dict costs httpx a URL rebuild
+                json=spec.json,
+                content=spec.content,
+                headers=self._body_headers if spec.content is not None else self._request_headers,
+                timeout=self._timeout_for(spec),
+            )
+        except (httpx.InvalidURL, UnicodeError) as exc:  # a bound httpx knows and the checks above missed
+            problem = f"This call cannot be sent: {exc}"
+        raise InputError(problem)  # outside `except`: httpx's error holds the URL
+
+    def _body_reader(self, spec: RequestSpec[Any], response: httpx.Response, started: float) -> BodyReader:
+        """A reader for ``response``'s body under the size cap and the deadline of the attempt begun at ``started``.
+
+        The deadline is the largest limit of the call's timeout, counted from ``started`` (a
+        ``time.monotonic()`` reading taken before connecting). Raises at once for a declared length past
+        the cap. For the sync client's transport, each later read may wait only for the time left.
+        """
+        seconds = deadline_seconds(self._timeout_for(spec))
+        reader = BodyReader(
             spec.method,
-            self._config.api_root + spec.path,
-            params=dict(spec.params) if spec.params else None,  # an empty dict costs httpx a URL rebuild
-            json=spec.json,
-            content=spec.content,
-            headers=self._body_headers if spec.content is not None else self._request_headers,
-            timeout=timeout,
+            response.request.url.path,
+            response,
+            limit=self._config.max_response_bytes,
+            deadline=None if seconds is None else started + seconds,
+            timeout=seconds,
+        )
+        reader.start()
+        reader.limit_reads()
+        return reader
+
+    def _body_failure(self, spec: RequestSpec[Any], exc: httpx.RequestError, reader: BodyReader | None) -> AlmaError:
+        """A transport failure while the body was read; the deadline's error when the deadline cut the read off."""
+        if reader is not None and isinstance(exc, httpx.TimeoutException) and reader.passed():
+            return reader.timed_out()
+        return self._connection_error(spec, exc)
+
+    def _deadline_passed(
+        self, spec: RequestSpec[Any], request: httpx.Request, reader: BodyReader | None, seconds: float | None
+    ) -> APITimeoutError:
+        """The error for an attempt cut off at its deadline: while the body was arriving, or before the headers."""
+        if reader is not None:
+            return reader.timed_out()
+        return APITimeoutError(
+            f"Alma did not answer within the {seconds:g} s timeout (a deadline for the whole response)",
+            method=spec.method,
+            path=request.url.path,
+            request_sent=True,
         )
 
     def _retries_for(self, spec: RequestSpec[Any]) -> int:

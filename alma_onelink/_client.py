@@ -18,7 +18,17 @@ import httpx
 import tenacity
 
 from ._base import BaseClient, RequestSpec
-from ._config import ClientConfig, check_default_headers, check_max_retries, check_timeout, resolve_config
+from ._config import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ClientConfig,
+    check_default_headers,
+    check_max_response_bytes,
+    check_max_retries,
+    check_timeout,
+    deadline_seconds,
+    resolve_config,
+)
+from ._limits import BodyReader
 from ._ratelimit import TokenBucket, paced_by_limiter
 from .errors import AlmaError, InputError
 from .resources.users import AsyncUsers, Users
@@ -42,8 +52,11 @@ def _changed_config(
     timeout: float | httpx.Timeout | None,
     max_retries: int | None,
     default_headers: Mapping[str, str] | None,
+    max_response_bytes: int | None = None,
 ) -> ClientConfig:
     changes: dict[str, Any] = {}
+    if max_response_bytes is not None:
+        changes["max_response_bytes"] = check_max_response_bytes(max_response_bytes)
     if timeout is not None:
         changes["timeout"] = check_timeout(timeout)
     if max_retries is not None:
@@ -125,13 +138,13 @@ class _ClientCommon(BaseClient):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int | None = None,
     ) -> Self:
         """A copy with other settings that shares this client's connections, rate limiter and quota reading."""
         clone = copy.copy(self)
         clone._owns_http = False
-        clone._init_base(
-            _changed_config(self._config, timeout, max_retries, default_headers), self._limiter, self._remaining
-        )
+        config = _changed_config(self._config, timeout, max_retries, default_headers, max_response_bytes)
+        clone._init_base(config, self._limiter, self._remaining)
         clone._bind_resources()
         return clone
 
@@ -145,7 +158,14 @@ class AlmaClient(_ClientCommon):
         region: ``na``, ``eu``, ``ap``, ``aps``, ``ca`` or ``cn``; defaults to ``ALMA_REGION``, then ``na``.
         base_url: the gateway origin instead of a region (``ALMA_BASE_URL``); a trailing
             ``/almaws/v1`` is accepted.
-        timeout: seconds, or an ``httpx.Timeout``; default 30 s (10 s to connect).
+        timeout: seconds, or an ``httpx.Timeout``; default 30 s (10 s to connect). A deadline for
+            each attempt's whole response, connecting and every read of the body together (the
+            largest of an ``httpx.Timeout``'s limits; none when reads have no limit): a server that
+            answers a byte at a time is cut off at it with `APITimeoutError`. Each phase keeps its
+            own limit too (connecting: at most 10 s by default). A call that is retried gets the
+            deadline again for each attempt. The async client holds the deadline exactly; the sync
+            one checks it as each part of the body arrives, and lets no single read wait longer than
+            the time left when the body began.
         max_retries: retries of a failed call that is safe to retry (default 3).
         rate_limit: requests per second (default 25, Alma's per-institution threshold); ``None`` turns it off.
         rate_limiter: a `RateLimiter` to share with other clients of the same institution.
@@ -153,6 +173,8 @@ class AlmaClient(_ClientCommon):
         http_client: your own ``httpx.Client`` (not closed by this client).
         transport: an httpx transport, e.g. ``httpx.MockTransport`` in tests.
         sleep: how to wait between retries and for the rate limiter (tests pass a fake).
+        max_response_bytes: the largest response body read, in bytes (default 50 MiB); past it the
+            call raises `ResponseTooLargeError` and the rest is not read.
 
     Raises:
         InputError: no key, an unknown region, or conflicting options.
@@ -174,6 +196,7 @@ class AlmaClient(_ClientCommon):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._http: httpx.Client
         self._sleep = sleep if sleep is not None else time.sleep
@@ -189,6 +212,7 @@ class AlmaClient(_ClientCommon):
             max_retries=max_retries,
             rate_limit=rate_limit,
             default_headers=default_headers,
+            max_response_bytes=max_response_bytes,
         )
 
     def _bind_resources(self) -> None:
@@ -210,17 +234,33 @@ class AlmaClient(_ClientCommon):
         self.close()
 
     def _send_once(self, spec: RequestSpec[Any], *, retry: bool = False) -> httpx.Response:
+        request = self._build_request(self._http, spec)  # bad input fails here, before taking a turn
         if self._limiter is not None:
             self._limiter.acquire(self._sleep, retry=retry)
-        request = self._build_request(self._http, spec)
-        started = time.perf_counter()
+        started, began = time.perf_counter(), time.monotonic()
+        failure: AlmaError
         try:
-            response = self._http.send(request)
-        except httpx.RequestError as exc:  # transport failures, and bodies that cannot be decoded
+            response = self._http.send(request, stream=True)
+        except httpx.RequestError as exc:  # transport failures before the headers
             failure = self._connection_error(spec, exc)
         else:
-            self._on_response(spec, response, started)
-            return response
+            reader: BodyReader | None = None
+            try:
+                reader = self._body_reader(spec, response, began)
+                for chunk in response.iter_bytes():
+                    reader.add(chunk)
+                reader.finish()
+            except httpx.RequestError as exc:  # the body broke off, timed out, or cannot be decoded
+                failure = self._body_failure(spec, exc, reader)
+            except AlmaError as exc:  # past the size cap or the deadline
+                failure = exc
+            else:
+                self._on_response(spec, response, started)
+                return response
+            finally:
+                response.close()
+                if reader is not None:
+                    reader.restore()
         raise failure  # raised outside `except`: the error keeps no link to httpx's, which holds the request
 
     def _request(self, spec: RequestSpec[T], *, raw: bool | None = None) -> T:
@@ -262,6 +302,7 @@ class AsyncAlmaClient(_ClientCommon):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._http: httpx.AsyncClient
         self._sleep = sleep if sleep is not None else asyncio.sleep
@@ -277,6 +318,7 @@ class AsyncAlmaClient(_ClientCommon):
             max_retries=max_retries,
             rate_limit=rate_limit,
             default_headers=default_headers,
+            max_response_bytes=max_response_bytes,
         )
 
     def _bind_resources(self) -> None:
@@ -298,14 +340,32 @@ class AsyncAlmaClient(_ClientCommon):
         await self.close()
 
     async def _send_once(self, spec: RequestSpec[Any], *, retry: bool = False) -> httpx.Response:
+        request = self._build_request(self._http, spec)  # bad input fails here, before taking a turn
         if self._limiter is not None:
             await self._limiter.acquire_async(self._sleep, retry=retry)
-        request = self._build_request(self._http, spec)
-        started = time.perf_counter()
+        started, began = time.perf_counter(), time.monotonic()
+        failure: AlmaError
+        seconds = deadline_seconds(self._timeout_for(spec))
+        reader: BodyReader | None = None
         try:
-            response = await self._http.send(request)
-        except httpx.RequestError as exc:  # transport failures, and bodies that cannot be decoded
-            failure = self._connection_error(spec, exc)
+            # The deadline holds exactly here: the whole exchange is cancelled when it passes.
+            async with asyncio.timeout(seconds):
+                response = await self._http.send(request, stream=True)
+                try:
+                    reader = self._body_reader(spec, response, began)
+                    async for chunk in response.aiter_bytes():
+                        reader.add(chunk)
+                    reader.finish()
+                finally:
+                    await response.aclose()
+                    if reader is not None:
+                        reader.restore()
+        except TimeoutError:
+            failure = self._deadline_passed(spec, request, reader, seconds)
+        except httpx.RequestError as exc:  # transport failures; a body that broke off or cannot be decoded
+            failure = self._body_failure(spec, exc, reader)
+        except AlmaError as exc:  # past the size cap or the deadline
+            failure = exc
         else:
             self._on_response(spec, response, started)
             return response

@@ -15,7 +15,15 @@ from ._constants import API_PATH
 from ._version import __version__
 from .errors import InputError
 
-__all__ = ["DEFAULT_TIMEOUT", "REGIONS", "ClientConfig", "Secret", "resolve_config"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "REGIONS",
+    "ClientConfig",
+    "Secret",
+    "deadline_seconds",
+    "resolve_config",
+]
 
 REGIONS: Mapping[str, str] = {
     "na": "https://api-na.hosted.exlibrisgroup.com",
@@ -28,6 +36,8 @@ REGIONS: Mapping[str, str] = {
 """Alma's regional API gateways (the ``servers`` of Ex Libris' OpenAPI spec)."""
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
+"""The largest response body a client reads (50 MiB): Alma's largest pages are a few megabytes."""
 USER_AGENT = f"alma-onelink/{__version__}"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -55,6 +65,7 @@ class ClientConfig:
     max_retries: int
     rate_limit: float | None
     default_headers: Mapping[str, str]
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
 def _shown(parts: SplitResult) -> str:
@@ -123,6 +134,25 @@ def check_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     return httpx.Timeout(float(timeout))
 
 
+def deadline_seconds(timeout: httpx.Timeout) -> float | None:
+    """The deadline of one attempt's whole response: the largest of ``timeout``'s limits.
+
+    ``None`` (no deadline) when reads have no limit. Connecting, sending and each read keep their own
+    limits as well; the deadline bounds them together.
+    """
+    if timeout.read is None:
+        return None
+    limits = [value for value in (timeout.connect, timeout.read, timeout.write, timeout.pool) if value is not None]
+    return max(limits)
+
+
+def check_max_response_bytes(max_response_bytes: int) -> int:
+    """``max_response_bytes`` as given, if it is a whole number of bytes from 1 up."""
+    if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
+        raise InputError(f"max_response_bytes must be a whole number of bytes ≥ 1, got {max_response_bytes!r}")
+    return max_response_bytes
+
+
 def check_default_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     """Extra headers as given, unless one would carry the key outside ``api_key=`` or cannot be sent.
 
@@ -177,6 +207,7 @@ def resolve_config(
     max_retries: int,
     rate_limit: float | None,
     default_headers: Mapping[str, str] | None,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     environ: Mapping[str, str] | None = None,
 ) -> ClientConfig:
     """Build a config from arguments, falling back to ``ALMA_API_KEY``/``ALMA_REGION``/``ALMA_BASE_URL``.
@@ -206,4 +237,5 @@ def resolve_config(
         max_retries=check_max_retries(max_retries),
         rate_limit=check_rate_limit(rate_limit),
         default_headers=check_default_headers(default_headers),
+        max_response_bytes=check_max_response_bytes(max_response_bytes),
     )

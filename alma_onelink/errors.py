@@ -8,13 +8,10 @@ No error ever carries the API key: only the method, the path and Alma's own erro
 
 from __future__ import annotations
 
-import html
-import json
-import re
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from ._error_body import AlmaErrorDetail, body_excerpt, body_kind, parse_error_details
 
 __all__ = [
     "APIConnectionError",
@@ -36,6 +33,7 @@ __all__ = [
     "PermissionDeniedError",
     "QueryNotUnderstoodError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "body_kind",
     "body_excerpt",
     "error_for_response",
@@ -75,21 +73,6 @@ _HINTS: dict[str, str] = {
     "UNAUTHORIZED": "Check ALMA_API_KEY: the key must be set up for the Users API in the Ex Libris "
     "Developer Network, read/write for writes, for this environment (production or sandbox).",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class AlmaErrorDetail:
-    """One entry of Alma's ``errorList``: code, message, tracking id, and any other field it carried."""
-
-    code: str
-    message: str
-    tracking_id: str | None = None
-    extra: Mapping[str, str] = field(default_factory=dict, compare=False)
-
-    def __str__(self) -> str:
-        tracking = f" (tracking id {self.tracking_id})" if self.tracking_id else ""
-        more = "".join(f"; {key}: {value}" for key, value in self.extra.items())
-        return f"{self.code}: {self.message}{tracking}{more}"
 
 
 class AlmaError(Exception):
@@ -176,6 +159,19 @@ class APIResponseValidationError(AlmaError):
         self.body_excerpt = body_excerpt
         self.body_kind = body_kind
         super().__init__(f"{message} ({method} {path}, HTTP {status_code})")
+
+
+class ResponseTooLargeError(APIResponseValidationError):
+    """The response body was larger than the client's ``max_response_bytes``; the rest was not read.
+
+    ``limit`` is that cap in bytes. The HTTP status in ``status_code`` says how Alma answered: a 2xx
+    means the call itself was carried out (for a write, Alma applied it). Raise the cap with
+    ``AlmaClient(max_response_bytes=...)`` if such bodies are expected; never retried.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, status_code: int, limit: int) -> None:
+        self.limit = limit
+        super().__init__(message, method=method, path=path, status_code=status_code)
 
 
 class APIStatusError(AlmaError):
@@ -297,162 +293,6 @@ class DailyThresholdExceeded(RateLimitError):
 
 class InternalServerError(APIStatusError):
     """Alma failed (HTTP 5xx)."""
-
-
-# --- parsing -------------------------------------------------------------------------------------
-
-# Alma writes camelCase; some gateways and wrappers write snake_case. Each name maps to its role.
-_CODE_KEYS = ("errorCode", "error_code", "ErrorCode")
-_MESSAGE_KEYS = ("errorMessage", "error_message", "ErrorMessage")
-_TRACKING_KEYS = ("trackingId", "tracking_id", "TrackingId", "trackingID")
-_DETAIL_KEYS = frozenset(_CODE_KEYS + _MESSAGE_KEYS + _TRACKING_KEYS)
-_CONTAINER_KEYS = frozenset({"web_service_result", "errorList", "error_list", "error", "errors"})
-_MAX_DEPTH = 8
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _first(obj: Mapping[str, Any], keys: Sequence[str]) -> Any:
-    for key in keys:
-        if obj.get(key) not in (None, ""):
-            return obj[key]
-    return None
-
-
-def _detail(obj: Mapping[str, Any], tracking: str | None) -> AlmaErrorDetail | None:
-    code, message = _first(obj, _CODE_KEYS), _first(obj, _MESSAGE_KEYS)
-    if code is None and message is None:
-        return None
-    own = _first(obj, _TRACKING_KEYS)
-    extra = {
-        str(key): _text(value)
-        for key, value in obj.items()
-        if key not in _DETAIL_KEYS and isinstance(value, str | int | float | bool) and _text(value)
-    }
-    return AlmaErrorDetail(
-        code=_text(code),
-        message=_text(message),
-        tracking_id=_text(own) or tracking or None,
-        extra=extra,
-    )
-
-
-def _details_from_json(data: Any) -> list[AlmaErrorDetail]:
-    details: list[AlmaErrorDetail] = []
-
-    def walk(node: Any, depth: int, tracking: str | None) -> None:
-        if depth > _MAX_DEPTH:
-            return
-        if isinstance(node, list):
-            for item in node:
-                walk(item, depth + 1, tracking)
-            return
-        if not isinstance(node, dict):
-            return
-        # A tracking id next to the error list (some gateways put it there) belongs to its errors.
-        tracking = _text(_first(node, _TRACKING_KEYS)) or tracking
-        if depth > 0:
-            found = _detail(node, tracking)
-            if found is not None:
-                details.append(found)
-                return
-        for key in _CONTAINER_KEYS:
-            if key in node:
-                walk(node[key], depth + 1, tracking)
-
-    walk(data, 0, None)
-    return details
-
-
-def _local(tag: Any) -> str:
-    return str(tag).rsplit("}", 1)[-1]
-
-
-def _details_from_xml(text: str) -> list[AlmaErrorDetail]:
-    try:
-        # The stdlib parser resolves no external entities; Alma's error bodies are tiny.
-        root = ET.fromstring(text.strip())  # noqa: S314
-    except (ET.ParseError, UnicodeError, ValueError, RecursionError):
-        return []
-    # A tracking id outside every <error> (beside the list) belongs to the errors that have none.
-    inside = {child for el in root.iter() if _local(el.tag) == "error" for child in el}
-    outer_tracking = next(
-        (
-            (el.text or "").strip()
-            for el in root.iter()
-            if el not in inside and _local(el.tag) in _TRACKING_KEYS and (el.text or "").strip()
-        ),
-        None,
-    )
-    details: list[AlmaErrorDetail] = []
-    for element in root.iter():
-        if _local(element.tag) != "error":
-            continue
-        fields: dict[str, Any] = {_local(name): value for name, value in element.attrib.items()}
-        fields.update({_local(child.tag): (child.text or "").strip() for child in element})
-        found = _detail(fields, outer_tracking)
-        if found is not None:
-            details.append(found)
-    return details
-
-
-def _decode(content: bytes | str) -> str:
-    return content.decode("utf-8", "replace") if isinstance(content, bytes) else content
-
-
-def parse_error_details(content: bytes | str) -> list[AlmaErrorDetail]:
-    """Alma's error entries in a response body (JSON, XML or wrapped); ``[]`` if it holds none.
-
-    Codes, messages and tracking ids are read wherever real error bodies put them (a single error
-    object or a list, wrapped in ``web_service_result`` or not, a tracking id beside the list); any
-    other field of an error is kept in ``extra``. Never raises: HTML pages, truncated JSON and empty
-    bodies simply yield no details.
-    """
-    stripped = _decode(content).lstrip().lstrip("\ufeff").lstrip()
-    if not stripped:
-        return []
-    if stripped[0] in "{[":
-        try:
-            return _details_from_json(json.loads(stripped))
-        except (ValueError, RecursionError):  # not JSON, or nested deeper than any error body
-            return []
-    if stripped[0] == "<":
-        return _details_from_xml(stripped)
-    return []
-
-
-_TAG = re.compile(r"<[^>]*>")
-_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
-_HTML_START = re.compile(r"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
-
-
-def body_kind(content: bytes | str, content_type: str | None = None) -> str:
-    """What a body is: ``"html"``, ``"xml"``, ``"json"``, ``"text"`` or ``"empty"`` (by its header, then its start)."""
-    text = _decode(content[:2048])
-    head = text.lstrip().lstrip("\ufeff").lstrip()
-    kind = (content_type or "").lower()
-    if not head:
-        return "empty"
-    if "html" in kind or _HTML_START.match(head):
-        return "html"
-    if head[0] in "{[":
-        return "json"
-    if head[0] == "<":
-        return "xml"
-    return "text"
-
-
-def body_excerpt(content: bytes | str, content_type: str | None = None, limit: int = 200) -> str | None:
-    """A short, one-line excerpt of a body; an HTML page is shown as its text (title, message, support id)."""
-    text = _decode(content)
-    if body_kind(content, content_type) == "html":
-        text = html.unescape(_TAG.sub(" ", _SCRIPT.sub(" ", text)))
-    text = " ".join(text.split())
-    if not text:
-        return None
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _error_class(status_code: int, codes: set[str]) -> type[APIStatusError]:

@@ -1,4 +1,4 @@
-"""``sandbox serve | seed | reset``: the embedded Alma sandbox over real HTTP, and its SQLite file.
+"""``sandbox serve | seed | reset | codes``: the embedded Alma sandbox over real HTTP, and its SQLite file.
 
 ``serve`` checks every flag and binds its port before it prints anything, so a port in use fails
 with one error and no URL or key; ``--port 0`` prints the port the system chose. Ctrl-C stops it
@@ -21,16 +21,18 @@ from alma_onelink._constants import API_PATH
 from alma_onelink.sandbox import FAULT_KINDS, Faults, Sandbox, SqliteStore, default_db_path
 
 from ._app import app, command
+from ._sandbox_codes import codes_app
 from ._state import DEFAULT_PATRONS, MAX_PATRONS, ExitCode, State, UsageProblem, check_file_path, state_of
 
 __all__ = ["bind", "run_server", "sandbox_app"]
 
 sandbox_app = typer.Typer(
-    short_help="The local sandbox: serve, seed, reset.",
-    help="Run the embedded Alma sandbox over HTTP, or fill or empty its SQLite file.",
+    short_help="The local sandbox: serve, seed, reset, codes.",
+    help="Run the embedded Alma sandbox over HTTP, fill or empty its SQLite file, or load your code tables.",
     no_args_is_help=True,
 )
 app.add_typer(sandbox_app, name="sandbox")
+sandbox_app.add_typer(codes_app, name="codes")
 
 SHUTDOWN_SECONDS: Final = 2
 """How long Ctrl-C waits for requests in flight before closing every connection."""

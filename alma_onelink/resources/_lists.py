@@ -14,7 +14,8 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from .._base import RequestSpec, clean_params, encode_path, parse_model
+from .._base import RequestSpec, parse_model
+from .._limits import clean_params, encode_path
 from ..errors import InputError, QueryNotUnderstoodError
 from ..models import AlmaModel, Fee, FeeList, Loan, LoanList, RequestList, User, UserList, UserRequest
 from ._options import MAX_PAGE_SIZE, one_of, page_args, retry_opts, text_option

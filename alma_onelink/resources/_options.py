@@ -10,9 +10,15 @@ import httpx
 from .._config import check_max_retries, check_timeout
 from ..errors import InputError
 
-__all__ = ["MAX_PAGE_SIZE", "flag", "one_of", "page_args", "retry_opts", "text_option"]
+__all__ = ["MAX_PAGE_SIZE", "flag", "one_of", "page_args", "retry_opts", "shown", "text_option"]
 
 MAX_PAGE_SIZE = 100
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for an error message, cut to about ``limit`` characters (a huge value stays readable)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} characters)"
 
 
 def one_of(name: str, value: str | None, allowed: Iterable[str], *, fold: bool = False) -> str | None:
@@ -24,7 +30,7 @@ def one_of(name: str, value: str | None, allowed: Iterable[str], *, fold: bool =
         for option in options:
             if value == option or (fold and value.casefold() == option.casefold()):
                 return option
-    raise InputError(f"{name}={value!r} is not valid; use one of: {', '.join(options)}")
+    raise InputError(f"{name}={shown(value)} is not valid; use one of: {', '.join(options)}")
 
 
 def text_option(name: str, value: Any) -> str | None:
@@ -32,14 +38,14 @@ def text_option(name: str, value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise InputError(f"{name} must be non-empty text, got {value!r}")
+        raise InputError(f"{name} must be non-empty text, got {shown(value)}")
     return value
 
 
 def flag(name: str, value: Any) -> bool:
     """``value`` if it is ``True`` or ``False`` (not a truthy string); else `InputError`."""
     if not isinstance(value, bool):
-        raise InputError(f"{name} must be True or False, got {value!r}")
+        raise InputError(f"{name} must be True or False, got {shown(value)}")
     return value
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from .._base import has_surrogate
+from .._limits import has_surrogate
 from ..errors import InputError
 
 __all__ = ["SEARCH_FIELDS", "build_query", "search_value"]

@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pydantic
 
-from .._base import RequestSpec, check_id, clean_params, encode_json, encode_path, parse_model, parse_nothing
+from .._base import RequestSpec, parse_model, parse_nothing
 from .._constants import PROTECTED_FIELDS
+from .._limits import check_id, clean_params, encode_json, encode_path
 from ..errors import InputError
 from ..models import User
 from ..models._base import input_error

@@ -6,6 +6,7 @@ The sandbox depends on ``alma_onelink.models``, ``alma_onelink.errors`` and ``al
 only, never on the client.
 """
 
+from ._codefile import CodeFileError
 from ._codes import CodeTables
 from ._directory import SandboxUsers
 from ._duke import DUKE_SCENARIOS, DUKE_UNIQUE_IDS
@@ -22,6 +23,7 @@ __all__ = [
     "DUKE_UNIQUE_IDS",
     "FAULT_KINDS",
     "AlmaFailure",
+    "CodeFileError",
     "CodeTables",
     "Faults",
     "Knobs",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 
-__all__ = ["CodeTables"]
+__all__ = ["DEFAULT_TABLE_NAMES", "CodeTables"]
 
 _DEFAULT_TABLES: dict[str, dict[str, str]] = {
     "UserGroups": {
@@ -138,6 +138,9 @@ _DEFAULT_TABLES: dict[str, dict[str, str]] = {
     "RequestSubTypes": {"PATRON_PHYSICAL": "Patron physical item request", "BOOKING": "Booking request"},
 }
 
+DEFAULT_TABLE_NAMES = frozenset(_DEFAULT_TABLES)
+"""The names of every code table the sandbox knows."""
+
 # Which statistical type each category belongs to; Alma fills ``category_type`` from this on output.
 _DEFAULT_CATEGORY_TYPES: dict[str, str] = {
     **{code: "PATRON_TYPE" for code in _DEFAULT_TABLES["UserStatCategories"] if code.startswith("PT_")},
@@ -171,10 +174,14 @@ class CodeTables:
                 self.add(table, code, desc)
 
     def add(self, table: str, code: str, desc: str, *, category_type: str | None = None) -> None:
-        """Add or relabel ``code`` in ``table`` (creating the table); stat categories may name their type."""
+        """Add or relabel ``code`` in ``table`` (creating the table); stat categories may name their type.
+
+        A code already there in another case is relabelled under the spelling it has (Alma matches
+        codes ignoring case, so the two would be one code).
+        """
         with self._lock:
+            code = self._folded.setdefault(table, {}).setdefault(code.casefold(), code)
             self._tables.setdefault(table, {})[code] = desc
-            self._folded.setdefault(table, {}).setdefault(code.casefold(), code)
             if category_type is not None:
                 self._category_types[code] = category_type
 

@@ -7,8 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ._codefile import LOADABLE_TABLES
 from ._codes import CodeTables
 from ._http import AlmaFailure
+
+LOAD_COMMAND = "alma-onelink sandbox codes load FILE"
+"""The command that adds codes to the sandbox's database, named in every refusal of a code it lacks."""
 
 Json = dict[str, Any]
 
@@ -59,12 +63,26 @@ def text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def lacking_code(error_code: str, message: str, table: str, code: str) -> AlmaFailure:
+    """Alma's refusal (``error_code``, ``message``) of a ``code`` the sandbox's ``table`` lacks, saying so.
+
+    Alma's message comes first, word for word, so a client that reads it still matches it; the
+    sandbox's note follows in the same text: which table lacks which code and, for a table an
+    institution configures, the command that adds it.
+    """
+    note = f" Sandbox: the {table} table has no code {code}"
+    if table in LOADABLE_TABLES:
+        note += f"; add it with: {LOAD_COMMAND}"
+    return AlmaFailure(error_code, message + note)
+
+
 def make_code(codes: CodeTables, table: str, value: Any, *, strict: str | None = None) -> Json:
     """``{"value", "desc"}`` with the code spelled as the table spells it and ``desc`` from the table.
 
     ``desc`` always comes from the table: a code the table does not hold gets ``""``, whatever
     ``desc`` the client sent. With ``strict`` (the field's name, such as ``"note type"``), such a
-    code is refused instead: 401864 "Given note type (X) is invalid.". A blank code is never refused.
+    code is refused instead: 401864 "Given note type (X) is invalid.", followed by the sandbox's note
+    (see `lacking`). A blank code is never refused.
     """
     raw = code_value(value)
     if not raw:
@@ -73,7 +91,7 @@ def make_code(codes: CodeTables, table: str, value: Any, *, strict: str | None =
     if found is not None:
         return {"value": found[0], "desc": found[1]}
     if strict:
-        raise AlmaFailure("401864", f"Given {strict} ({raw}) is invalid.")
+        raise lacking_code("401864", f"Given {strict} ({raw}) is invalid.", table, raw)
     return {"value": raw, "desc": ""}
 
 

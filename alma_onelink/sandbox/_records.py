@@ -20,7 +20,7 @@ from alma_onelink._constants import PROTECTED_FIELDS
 from alma_onelink.models import User
 from alma_onelink.models._base import dump_date
 
-from ._fields import Env, Json, as_bool, code_value, make_code, require, text
+from ._fields import Env, Json, as_bool, code_value, lacking_code, make_code, require, text
 from ._http import AlmaFailure
 from ._segments import blocks, contact_info, default_roles, identifiers, notes, roles, statistics
 
@@ -139,8 +139,14 @@ def check_account(env: Env, data: Json, *, existing: Json | None) -> tuple[str, 
                 "The external id in DB does not fit the given value in xml - external id cannot be updated.",
             )
         return account, old_external
-    if not external_id or not env.codes.has("ExternalSystems", external_id):
+    if not external_id:
         raise AlmaFailure("401854", "External Id must be given for external user.")
+    if not env.codes.has("ExternalSystems", external_id):
+        # Alma documents 401854 for an external_id that names no SIS profile too, and its own words
+        # for that rule (rest_user.xsd): it "must match a valid SIS external system profile".
+        raise lacking_code(
+            "401854", "External Id must match a valid SIS external system profile.", "ExternalSystems", external_id
+        )
     return account, external_id
 
 
@@ -183,6 +189,8 @@ def build_user(
     # nor is a PUT that takes a user's group away. A user stored without one keeps none.
     had_group = bool(code_value(old.get("user_group")))
     if (group or existing is None or had_group) and not codes.has("UserGroups", group):
+        if group:
+            raise lacking_code("401852", "Given user group is not legal.", "UserGroups", group)
         raise AlmaFailure("401852", "Given user group is not legal.")
     status = code_value(merged.get("status")).upper() or code_value(old.get("status")) or "ACTIVE"
     status_code = make_code(codes, "UserStatus", status, strict="status")

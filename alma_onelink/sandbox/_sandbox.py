@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ import httpx
 import platformdirs
 
 from ._asgi import ASGIApp, SandboxASGI
+from ._codefile import check_code_tables
 from ._codes import CodeTables
 from ._directory import SandboxUsers
 from ._duke import seed_duke
@@ -75,7 +77,9 @@ class Sandbox:
         sleep: How the sync transport waits out latency; ``async_sleep`` for the async one and ASGI.
         now: The sandbox's wall clock (UTC): dates it writes, the daily quota's day, seed data.
         log_path: Also append the request log to this JSON Lines file (its folder must exist).
-        code_tables: The code tables to validate against and fill ``desc`` from.
+        code_tables: The code tables to validate against and fill ``desc`` from (default: the
+            built-in ones). The codes loaded into the store (`load_codes`, ``alma-onelink sandbox
+            codes load``) are laid over them, and so are codes another process loads later.
         base_url: The origin clients use for the in-process transports.
 
     Raises ``ValueError`` for a knob out of range (a negative latency, an unknown fault kind…), a
@@ -122,7 +126,9 @@ class Sandbox:
         self._api_key = (api_key if api_key is not None else f"l7xx{derived:032x}").strip()
         self._keys.add(self._api_key)  # a blank key raises here, before a store is opened
         self.store: Store = store or (SqliteStore(db_path) if db_path is not None else MemoryStore())
-        self.code_tables = CodeTables() if code_tables is None else code_tables
+        self._code_tables = CodeTables() if code_tables is None else code_tables
+        self._codes_lock = threading.Lock()
+        self._codes_seen = -1  # the store's codes_version last laid over the code tables
         self.base_url = base_url.rstrip("/")
         self.institution = institution
         self._clock: Callable[[], float] = clock or time.monotonic
@@ -178,9 +184,41 @@ class Sandbox:
 
     # --- data ------------------------------------------------------------------------------------
 
+    @property
+    def code_tables(self) -> CodeTables:
+        """The code tables the rules check against: the built-in (or given) ones, the store's loaded codes over them."""
+        self._sync_codes()
+        return self._code_tables
+
     def env(self) -> Env:
         """The code tables, current time and institution the rules run against."""
         return Env(self.code_tables, self._now(), *self.institution)
+
+    def _sync_codes(self) -> None:
+        """Lay the store's loaded codes over `code_tables` when they changed (another process may load them)."""
+        if self.store.codes_version() == self._codes_seen:
+            return
+        with self._codes_lock:
+            version = self.store.codes_version()
+            if version == self._codes_seen:
+                return
+            for table, rows in self.store.codes().items():
+                for code, desc in rows.items():
+                    self._code_tables.add(table, code, desc)
+            self._codes_seen = version
+
+    def load_codes(self, tables: Mapping[str, Mapping[str, str]]) -> dict[str, int]:
+        """Add an institution's codes (``{"UserGroups": {"CODE": "Description"}, …}``) and keep them in the store.
+
+        Codes already there are relabelled; the tables are checked whole first, so a bad entry stores
+        nothing. Returns how many codes each table received. Raises ``ValueError`` (a `CodeFileError`)
+        naming the table or code that cannot be loaded, and ``NotImplementedError`` for a store that
+        keeps no code tables.
+        """
+        checked = check_code_tables(tables, source="the codes")
+        self.store.add_codes(checked)
+        self._sync_codes()
+        return {table: len(rows) for table, rows in checked.items()}
 
     @property
     def seeded_on(self) -> date | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from operator import attrgetter
 from pathlib import Path
@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS items (uid INTEGER NOT NULL, kind TEXT NOT NULL, data
                                   PRIMARY KEY (uid, kind));
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS codes (code_table TEXT NOT NULL, code TEXT NOT NULL, description TEXT NOT NULL,
+                                  load_number INTEGER NOT NULL, PRIMARY KEY (code_table, code));
 """
 
 
@@ -167,8 +169,42 @@ class SqliteStore(Store):
         with self.transaction():
             self._db.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
 
+    def codes(self) -> dict[str, dict[str, str]]:
+        """The loaded code tables (see `Store.codes`)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT code_table, code, description FROM codes ORDER BY load_number, rowid"
+            ).fetchall()
+        tables: dict[str, dict[str, str]] = {}
+        for table, code, desc in rows:
+            tables.setdefault(str(table), {})[str(code)] = str(desc)
+        return tables
+
+    def add_codes(self, tables: Mapping[str, Mapping[str, str]]) -> None:
+        """Keep the code tables, all or nothing (see `Store.add_codes`)."""
+        with self.transaction():
+            load = int(self._db.execute("SELECT COALESCE(MAX(load_number), 0) + 1 FROM codes").fetchone()[0])
+            for table, rows in tables.items():
+                # Alma matches codes ignoring case (beyond ASCII too): a code kept in another case is replaced.
+                kept = self._db.execute("SELECT code FROM codes WHERE code_table = ?", (table,)).fetchall()
+                folded = {str(code).casefold(): str(code) for (code,) in kept}
+                for code, desc in rows.items():
+                    old = folded.get(code.casefold())
+                    if old is not None:
+                        self._db.execute("DELETE FROM codes WHERE code_table = ? AND code = ?", (table, old))
+                    self._db.execute(
+                        "INSERT INTO codes (code_table, code, description, load_number) VALUES (?, ?, ?, ?)",
+                        (table, code, desc, load),
+                    )
+                    folded[code.casefold()] = code
+
+    def codes_version(self) -> int:
+        """The number of the last load (each `add_codes` is one), from the file: other processes' loads count."""
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(load_number), 0) FROM codes").fetchone()[0])
+
     def clear(self) -> None:
-        """Remove everything."""
+        """Remove every user, item, counter and setting; the loaded code tables stay."""
         with self.transaction():
             for table in ("users", "ids", "items", "counters", "settings"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names

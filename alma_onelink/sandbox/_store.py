@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -125,6 +125,26 @@ class Store(ABC):
         """Keep ``value`` as the store's setting ``name``."""
         raise NotImplementedError(f"{type(self).__name__} keeps no settings")
 
+    def codes(self) -> dict[str, dict[str, str]]:
+        """The code tables loaded into this store (table → code → description), oldest load first.
+
+        They are the institution's own codes, kept with the data; the sandbox lays them over its
+        built-in tables. A store that keeps none answers ``{}``.
+        """
+        return {}
+
+    def add_codes(self, tables: Mapping[str, Mapping[str, str]]) -> None:
+        """Keep ``tables`` (table → code → description) with the data, in one transaction.
+
+        A code already kept in another case is relabelled under the new spelling. The caller checks
+        the tables first (see `check_code_tables`); `clear` leaves them alone.
+        """
+        raise NotImplementedError(f"{type(self).__name__} keeps no code tables")
+
+    def codes_version(self) -> int:
+        """A number that changes whenever `add_codes` stores something (by any process, for SQLite)."""
+        return 0
+
     def close(self) -> None:  # noqa: B027 - optional for stores without resources
         """Release the store's resources; the store is unusable afterwards."""
 
@@ -154,6 +174,8 @@ class MemoryStore(Store):
         self._items: dict[tuple[int, str], str] = {}
         self._counters: dict[str, int] = {}
         self._settings: dict[str, str] = {}
+        self._codes: dict[str, dict[str, str]] = {}
+        self._codes_version = 0
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -287,8 +309,29 @@ class MemoryStore(Store):
             self._remember(self._settings, name)
             self._settings[name] = value
 
+    def codes(self) -> dict[str, dict[str, str]]:
+        """The loaded code tables (see `Store.codes`)."""
+        with self._lock:
+            return {table: dict(rows) for table, rows in self._codes.items()}
+
+    def add_codes(self, tables: Mapping[str, Mapping[str, str]]) -> None:
+        """Keep the code tables (see `Store.add_codes`)."""
+        with self._lock:
+            for table, rows in tables.items():
+                kept = self._codes.setdefault(table, {})
+                for code, desc in rows.items():
+                    for old in [k for k in kept if k.casefold() == code.casefold()]:
+                        del kept[old]
+                    kept[code] = desc
+            self._codes_version += 1
+
+    def codes_version(self) -> int:
+        """How many times code tables were added."""
+        with self._lock:
+            return self._codes_version
+
     def clear(self) -> None:
-        """Remove everything (not undone by a failing transaction)."""
+        """Remove every user, item, counter and setting (not undone by a failing transaction); codes stay."""
         with self._lock:
             self._users.clear()
             self._rows = SearchCache()
