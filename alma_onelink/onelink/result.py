@@ -108,22 +108,31 @@ class RegistrationResult:
 
     @property
     def warnings(self) -> list[EligibilityIssue]:
-        """The issues staff should read (not blocking)."""
-        return [issue for issue in self.issues if not issue.is_blocking]
+        """The issues staff should read (not blocking) that concern this outcome.
+
+        ``issues`` keeps every issue the policy and the workflow raised; an issue whose
+        ``applies_to`` leaves this outcome out (an already registered patron is not warned that
+        their account exists) is not here, nor in any rendering.
+        """
+        return [issue for issue in self.issues if not issue.is_blocking and issue.concerns(self.outcome)]
 
     @property
     def blocking(self) -> list[EligibilityIssue]:
-        """The issues that stopped the registration."""
+        """The issues that stopped the registration (always shown: they say why)."""
         return [issue for issue in self.issues if issue.is_blocking]
 
     # --- renderings ----------------------------------------------------------------------------
+    # Every rendering shows the same things in the same order: the headline, the account, what
+    # stopped or concerns this outcome, the accounts found, the steps (their Alma calls and
+    # milliseconds only when verbose), what to tell the patron, the journal. Each thing is said once.
 
     def headline(self) -> str:
-        """One line: who, which OneLink ID, the outcome and why."""
+        """One line: who, which OneLink ID, the outcome in capitals and why (the outcome said once)."""
         dry = "DRY RUN — " if self.dry_run else ""
+        reason = _beyond_outcome(self.reason, self.outcome)
         return (
             f"{dry}{self.patron.full_name} (OneLink ID {self.patron.onelink_id}): "
-            f"{self.outcome.value.upper().replace('_', ' ')} — {self.reason}"
+            f"{_label(self.outcome)}{f' — {reason}' if reason else ''}"
         )
 
     def _account_line(self) -> str | None:
@@ -134,33 +143,70 @@ class RegistrationResult:
         expiry = user.expiry_date.isoformat() if user.expiry_date else "no expiry date"
         return f"Account {user.primary_id}: group {group}, expires {expiry}"
 
-    def __str__(self) -> str:
-        lines = [self.headline()]
-        account = self._account_line()
-        if account:
-            lines.append(f"  {account}")
+    def _facts(self) -> list[str]:
+        """The lines under the headline: the journal's failure, the account, the merge to do."""
+        lines = []
+        if self.journal_error:
+            lines.append(f"The journal could not be written: {self.journal_error}")
+        if account := self._account_line():
+            lines.append(account)
         if self.merge_from:
-            lines.append(f"  Merge From: {self.merge_from}  →  To: {self.patron.onelink_id}")
-        if self.blocking:
-            lines.append("Blocked by:")
-            lines += [f"  - {issue}" for issue in self.blocking]
-        if self.warnings:
-            lines.append("For staff to read:")
-            lines += [f"  - {issue}" for issue in self.warnings]
-        if self.candidates:
-            lines.append("Accounts found:")
-            lines += [f"  - {candidate}" for candidate in self.candidates]
-        lines.append("Steps:")
-        lines += [f"  {step}" for step in self.steps]
-        if self.instructions:
-            lines.append("Tell the patron:" if self.ok else "Next:")
-            lines += [f"  - {line}" for line in self.instructions]
-        if self.journal_entries and self.journal_path is not None:
-            lines.append(
-                f"Journal: {len(self.journal_entries)} "
-                f"entr{'y' if len(self.journal_entries) == 1 else 'ies'} in {self.journal_path}"
-            )
+            lines.append(f"Merge From: {self.merge_from}  →  To: {self.patron.onelink_id}")
+        return lines
+
+    def _findings(self) -> list[_Section]:
+        """What stopped the registration, what staff should read, and the accounts found."""
+        said = self.headline()  # a blocking issue's message is usually the reason: named there, not repeated
+        blocked = [_Item(i.code if i.message in said else f"{i.code}: {i.message}", i.hint) for i in self.blocking]
+        sections = [
+            _Section("Blocked by:", blocked, "yellow"),
+            _Section("For staff to read:", [_Item(f"{i.code}: {i.message}", i.hint) for i in self.warnings], "yellow"),
+            _Section("Accounts found:", [_Item(str(candidate)) for candidate in self.candidates]),
+        ]
+        return [section for section in sections if section.items]
+
+    def _telling(self) -> list[_Section]:
+        """The lines for the patron (``Next:`` when the patron has no account yet), then those for staff.
+
+        A line that repeats a hint shown under its issue is left out; a line the workflow addresses
+        to staff (``"Staff: …"``) is never told to the patron.
+        """
+        hints = {issue.hint for issue in [*self.blocking, *self.warnings] if issue.hint}
+        told = [line for line in self.instructions if line not in hints]
+        sections = [
+            _Section(
+                "Tell the patron:" if self.ok else "Next:",
+                [_Item(line) for line in told if not line.startswith(_STAFF)],
+            ),
+            _Section("For staff:", [_Item(line.removeprefix(_STAFF)) for line in told if line.startswith(_STAFF)]),
+        ]
+        return [section for section in sections if section.items]
+
+    def _journal_line(self) -> str | None:
+        if not (self.journal_entries and self.journal_path is not None):
+            return None
+        count = len(self.journal_entries)
+        return f"Journal: {count} entr{'y' if count == 1 else 'ies'} in {self.journal_path}"
+
+    def to_text(self, *, verbose: bool = False) -> str:
+        """The result as a staff note, what ``str(result)`` prints.
+
+        ``verbose=True`` adds each step's Alma calls and milliseconds (the command's ``--verbose``).
+        """
+        lines = [self.headline(), *(f"  {fact}" for fact in self._facts())]
+        for section in self._findings():
+            lines += section.text()
+        if self.steps:
+            lines.append("Steps:")
+            lines += [f"  {_step_line(step, verbose=verbose)}" for step in self.steps]
+        for section in self._telling():
+            lines += section.text()
+        if journal := self._journal_line():
+            lines.append(journal)
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
 
     def __repr__(self) -> str:
         dry = " dry_run" if self.dry_run else ""
@@ -169,56 +215,63 @@ class RegistrationResult:
     def _repr_html_(self) -> str:
         esc = html.escape
         parts = [f"<div><strong>{esc(self.headline())}</strong>"]
-        account = self._account_line()
-        if account:
-            parts.append(f"<p>{esc(account)}</p>")
-        if self.merge_from:
-            parts.append(
-                f"<p>Merge From <code>{esc(self.merge_from)}</code> To <code>{esc(self.patron.onelink_id)}</code></p>"
-            )
-        if self.issues:
-            items = "".join(f"<li><b>{esc(i.severity)}</b> {esc(i.code)}: {esc(i.message)}</li>" for i in self.issues)
-            parts.append(f"<ul>{items}</ul>")
+        parts += [f"<p>{esc(fact)}</p>" for fact in self._facts()]
+        for section in self._findings():
+            parts.append(section.html())
         rows = "".join(
-            f"<tr><td>{esc(s.status)}</td><td>{esc(s.name)}</td><td>{esc(s.summary)}</td>"
+            f"<tr><td>{esc(str(s)[0])}</td><td>{esc(s.name)}</td><td>{esc(s.summary)}</td>"
             f"<td>{esc(', '.join(f'{c.method} {c.path}' for c in s.calls))}</td><td>{s.seconds * 1000:.0f} ms</td></tr>"
             for s in self.steps
         )
         parts.append(f"<table><tr><th></th><th>step</th><th>what</th><th>calls</th><th>time</th></tr>{rows}</table>")
-        if self.instructions:
-            parts.append("<ol>" + "".join(f"<li>{esc(line)}</li>" for line in self.instructions) + "</ol>")
+        for section in self._telling():
+            parts.append(section.html())
+        if journal := self._journal_line():
+            parts.append(f"<p>{esc(journal)}</p>")
         parts.append("</div>")
         return "".join(parts)
 
-    def __rich__(self) -> RenderableType:
-        colour = {"blocked": "yellow", "failed": "red"}.get(self.outcome.value, "green")
-        steps = Table(show_header=True, header_style="bold", box=None)
-        for column in ("", "step", "what", "calls", "ms"):
-            steps.add_column(column)
-        for step in self.steps:
-            calls = ", ".join(f"{c.method} {c.path}" for c in step.calls)
-            # Text cells: a name or a query in a step is data, never rich markup ("[/]" would raise).
-            cells = (str(step)[0], step.name, step.summary, calls, f"{step.seconds * 1000:.0f}")
-            steps.add_row(*(Text(cell) for cell in cells))
+    def render(self, *, verbose: bool = False) -> RenderableType:
+        """The result as a rich panel, what ``rich.print(result)`` draws.
+
+        ``verbose=True`` adds each step's Alma calls and milliseconds (the command's ``--verbose``).
+        Nothing in it is read as rich markup.
+        """
+        colour = _COLOURS.get(self.outcome.value, "green")
         # The headline goes in the body, which wraps: a panel title is cut at the terminal's width.
         body: list[RenderableType] = [Text(self.headline(), style=f"bold {colour}")]
-        account = self._account_line()
-        if account:
-            body.append(Text(account))
-        if self.merge_from:
-            body.append(Text(f"Merge From {self.merge_from} → To {self.patron.onelink_id}", style="bold"))
-        body += [Text(f"{issue.severity}: {issue.message}", style="yellow") for issue in self.issues]
-        body.append(steps)
-        body += [Text(f"• {line}") for line in self.instructions]
+        body += [Text(fact, style="bold red" if fact.startswith("The journal") else "") for fact in self._facts()]
+        for section in self._findings():
+            body += section.rich()
+        if self.steps:
+            steps = Table(show_header=True, header_style="bold", box=None)
+            columns = ("", "step", "what", "calls", "ms") if verbose else ("", "step", "what")
+            for column in columns:
+                steps.add_column(column)
+            for step in self.steps:
+                cells = [str(step)[0], step.name, step.summary]
+                if verbose:
+                    cells += [", ".join(f"{c.method} {c.path}" for c in step.calls), f"{step.seconds * 1000:.0f}"]
+                # Text cells: a name or a query in a step is data, never rich markup ("[/]" would raise).
+                steps.add_row(*(Text(cell) for cell in cells))
+            body.append(steps)
+        for section in self._telling():
+            body += section.rich()
+        if journal := self._journal_line():
+            body.append(Text(journal, style="dim"))
         title = Text(self.outcome.value.replace("_", " ") + (" (dry run)" if self.dry_run else ""), style=colour)
         return Panel(Group(*body), title=title, expand=False)
+
+    def __rich__(self) -> RenderableType:
+        return self.render()
 
     def to_record(self) -> dict[str, str | int | bool | None]:
         """One flat dict of JSON values, a row of a table or a DataFrame (`to_dict` has everything).
 
         Keys: ``index``, ``onelink_id``, ``name``, ``affiliation``, ``outcome``, ``ok``, ``dry_run``,
         ``primary_id``, ``user_group``, ``expiry_date`` (of the account after the run), ``merge_from``,
-        ``reason``, ``issues`` (their codes, joined with ``"; "``), ``candidates`` (the primary ids
+        ``reason``, ``issues`` (the codes of those that concern the outcome, ``blocking`` then
+        ``warnings``, joined with ``"; "``), ``candidates`` (the primary ids
         found), ``registration_id``.
         """
         user = self.user
@@ -235,13 +288,16 @@ class RegistrationResult:
             "expiry_date": user.expiry_date.isoformat() if user is not None and user.expiry_date else None,
             "merge_from": self.merge_from,
             "reason": self.reason,
-            "issues": "; ".join(issue.code for issue in self.issues) or None,
+            "issues": "; ".join(issue.code for issue in [*self.blocking, *self.warnings]) or None,
             "candidates": "; ".join(c.primary_id for c in self.candidates) or None,
             "registration_id": self.registration_id or None,
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything in JSON-ready form (dates as ISO text, the record in Alma's JSON)."""
+        """Everything in JSON-ready form (dates as ISO text, the record in Alma's JSON).
+
+        ``issues`` holds every issue, each with ``concerns_outcome``: whether the renderings show it.
+        """
         return {
             "outcome": self.outcome.value,
             "reason": self.reason,
@@ -250,7 +306,15 @@ class RegistrationResult:
             "user": self.user.to_alma() if self.user is not None else None,
             "candidates": [c.to_dict() for c in self.candidates],
             "issues": [
-                {"code": i.code, "severity": i.severity, "message": i.message, "hint": i.hint, "source": i.source}
+                {
+                    "code": i.code,
+                    "severity": i.severity,
+                    "message": i.message,
+                    "hint": i.hint,
+                    "source": i.source,
+                    "applies_to": list(i.applies_to) if i.applies_to is not None else None,
+                    "concerns_outcome": i.concerns(self.outcome),
+                }
                 for i in self.issues
             ],
             "steps": [s.to_dict() for s in self.steps],
@@ -264,4 +328,77 @@ class RegistrationResult:
             "journal_entries": list(self.journal_entries),
             "error": str(self.error) if self.error is not None else None,
             "index": self.index,
+            "journal_error": self.journal_error,
         }
+
+
+# --- rendering helpers ----------------------------------------------------------------------------
+
+_STAFF = "Staff: "
+"""How the workflow marks an instruction addressed to staff, not to the patron."""
+
+_COLOURS = {"blocked": "yellow", "failed": "red", "needs_merge": "magenta", "already_registered": "cyan"}
+
+
+def _label(outcome: Outcome) -> str:
+    return outcome.value.upper().replace("_", " ")
+
+
+def _beyond_outcome(reason: str, outcome: Outcome) -> str:
+    """``reason`` without a leading repeat of the outcome: "renewed: expired" → "expired", "created" → ""."""
+    text = reason.strip()
+    word = outcome.value.replace("_", " ")
+    if not text.casefold().startswith(word):
+        return text
+    rest = text[len(word) :]
+    if not rest.strip(" ."):
+        return ""
+    return rest.lstrip(":;,—- ") if rest.lstrip(" ")[:1] in (":", ";", ",", "—", "-") else text
+
+
+def _step_line(step: Step, *, verbose: bool) -> str:
+    """``✓ find: found jd123`` (verbose: ``… [GET /users/jd123 → ok (12 ms)] 13 ms``)."""
+    line = f"{str(step)[0]} {step.name}: {step.summary}"
+    if verbose:
+        calls = f" [{', '.join(str(call) for call in step.calls)}]" if step.calls else ""
+        line += f"{calls} {step.seconds * 1000:.0f} ms"
+    return line
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    line: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """A heading and its lines, each with an optional "what to do"."""
+
+    heading: str
+    items: list[_Item]
+    style: str = ""
+
+    def text(self) -> list[str]:
+        lines = [self.heading]
+        for item in self.items:
+            lines.append(f"  - {item.line}")
+            if item.hint:
+                lines.append(f"    What to do: {item.hint}")
+        return lines
+
+    def html(self) -> str:
+        esc = html.escape
+        items = "".join(
+            f"<li>{esc(item.line)}{f'<br><i>What to do:</i> {esc(item.hint)}' if item.hint else ''}</li>"
+            for item in self.items
+        )
+        return f"<p><b>{esc(self.heading)}</b></p><ul>{items}</ul>"
+
+    def rich(self) -> list[RenderableType]:
+        out: list[RenderableType] = [Text(self.heading, style=f"bold {self.style}".strip())]
+        for item in self.items:
+            out.append(Text(f"  • {item.line}", style=self.style))
+            if item.hint:
+                out.append(Text(f"    What to do: {item.hint}"))
+        return out

@@ -10,14 +10,25 @@ from the ``alma_onelink.policies`` entry-point group, and add-ons from ``alma_on
 Write a plugin with ``@hookimpl`` functions named after the hooks in ``hookspecs``.
 """
 
+from ._facts import fact_label, facts_label
 from .hookspecs import hookimpl, hookspec
-from .manager import DEFAULT_POLICY, PLUGIN_GROUP, POLICY_GROUP, Policy, available_policies, load_policy
+from .manager import (
+    DEFAULT_POLICY,
+    EXPIRY_NOT_AFTER_TODAY,
+    PLUGIN_GROUP,
+    POLICY_GROUP,
+    Policy,
+    available_policies,
+    load_policy,
+)
 from .types import (
+    LINK_DESCRIPTIONS,
     LINK_MY_ACCOUNT,
     LINK_ONELINK_REGISTRATION,
     LINK_ONELINK_SIGN_IN,
     LINK_SELF_SERVICE,
     NO_PURGE_DATE,
+    REGISTRATION_OUTCOMES,
     WELL_KNOWN_LINKS,
     Affiliation,
     Donation,
@@ -27,6 +38,7 @@ from .types import (
     PolicyError,
     PostalAddress,
     PriorRole,
+    RegistrationOutcome,
     Severity,
     add_months,
     blocking,
@@ -35,6 +47,8 @@ from .types import (
 
 __all__ = [
     "DEFAULT_POLICY",
+    "EXPIRY_NOT_AFTER_TODAY",
+    "LINK_DESCRIPTIONS",
     "LINK_MY_ACCOUNT",
     "LINK_ONELINK_REGISTRATION",
     "LINK_ONELINK_SIGN_IN",
@@ -42,6 +56,7 @@ __all__ = [
     "NO_PURGE_DATE",
     "PLUGIN_GROUP",
     "POLICY_GROUP",
+    "REGISTRATION_OUTCOMES",
     "WELL_KNOWN_LINKS",
     "Affiliation",
     "Donation",
@@ -52,10 +67,13 @@ __all__ = [
     "PolicyError",
     "PostalAddress",
     "PriorRole",
+    "RegistrationOutcome",
     "Severity",
     "add_months",
     "available_policies",
     "blocking",
+    "fact_label",
+    "facts_label",
     "hookimpl",
     "hookspec",
     "load_policy",

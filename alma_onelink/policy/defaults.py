@@ -13,6 +13,7 @@ from typing import Final
 from alma_onelink.errors import InputError
 from alma_onelink.models import Code, User, UserIdentifier, UserNote, UserStatistic
 
+from ._facts import fact_label, facts_label
 from .hookspecs import hookimpl
 from .types import Affiliation, EligibilityIssue, Patron, add_months, onelink_id_clash
 
@@ -60,21 +61,25 @@ MERGE_SEGMENTS: Final = ("identifiers", "addresses", "emails", "phones", "notes"
 DEFAULT_MERGE_SEGMENTS: Final = ("identifiers", "addresses", "emails", "phones", "notes", "statistics")
 """What Alma's Merge Users form ticks by default: contacts, identifiers, notes and statistics."""
 
+_TERM: Final = {"account term": "a year from registration"}
+
 AFFILIATIONS: Final[tuple[Affiliation, ...]] = (
-    Affiliation("alumni", "Alumni", ("graduated_on",), "Graduates of the institution."),
+    Affiliation("alumni", "Alumni", ("graduated_on",), "Graduates of the institution.", _TERM),
     Affiliation(
         "reciprocal",
         "Reciprocal borrower",
         ("home_institution",),
         "Borrowers from a partner library.",
+        _TERM,
     ),
     Affiliation(
         "former_affiliate",
         "Former faculty, staff or sponsored researcher",
         ("prior_role",),
         "People who have left the institution.",
+        {"former roles": ", ".join(FORMER_PATRON_TYPES), **_TERM},
     ),
-    Affiliation("community", "Community borrower", (), "Members of the public with a borrowing card."),
+    Affiliation("community", "Community borrower", (), "Members of the public with a borrowing card.", _TERM),
 )
 
 
@@ -111,8 +116,8 @@ def alma_onelink_patron_type(patron: Patron) -> UserStatistic | None:
         category = FORMER_PATRON_TYPES.get(patron.prior_role or "")
         if category is None:
             raise InputError(
-                f"A former affiliate's Patron type follows their prior_role ({', '.join(FORMER_PATRON_TYPES)}); "
-                f"got {patron.prior_role!r}."
+                f"A former affiliate's Patron type follows {fact_label('prior_role')}, one of "
+                f"{', '.join(FORMER_PATRON_TYPES)}; got {patron.prior_role!r}."
             )
     else:
         category = PATRON_TYPES.get(patron.affiliation, f"PT_{patron.affiliation.upper()}")
@@ -174,8 +179,8 @@ def alma_onelink_eligibility(
         issues.append(
             EligibilityIssue.block(
                 "missing_facts",
-                f"{affiliation.label} needs {', '.join(missing)}, which the application leaves empty.",
-                f"Ask the patron and fill in {', '.join(missing)}.",
+                f"{affiliation.label} needs {facts_label(missing)}, which the application leaves empty.",
+                "Ask the patron and fill in what is missing.",
             )
         )
     issues += _id_clashes(patron, existing)
@@ -192,6 +197,10 @@ def _id_clashes(patron: Patron, existing: Sequence[User]) -> list[EligibilityIss
     (``account_exists``) is updated or reported as already registered; the workflow takes the ID off
     an older account holding it as an identifier (``identifier_in_use``), creates the new account
     and reports ``needs_merge``. An institution plugin rewords either by reporting its code.
+
+    Each concerns only the outcomes it explains (``applies_to``): ``account_exists`` a renewal, as an
+    already registered patron needs no warning that their account exists; ``identifier_in_use`` the
+    move and its failure, never a blocked registration, which writes nothing.
     """
     issues: list[EligibilityIssue] = []
     for user in existing:
@@ -208,6 +217,7 @@ def _id_clashes(patron: Patron, existing: Sequence[User]) -> list[EligibilityIss
                     f"Check that account {user.primary_id} is this patron's: its names ({_names(user)}) should "
                     f"be those of {patron.full_name}. The workflow itself refuses to take over an account that "
                     "belongs to someone else.",
+                    applies_to=("renewed",),
                 )
             )
             continue
@@ -237,7 +247,7 @@ def _identifier_in_use(patron: Patron, user: User, held: Sequence[UserIdentifier
     )
     if not user.is_patron_only:
         hint += f" Account {account} holds roles besides Patron: remove them before the merge."
-    return EligibilityIssue.warn("identifier_in_use", message, hint)
+    return EligibilityIssue.warn("identifier_in_use", message, hint, applies_to=("needs_merge", "failed"))
 
 
 def _names(user: User) -> str:

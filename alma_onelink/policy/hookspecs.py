@@ -34,6 +34,7 @@ __all__ = [
     "alma_onelink_prepare_user",
     "alma_onelink_purge_date",
     "alma_onelink_timezone",
+    "alma_onelink_unset_links",
     "alma_onelink_validate_onelink_id",
     "hookimpl",
     "hookspec",
@@ -108,8 +109,11 @@ def alma_onelink_patron_type(patron: Patron) -> UserStatistic | None:
 def alma_onelink_expiry_date(patron: Patron, today: date) -> date | None:
     """When the new account expires. **firstresult.**
 
-    Called by `Policy.expiry_date()` and `Policy.build_user()`; `today` is the registration day.
-    The defaults answer one year from `today`.
+    Called by `Policy.expiry_date()`, `Policy.build_user()` and `Policy.eligibility()`; `today` is
+    the registration day. The defaults answer one year from `today`. An answer not after `today`
+    (a membership that has run out) makes `Policy.eligibility()` block with
+    `expiry_not_after_today` unless a plugin already blocks: say why in your own words with an
+    eligibility issue of your own (Duke: `membership_lapsed`).
 
     Returns:
         The expiry date, or `None` to let the next plugin decide.
@@ -147,7 +151,11 @@ def alma_onelink_eligibility(
     hold the OneLink ID itself (it updates an account whose primary id is the OneLink ID; it moves
     the ID off an older account and reports `needs_merge`), so the defaults only warn about them
     (`account_exists`, `identifier_in_use`); a plugin should not block just because such an
-    account exists either.
+    account exists either. A warning that concerns only some outcomes says which in its
+    `applies_to` (the defaults' `account_exists` concerns `renewed`): a result keeps every issue
+    and shows staff those that concern its outcome. Name the patron's facts as the command does
+    (`fact_label`). When no plugin blocks, an expiry date not after `today` blocks as
+    `expiry_not_after_today`: block first, in your own words, where your rules can lapse.
 
     Args:
         patron: The application.
@@ -189,6 +197,21 @@ def alma_onelink_links() -> Mapping[str, str] | None:
 
     Returns:
         Key → absolute URL, or `None` for none.
+    """
+
+
+@hookspec
+def alma_onelink_unset_links() -> Mapping[str, str] | None:
+    """The links this plugin could give but are not configured, and how to set each. **Collected.**
+
+    Called by `Policy.unset_links()`, which lists every well-known link `Policy.links()` lacks
+    (with a generic sentence) and every key reported here that no plugin gives. When two plugins
+    explain the same key, the plugin called first wins. A link some plugin gives is never listed,
+    whatever another says.
+
+    Returns:
+        Key → one sentence for staff: what the page is and how to set it (the setting and where it
+        lives), or `None` when every link of this plugin is set.
     """
 
 

@@ -61,7 +61,9 @@ def test_generic_decisions(policy: Policy, affiliation: str, group: str, categor
 
 
 def test_a_former_affiliate_needs_a_prior_role_for_the_patron_type(policy: Policy) -> None:
-    with pytest.raises(InputError, match=r"follows their prior_role \(faculty, staff, sponsored\); got 'student'"):
+    with pytest.raises(
+        InputError, match=r"follows the former role \(--prior-role\), one of faculty, staff, sponsored; got 'student'"
+    ):
         policy.patron_type(patron(affiliation="former_affiliate", prior_role="student"))
 
 
@@ -234,7 +236,10 @@ def test_eligibility_messages_say_what_to_do(policy: Policy) -> None:
     assert unknown.message == "Affiliation 'visitor' is not one this policy offers."
     assert unknown.hint == "Choose one of: alumni, reciprocal, former_affiliate, community."
     [missing] = policy.eligibility(patron(affiliation="reciprocal"), today=TODAY)
-    assert missing.message == "Reciprocal borrower needs home_institution, which the application leaves empty."
+    assert missing.message == (
+        "Reciprocal borrower needs the home institution (--home-institution), which the application leaves empty."
+    )
+    assert missing.hint == "Ask the patron and fill in what is missing."
 
 
 def test_build_user_writes_the_record_alma_expects(policy: Policy) -> None:

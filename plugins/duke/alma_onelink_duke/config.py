@@ -38,6 +38,9 @@ from alma_onelink.policy import WELL_KNOWN_LINKS, Affiliation, PolicyError, Prio
 
 __all__ = [
     "CONFIG_ENV",
+    "how_to_set",
+    "money",
+    "span",
     "LINK_KEYS",
     "AffiliationConfig",
     "DukeConfig",
@@ -67,6 +70,20 @@ def normalize_institution(name: str) -> str:
     text = re.sub("[.'\u2019]", "", name.casefold().replace("&", " and "))
     words = re.sub(r"[^0-9a-z]+", " ", text).split()
     return " ".join(word for word in words if word not in _STOPWORDS)
+
+
+def money(amount: Decimal) -> str:
+    """Dollars as staff write them: ``$1,250.00``."""
+    return f"${amount:,.2f}"
+
+
+def span(months: int) -> str:
+    """A number of months in words: ``"a year"``, ``"2 years"``, ``"6 months"``."""
+    if months == 12:
+        return "a year"
+    if months % 12 == 0:
+        return f"{months // 12} years"
+    return f"{months} month" if months == 1 else f"{months} months"
 
 
 def _not_blank(value: str) -> str:
@@ -204,6 +221,7 @@ class DukeConfig(_Settings):
     links: dict[str, Annotated[str, AfterValidator(_link)]] = Field(default_factory=dict)
     affiliations: dict[str, AffiliationConfig]
     _offered: tuple[Affiliation, ...] = PrivateAttr(default=())
+    _source: str | None = PrivateAttr(default=None)
 
     @field_validator("links")
     @classmethod
@@ -226,11 +244,42 @@ class DukeConfig(_Settings):
         offered = []
         for code, settings in self.affiliations.items():
             try:
-                offered.append(Affiliation(code, settings.label, settings.requires, settings.description))
+                offered.append(
+                    Affiliation(code, settings.label, settings.requires, settings.description, self.limits(settings))
+                )
             except ValueError as exc:
                 raise ValueError(f"affiliations.{code}: {exc}") from None
         self._offered = tuple(offered)
         return self
+
+    def limits(self, settings: AffiliationConfig) -> dict[str, str]:
+        """The affiliation's rules as staff quote them at the desk: label → text (``Affiliation.limits``)."""
+        limits: dict[str, str] = {}
+        if settings.institutions:
+            limits["home institutions"] = ", ".join(inst.name for inst in settings.institutions)
+        if settings.patron_type_by_role:
+            limits["former roles"] = ", ".join(settings.patron_type_by_role)
+        if settings.minimum_gift is not None:
+            limits["minimum gift"] = money(settings.minimum_gift)
+        if settings.residence_city is not None:
+            limits["residence"] = f"{settings.residence_city} (staff check proof of residence)"
+        if "graduated_on" in settings.requires:
+            wait = self.rule(settings, "netid_wait_months")
+            limits["wait after graduation"] = f"{span(int(wait))}, until the NetID is deactivated"
+        from_gift = settings.expiry_from == "donation"
+        start = "the gift date" if from_gift else "registration"
+        if settings.expiry_on is not None:
+            day = date(2001, settings.expiry_on.month, settings.expiry_on.day)
+            term = f"until the first {day:%B} {day.day} after {start}"
+        else:
+            term = f"{span(int(self.rule(settings, 'expiry_months')))} from {start}"
+        limits["membership term" if from_gift else "account term"] = term
+        return limits
+
+    @property
+    def source(self) -> str | None:
+        """The settings file merged over ``duke.toml`` (``None``: the shipped settings, or settings given in code)."""
+        return self._source
 
     @property
     def offered(self) -> tuple[Affiliation, ...]:
@@ -328,9 +377,19 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
         where = f"{override} (merged over duke.toml)"
     data = _drop_disabled(data, where)
     try:
-        return DukeConfig.model_validate(data)
+        config = DukeConfig.model_validate(data)
     except ValidationError as exc:
         raise _invalid(where, "; ".join(_problem(error) for error in exc.errors())) from exc
+    config._source = str(Path(chosen).expanduser()) if chosen is not None else None
+    return config
+
+
+def how_to_set(config: DukeConfig, key: str) -> str:
+    """How staff set the link ``key``: the setting, and the file to put it in."""
+    setting = f'{key} = "https://…"'
+    if config.source is not None:
+        return f"set it under [links] in {config.source} (named by {CONFIG_ENV}): {setting}"
+    return f"set it under [links] in a settings file of your own, {setting}, and point {CONFIG_ENV} at that file"
 
 
 def _problem(error: ErrorDetails) -> str:

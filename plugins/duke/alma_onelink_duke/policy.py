@@ -16,39 +16,37 @@ from typing import Final
 from alma_onelink.errors import InputError
 from alma_onelink.models import Code, User, UserNote, UserStatistic
 from alma_onelink.policy import (
+    LINK_DESCRIPTIONS,
+    LINK_MY_ACCOUNT,
     LINK_ONELINK_SIGN_IN,
     NO_PURGE_DATE,
     Affiliation,
     EligibilityIssue,
     Patron,
     add_months,
+    fact_label,
+    facts_label,
     hookimpl,
     onelink_id_clash,
 )
 
-from .config import AffiliationConfig, DukeConfig, MonthDay, load_config
+from .config import LINK_KEYS, AffiliationConfig, DukeConfig, MonthDay, how_to_set, load_config, money, span
 
 __all__ = ["DukePolicy"]
 
 _UNIQUE_ID: Final = re.compile(r"^[0-9]{7}$")
+_NEW_ACCOUNT: Final = ("created", "needs_merge")
+"""The outcomes in which a new account exists for an old one to be merged into."""
 
 
-def _money(amount: object) -> str:
-    return f"${amount:,.2f}"
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _not_before(day: date, months: int) -> date:
     """``months`` after ``day``; a day the month lacks (29 February) moves to the next month's 1st, not back."""
     end = add_months(day, months)
     return end + timedelta(days=1) if end.day < day.day else end
-
-
-def _span(months: int) -> str:
-    if months == 12:
-        return "a year"
-    if months % 12 == 0:
-        return f"{months // 12} years"
-    return f"{months} months"
 
 
 def _next_month_day(after: date, month_day: MonthDay) -> date:
@@ -88,7 +86,8 @@ class DukePolicy:
         got = f"got {onelink_id!r}"
         if onelink_id.isdigit() and len(onelink_id) < 7:
             got += f" ({len(onelink_id)} digits: was a leading zero dropped?)"
-        return f"onelink_id must be 7 digits, like 0123456 (the Duke Unique ID, leading zeros kept); {got}"
+        # No flag named: the id is --onelink-id to register, but an argument of merge plan.
+        return f"the OneLink ID must be 7 digits, like 0123456 (the Duke Unique ID, leading zeros kept); {got}"
 
     @hookimpl
     def alma_onelink_timezone(self) -> str:
@@ -99,6 +98,19 @@ class DukePolicy:
     def alma_onelink_links(self) -> dict[str, str]:
         """The OneLink pages of the procedure, and My Account once it is configured."""
         return {key: url for key, url in self.config.links.items() if url}
+
+    @hookimpl
+    def alma_onelink_unset_links(self) -> dict[str, str]:
+        """Each link of the settings left blank, and how to set it (My Account: the procedure leaves it blank)."""
+        unset: dict[str, str] = {}
+        for key in LINK_KEYS:
+            if self.config.links.get(key):
+                continue
+            what = LINK_DESCRIPTIONS[key]
+            if key == LINK_MY_ACCOUNT:
+                what += ' (the procedure\'s "[insert link to My accounts]")'
+            unset[key] = f"{what[0].upper()}{what[1:]}: not set in the Duke settings; {how_to_set(self.config, key)}."
+        return unset
 
     # --- decisions -------------------------------------------------------------------------
 
@@ -119,7 +131,8 @@ class DukePolicy:
         if category is None:
             roles = ", ".join(settings.patron_type_by_role)
             raise InputError(
-                f"{settings.label} needs prior_role {roles} to choose the Patron type; got {patron.prior_role!r}."
+                f"{settings.label} chooses the Patron type by {fact_label('prior_role')}, one of {roles}; "
+                f"got {patron.prior_role!r}."
             )
         return UserStatistic(
             category_type=Code(value=self.config.codes.patron_type_category),
@@ -160,12 +173,13 @@ class DukePolicy:
                     "active_netid",
                     f"{patron.full_name} has an active NetID, so this procedure does not apply: "
                     "it is for people without a current, active NetID.",
-                    "They use their NetID account. If the NetID has been deactivated, untick has_active_netid.",
+                    "They use their NetID account. If the NetID has been deactivated, register them without "
+                    f"{fact_label('has_active_netid')}.",
                 )
             )
         issues += self._future_dates(patron, today)
         settings = self._settings(patron)
-        issues += self._recent_graduate(patron, settings, existing, today)
+        issues += self._recent_graduate(patron, settings, today)
         if settings is not None:
             issues += self._prior_role(patron, settings)
             issues += self._home_institution(patron, settings)
@@ -184,42 +198,34 @@ class DukePolicy:
         return [
             EligibilityIssue.block(
                 "date_after_today",
-                f"{field} {day.isoformat()} is after the registration day, {today.isoformat()}: "
-                "the application's facts must have happened by then.",
-                f"Check {field} with the patron and correct the application.",
+                f"{_capital(fact_label(field))} {day.isoformat()} is after the registration day, "
+                f"{today.isoformat()}: the application's facts must have happened by then.",
+                "Check that date with the patron and correct the application.",
             )
             for field, day in dated.items()
             if day is not None and day > today
         ]
 
     def _recent_graduate(
-        self, patron: Patron, settings: AffiliationConfig | None, existing: Sequence[User], today: date
+        self, patron: Patron, settings: AffiliationConfig | None, today: date
     ) -> list[EligibilityIssue]:
         # Whatever affiliation they now register under: the NetID of a recent graduate is still active.
+        # The procedure's reason to wait is the NetID, not an account, so this blocks whether or not
+        # Alma holds one: every run of the same application agrees, the first and the next.
         graduated = patron.graduated_on
         if graduated is None or graduated > today:  # a date after today is reported as date_after_today
             return []
-        months = self.config.rule(settings, "netid_wait_months")
+        months = int(self.config.rule(settings, "netid_wait_months"))
         netid_off = _not_before(graduated, months)
         if today >= netid_off:
             return []
-        if existing:
-            return [
-                EligibilityIssue.block(
-                    "recent_alum",
-                    f"{patron.full_name} graduated on {graduated.isoformat()}; their NetID is deactivated about "
-                    f"{_span(months)} after graduation; register on or after {netid_off.isoformat()}.",
-                    "Until then they sign in with their NetID and use their current account: the NetID must be "
-                    "deactivated before they can use OneLink.",
-                )
-            ]
         return [
-            EligibilityIssue.warn(
-                "recent_alum_no_account",
-                f"{patron.full_name} graduated on {graduated.isoformat()}, less than {_span(months)} ago, yet no "
-                "Alma account was found; a recent graduate usually has one from their student days.",
-                "Search Alma again by name and by Duke Unique ID. If an account turns up, they must wait: "
-                f"their NetID is deactivated about {_span(months)} after graduation; register on or after "
+            EligibilityIssue.block(
+                "recent_alum",
+                f"{patron.full_name} graduated on {graduated.isoformat()}; their NetID is deactivated about "
+                f"{span(months)} after graduation; register on or after {netid_off.isoformat()}.",
+                f"Until then they sign in with their NetID, and a library account they have stays as it is: the "
+                f"NetID must be deactivated before they can use OneLink. Ask them to come back on or after "
                 f"{netid_off.isoformat()}.",
             )
         ]
@@ -273,9 +279,9 @@ class DukePolicy:
             issues.append(
                 EligibilityIssue.block(
                     "gift_below_minimum",
-                    f"A gift of {_money(gift.amount)} is under the {_money(settings.minimum_gift)} that brings "
+                    f"A gift of {money(gift.amount)} is under the {money(settings.minimum_gift)} that brings "
                     f"a {settings.label} borrowing card.",
-                    f"A borrowing card needs a gift of at least {_money(settings.minimum_gift)}; "
+                    f"A borrowing card needs a gift of at least {money(settings.minimum_gift)}; "
                     "otherwise another affiliation may fit.",
                 )
             )
@@ -286,8 +292,9 @@ class DukePolicy:
                     EligibilityIssue.block(
                         "membership_lapsed",
                         f"The gift of {gift.given_on.isoformat()} covered {settings.label} membership until "
-                        f"{ends.isoformat()}, which has passed.",
-                        "A new gift renews the membership: enter its amount and date.",
+                        f"{ends.isoformat()}, {'today' if ends == today else 'which has passed'}.",
+                        "A new gift renews the membership: enter "
+                        f"{facts_label(['donation.amount', 'donation.given_on'])} of the new gift.",
                     )
                 )
         return issues
@@ -350,6 +357,7 @@ class DukePolicy:
                     f"{patron.full_name} also has {len(old_accounts)} older Alma account(s): {accounts}. After "
                     "the new account is created, merge the old one(s) into it.",
                     hint,
+                    applies_to=_NEW_ACCOUNT,  # no new account, nothing to merge into
                 )
             )
         return issues
@@ -369,7 +377,7 @@ class DukePolicy:
         if patron.prior_role:
             facts.append(f"former {patron.prior_role}")
         if patron.donation is not None:
-            facts.append(f"gift of {_money(patron.donation.amount)} on {patron.donation.given_on.isoformat()}")
+            facts.append(f"gift of {money(patron.donation.amount)} on {patron.donation.given_on.isoformat()}")
         user.user_note = [
             *user.user_note,
             UserNote(

@@ -22,7 +22,7 @@ class ExamplePolicy:
         """Campus IDs are 8 digits."""
         if onelink_id.isdigit() and len(onelink_id) == 8:
             return None
-        return f"onelink_id must be the 8-digit campus ID, like 20240001; got {onelink_id!r}"
+        return f"the OneLink ID must be the 8-digit campus ID, like 20240001; got {onelink_id!r}"
 
     @hookimpl
     def alma_onelink_patron_group(self, patron: Patron) -> Code | None:

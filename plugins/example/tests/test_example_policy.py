@@ -31,4 +31,6 @@ def test_community_cards_last_six_months_and_alumni_a_year() -> None:
     assert policy.expiry_date(alum, today=TODAY) == date(2026, 7, 1)
     [issue] = policy.eligibility(neighbour, today=TODAY)
     assert (issue.code, issue.severity) == ("no_email", "warn")
-    assert policy.validate_onelink_id("2024") == "onelink_id must be the 8-digit campus ID, like 20240001; got '2024'"
+    assert (
+        policy.validate_onelink_id("2024") == "the OneLink ID must be the 8-digit campus ID, like 20240001; got '2024'"
+    )
