@@ -3,7 +3,8 @@
 A procedure is a generator of operations (`alma_onelink.engine._ops`: Alma calls and journal lines as
 plain data); `drive` runs it with `AlmaClient`, `drive_async` with `AsyncAlmaClient`, and those two
 loops are the only I/O. Every write goes through one helper (journal the intent, write, read back what
-was lost, journal how it ended), the `Journal` keeps every write ahead of it, and `restore` undoes one.
+was lost, journal how it ended), the `Journal` keeps every write ahead of it, `settle` reads Alma to
+know how a write ended when a crash kept its line from the journal, and `restore` undoes one.
 
 Nothing here knows of registration or merging: `alma_onelink.onelink` and `alma_onelink.merge` sit on
 top of this package, beside each other.
@@ -11,6 +12,7 @@ top of this package, beside each other.
 
 from ._driver import Procedure, drive, drive_async
 from ._inputs import JournalLike, check_staff, check_today, journal_for, open_journal
+from ._settle import asettle, settle
 from ._trace import ApiCall, Step, Trace
 from .journal import Journal, JournalEntry, JournalError, default_journal_path
 from .restore import Restored, RestoreError, RestoreResult, arestore, comparable, restore
@@ -28,6 +30,7 @@ __all__ = [
     "Step",
     "Trace",
     "arestore",
+    "asettle",
     "check_staff",
     "check_today",
     "comparable",
@@ -37,4 +40,5 @@ __all__ = [
     "journal_for",
     "open_journal",
     "restore",
+    "settle",
 ]

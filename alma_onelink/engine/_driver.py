@@ -2,7 +2,9 @@
 
 A procedure is a generator of `Op`s. The driver performs each one and sends its result back, or
 throws the SDK error (an `AlmaError`) into the generator, where the procedure decides what it
-means. Anything that is not an `AlmaError` is a bug and propagates unchanged.
+means. A journal line that cannot be written or read is thrown in as `JournalError`: the procedure
+knows whether it has written to Alma yet (see `alma_onelink.engine._write.write`). Anything that is
+not an `AlmaError` is a bug and propagates unchanged.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from alma_onelink.errors import AlmaError, APIStatusError
 from alma_onelink.pagination import AsyncOffsetPage, SyncOffsetPage
 
-from ._moves import moved_off
-from ._ops import AlmaOp, CompleteWrite, FindMoves, IntendWrite, JournalOp, Op
+from ._moves import moved_off, next_write, unsettled_for
+from ._ops import AlmaOp, CompleteWrite, FindMoves, FindUnsettled, IntendWrite, JournalOp, NextWrite, Op, SettleWrite
 from ._trace import ApiCall, Trace
 from .journal import Journal, JournalError
 
@@ -37,26 +39,31 @@ def _outcome(exc: BaseException | None) -> str:
     return f"{type(exc).__name__} {code}" if code else type(exc).__name__
 
 
+_JOURNAL_OPS = (IntendWrite, CompleteWrite, SettleWrite, FindMoves, FindUnsettled, NextWrite)
+
+
 def _journal_op(op: JournalOp, journal: Journal | None) -> Any:
-    """Perform a journal operation. An ``OSError`` (a full disk…) ends the procedure as `JournalError`."""
+    """Perform a journal operation. An ``OSError`` (a full disk, no permission…) becomes `JournalError`."""
     try:
         return _journal_io(op, journal)
     except OSError as exc:
-        path = journal.path if journal is not None else None
-        what = "read" if isinstance(op, FindMoves) else "written"
-        raise JournalError(
-            f"The journal {path} could not be {what} ({type(exc).__name__}: {exc}), so nothing more was sent to "
-            "Alma. A write made just before it may have no completion line: check journal.pending() and the "
-            "account in Alma.",
-            path=path or Path(),
-        ) from exc
+        path = journal.path if journal is not None else Path()
+        what = "read" if isinstance(op, FindMoves | FindUnsettled | NextWrite) else "written"
+        cause = str(exc) or type(exc).__name__
+        raise JournalError(f"The journal {path} could not be {what} ({cause})", path=path, cause=cause) from exc
 
 
 def _journal_io(op: JournalOp, journal: Journal | None) -> Any:
     if isinstance(op, FindMoves):
-        return moved_off(journal, op.onelink_id)
+        return moved_off(journal, op.onelink_id, op.settled)
+    if isinstance(op, FindUnsettled):
+        return unsettled_for(journal, op.onelink_id)
+    if isinstance(op, NextWrite):
+        return next_write(journal, op.entry)
     if journal is None:  # pragma: no cover - a procedure that writes is always given a journal
         raise AssertionError("a procedure journaled a write without a journal")
+    if isinstance(op, SettleWrite):
+        return journal.settle(op.entry, result=op.result, note=op.note, after=op.after, error=op.error)
     if isinstance(op, IntendWrite):
         return journal.intend(
             action=op.action,
@@ -84,12 +91,11 @@ def drive(procedure: Procedure[R], alma: AlmaClient, *, journal: Journal | None,
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         value, error = None, None
-        if isinstance(op, IntendWrite | CompleteWrite | FindMoves):
+        if isinstance(op, _JOURNAL_OPS):
             try:
                 value = _journal_op(op, journal)
-            except JournalError:
-                procedure.close()  # the procedure cannot go on without its journal
-                raise
+            except JournalError as exc:
+                error = exc  # the procedure decides: raise before any write to Alma, report after one
             continue
         value, error = _call(op, alma, trace)
 
@@ -115,13 +121,12 @@ async def drive_async(procedure: Procedure[R], alma: AsyncAlmaClient, *, journal
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         value, error = None, None
-        if isinstance(op, IntendWrite | CompleteWrite | FindMoves):
+        if isinstance(op, _JOURNAL_OPS):
             # The journal's file lock may wait on another process: never block the event loop on it.
             try:
                 value = await asyncio.to_thread(_journal_op, op, journal)
-            except JournalError:
-                procedure.close()  # the procedure cannot go on without its journal
-                raise
+            except JournalError as exc:
+                error = exc  # the procedure decides: raise before any write to Alma, report after one
             continue
         started = time.perf_counter()
         try:

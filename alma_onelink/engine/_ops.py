@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from alma_onelink.models import User
 
-from .journal import Action, JournalEntry
+from .journal import Action, JournalEntry, Settlement
 
 __all__ = [
     "AlmaOp",
@@ -23,11 +23,14 @@ __all__ = [
     "CreateUser",
     "DeleteUser",
     "FindMoves",
+    "FindUnsettled",
+    "NextWrite",
     "GetUser",
     "IntendWrite",
     "JournalOp",
     "Op",
     "SearchUsers",
+    "SettleWrite",
     "UpdateUser",
 ]
 
@@ -138,12 +141,49 @@ AlmaOp = GetUser | SearchUsers | CreateUser | UpdateUser | DeleteUser | CountAct
 class FindMoves:
     """Ask the journal which old accounts a registration took ``onelink_id`` off → ``list[str]`` (primary ids).
 
-    A move is a completed ``register`` update whose record before held the id as an identifier and
-    whose record after does not; a move whose old account was merged since (a completed ``merge``
-    write on it) is left out. Without a journal (or before its file exists): ``[]``.
+    A move is a ``register`` update that is done (completed, or settled by reading Alma) whose
+    record before held the id as an identifier and whose record after does not; a move put back
+    since (a later done write on that account holding the id again) or whose old account was merged
+    since is left out. ``settled`` are entries settled in memory (a dry run settles without writing):
+    they count as the journal's. Without a journal (or before its file exists): ``[]``.
     """
 
     onelink_id: str
+    settled: tuple[JournalEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FindUnsettled:
+    """Ask the journal for the entries whose outcome is not known that concern ``onelink_id`` → ``list[JournalEntry]``.
+
+    ``pending`` or ``unknown`` entries whose target is the id, or whose record before holds it as an
+    identifier (a move off an old account), and the other unsettled entries of their registrations;
+    oldest first. Without a journal (or before its file exists): ``[]``.
+    """
+
+    onelink_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NextWrite:
+    """Ask the journal for the next write on the same account after ``entry`` → `JournalEntry` or ``None``.
+
+    Its record before is the account as Alma held it once ``entry``'s write was over (read just
+    before the next write): what settles ``entry`` when later writes changed the account again.
+    """
+
+    entry: JournalEntry
+
+
+@dataclass(frozen=True, slots=True)
+class SettleWrite:
+    """Settle a pending or unknown entry by what Alma holds (`Journal.settle`) → the settled `JournalEntry`."""
+
+    entry: JournalEntry
+    result: Settlement
+    note: str
+    after: Mapping[str, Any] | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +209,7 @@ class CompleteWrite:
     error: str | None = None
 
 
-JournalOp = IntendWrite | CompleteWrite | FindMoves
+JournalOp = IntendWrite | CompleteWrite | SettleWrite | FindMoves | FindUnsettled | NextWrite
 Op = AlmaOp | JournalOp
 
 

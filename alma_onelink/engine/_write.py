@@ -3,30 +3,89 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from alma_onelink.errors import AlmaError, NotFoundError, OutcomeUnknownError
 from alma_onelink.models import User
 
 from ._ops import CompleteWrite, CreateUser, DeleteUser, GetUser, IntendWrite, Op, UpdateUser
+from .journal import JournalEntry, JournalError
 
-__all__ = ["Write", "describe", "write"]
+__all__ = ["JournalTrouble", "Write", "describe", "journal_advice", "nothing_sent", "write"]
 
 
 @dataclass(slots=True)
 class Write:
-    """How a journaled write ended: ``done``, ``failed`` (did not happen) or ``unknown``; Alma's record after."""
+    """How a journaled write ended: ``done``, ``failed`` (did not happen) or ``unknown``; Alma's record after.
+
+    ``journal_error`` is set when a journal line of this write could not be written: with ``sent``
+    False the intent failed and nothing was sent (``result`` is ``failed``); with ``sent`` True the
+    write was made and ``result`` says what Alma holds, but its completion line is missing (or, for
+    a put-back, the write was made without a journal line: ``entry_id`` is then empty).
+    """
 
     result: Literal["done", "failed", "unknown"]
     user: User | None = None
     error: AlmaError | None = None
     entry_id: str = ""
+    journal_error: JournalError | None = None
+    sent: bool = True
 
 
 def describe(exc: AlmaError) -> str:
     """The error on one line, class name first."""
     return f"{type(exc).__name__}: {exc}".replace("\n", " ")
+
+
+def journal_advice(exc: JournalError) -> str:
+    """What to do about a journal that cannot be written, in the command's words."""
+    return (
+        f"Free space on the disk of {exc.path} or fix its permissions (or give another journal with --journal); "
+        "`alma-onelink journal pending` lists the writes it lacks a line for, and the next run on the same "
+        "account settles them by reading Alma"
+    )
+
+
+def nothing_sent(exc: JournalError) -> JournalError:
+    """``exc`` as raised by a call that sent nothing to Alma: saying so, and what to do (once)."""
+    if exc.nothing_sent:
+        return exc
+    message = f"{exc}, so nothing was sent to Alma. {journal_advice(exc)}."
+    raised = JournalError(message, path=exc.path, cause=exc.cause, nothing_sent=True)
+    raised.__cause__ = exc
+    return raised
+
+
+@dataclass(slots=True)
+class JournalTrouble:
+    """What a procedure's journal could not hold: one phrase a write, and the first failure (path, cause)."""
+
+    first: JournalError | None = None
+    phrases: list[str] = field(default_factory=list)
+
+    def note(self, done: Write, what: str) -> None:
+        """Note ``done`` (``what`` names it: ``"the create of 0345678"``) if a journal line of it failed."""
+        trouble = done.journal_error
+        if trouble is None:
+            return
+        self.first = self.first or trouble
+        if not done.sent:
+            self.phrases.append(f"{what} was not sent to Alma")
+        elif not done.entry_id:
+            self.phrases.append(f"{what}, which puts a record back, was made without a journal line")
+        else:
+            self.phrases.append(f"{what} has no completion line (journal entry {done.entry_id})")
+
+    def text(self, then: str) -> str | None:
+        """One paragraph for staff: what the journal lacks, and what to do (``then``: the command to run after)."""
+        if self.first is None:
+            return None
+        return (
+            f"The journal {self.first.path} could not be written ({self.first.cause}): {'; '.join(self.phrases)}. "
+            f"Alma holds what this result says. Free space on that disk or fix the journal's permissions (or give "
+            f"another journal with --journal), then {then}."
+        )
 
 
 def write(
@@ -40,6 +99,7 @@ def write(
     staff: str | None,
     took_effect: Callable[[User | None], bool],
     entries: list[str],
+    put_back: bool = False,
 ) -> Generator[Op, Any, Write]:
     """Journal the intent, make the write, journal how it ended; returns how it ended.
 
@@ -47,28 +107,67 @@ def write(
     (the write is not there), or ``OutcomeUnknownError`` when its own read-back failed. Only then is
     the record read once more, later, and ``took_effect(record)`` (``None`` when there is no such
     record) decides; if that read fails too, the outcome is ``unknown``, and the journal says why.
+
+    A journal line that cannot be written (`JournalError`, thrown in by the driver):
+
+    - the intent, with ``entries`` empty (this procedure has written nothing to Alma): raised, and
+      nothing is sent;
+    - the intent of a later write: not sent; ``Write("failed", sent=False, journal_error=…)``;
+    - the intent of a ``put_back`` (a write that puts a record back as the journal already holds it,
+      undoing this procedure's own earlier write): sent anyway, without a journal line, since a
+      record left half-changed is worse than a write the journal already knows the result of;
+    - the completion: the write's outcome as Alma answered, with ``journal_error`` set.
     """
     action: Literal["create", "update", "delete"] = (
         "create" if isinstance(op, CreateUser) else "delete" if isinstance(op, DeleteUser) else "update"
     )
-    entry = yield IntendWrite(
-        action=action,
-        target=target,
-        before=before.to_alma() if before is not None else None,
-        reason=reason,
-        operation=operation,
-        registration=registration,
-        staff=staff,
-    )
+    try:
+        entry: JournalEntry = yield IntendWrite(
+            action=action,
+            target=target,
+            before=before.to_alma() if before is not None else None,
+            reason=reason,
+            operation=operation,
+            registration=registration,
+            staff=staff,
+        )
+    except JournalError as exc:
+        if put_back:
+            return (yield from _unjournaled(op, target, took_effect, exc))
+        if not entries:
+            raise nothing_sent(exc) from exc
+        return Write("failed", error=exc, journal_error=exc, sent=False)
     entries.append(entry.id)
+    sent = yield from _send(op, target, took_effect)
+    after = sent.user.to_alma() if sent.user is not None and sent.result == "done" else None
+    try:
+        yield CompleteWrite(entry, sent.result, after=after, error=sent.note)
+    except JournalError as exc:
+        return Write(sent.result, user=sent.user, error=sent.error, entry_id=entry.id, journal_error=exc)
+    return Write(sent.result, user=sent.user, error=sent.error, entry_id=entry.id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    result: Literal["done", "failed", "unknown"]
+    user: User | None = None
+    error: AlmaError | None = None
+    note: str | None = None
+    """What the journal's completion says of a write that did not take effect, or may not have."""
+
+
+def _send(
+    op: CreateUser | UpdateUser | DeleteUser, target: str, took_effect: Callable[[User | None], bool]
+) -> Generator[Op, Any, _Sent]:
+    """Send the write; after a lost answer the SDK could not read back, read it back once more."""
+    action = "create" if isinstance(op, CreateUser) else "delete" if isinstance(op, DeleteUser) else "update"
     try:
         saved: User | None = yield op
     except AlmaError as exc:
         if not isinstance(exc, OutcomeUnknownError):
             # The client already read back any write whose answer was lost (resources/_writes.py): any
             # other error means the write is not there.
-            yield CompleteWrite(entry, "failed", error=describe(exc))
-            return Write("failed", error=exc, entry_id=entry.id)
+            return _Sent("failed", error=exc, note=describe(exc))
         found: User | None = None
         try:
             found = yield GetUser(target)
@@ -76,12 +175,18 @@ def write(
             found = None
         except AlmaError as check_exc:
             note = f"{describe(exc)}; reading {target} back to check also failed: {describe(check_exc)}"
-            yield CompleteWrite(entry, "unknown", error=note)
-            return Write("unknown", error=exc, entry_id=entry.id)
+            return _Sent("unknown", error=exc, note=note)
         if took_effect(found):
-            yield CompleteWrite(entry, "done", after=found.to_alma() if found is not None else None)
-            return Write("done", user=found, entry_id=entry.id)
-        yield CompleteWrite(entry, "failed", error=f"{describe(exc)}; read back: the {action} is not there")
-        return Write("failed", error=exc, entry_id=entry.id)
-    yield CompleteWrite(entry, "done", after=saved.to_alma() if saved is not None else None)
-    return Write("done", user=saved, entry_id=entry.id)
+            return _Sent("done", user=found)
+        return _Sent("failed", error=exc, note=f"{describe(exc)}; read back: the {action} is not there")
+    return _Sent("done", user=saved)
+
+
+def _unjournaled(
+    op: CreateUser | UpdateUser | DeleteUser,
+    target: str,
+    took_effect: Callable[[User | None], bool],
+    journal_error: JournalError,
+) -> Generator[Op, Any, Write]:
+    sent = yield from _send(op, target, took_effect)
+    return Write(sent.result, user=sent.user, error=sent.error, journal_error=journal_error)

@@ -2,8 +2,10 @@
 
 An update is undone by a PUT of the record before it, a delete by creating the record again, a
 create by deleting the account, but only while it is exactly as the create left it and holds no
-loans, requests or fees. Restoring is itself journaled (operation ``"restore"``), and refuses
-rather than overwrite a change someone made since.
+loans, requests or fees. An entry whose outcome is not known (pending after a crash, or unknown) is
+settled first by reading Alma (`Journal.settle`), so it leaves ``journal pending``. Restoring is
+itself journaled (operation ``"restore"``), and refuses rather than overwrite a change someone made
+since.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from ._compare import comparable
 from ._driver import drive, drive_async
 from ._inputs import JournalLike, open_journal
 from ._ops import CountActivity, CreateUser, DeleteUser, GetUser, Op, UpdateUser
+from ._settle import settling
 from ._trace import Trace
-from ._write import describe, write
-from .journal import Journal, JournalEntry
+from ._write import Write, describe, journal_advice, nothing_sent, write
+from .journal import Journal, JournalEntry, JournalError
 
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient, AsyncAlmaClient
@@ -56,7 +59,11 @@ class Restored(enum.StrEnum):
 
 @dataclass(slots=True)
 class RestoreResult:
-    """What `restore` did for one journal entry, and the journal entries it wrote."""
+    """What `restore` did for one journal entry, and the journal entries it wrote.
+
+    ``entry`` is the entry as restored: settled by reading Alma first when it was pending or
+    unknown (then ``settled`` is True and ``entry.note`` says what was found).
+    """
 
     entry: JournalEntry
     outcome: Restored
@@ -64,29 +71,58 @@ class RestoreResult:
     user: User | None = None
     journal_entries: list[str] = field(default_factory=list)
     error: AlmaError | None = None
+    settled: bool = False
+    journal_error: str | None = None
+    """Set when the restore's write was made but its journal line could not be written: what to do."""
 
     def __str__(self) -> str:
         entry = self.entry
-        return f"restore of {entry.action} {entry.target} ({entry.id[:8]}): {self.outcome.value} — {self.reason}"
+        settled = f"; settled first: {entry.result}" if self.settled else ""
+        text = (
+            f"restore of {entry.action} {entry.target} ({entry.id[:8]}{settled}): {self.outcome.value} — {self.reason}"
+        )
+        return f"{text} [journal: {self.journal_error}]" if self.journal_error else text
 
 
 def restoring(entry: JournalEntry, *, staff: str | None, force: bool) -> Generator[Op, Any, RestoreResult]:
+    """Restore ``entry`` (settling it first if its outcome is not known). Raises `RestoreError` before any write."""
     target = entry.target
     written: list[str] = []
+    settled = entry.is_unsettled
+    if settled:
+        try:
+            [entry] = yield from settling([entry])
+        except JournalError as exc:
+            raise nothing_sent(exc) from exc
+        if entry.is_unsettled:
+            raise RestoreError(
+                f"journal entry {entry.id} is {entry.result} and {target} does not exist any more: whether the "
+                f"{entry.action} took effect cannot be told, and there is nothing to put it back on"
+            )
+        if entry.result == "failed":
+            return RestoreResult(
+                entry, Restored.NOTHING_TO_DO, f"the {entry.action} of {target} did not happen ({entry.note})", None,
+                written, None, settled=True,
+            )  # fmt: skip
     try:
         current: User | None = yield GetUser(target)
     except NotFoundError:
         current = None
     if current is not None and not _same_record(current, target):
         current = None  # the id now finds another account through an identifier: the target itself is gone
+    trouble: list[str] = []
 
     def result(
         outcome: Restored, reason: str, user: User | None = None, error: AlmaError | None = None
     ) -> RestoreResult:
-        return RestoreResult(entry, outcome, reason, user, written, error)
+        return RestoreResult(
+            entry, outcome, reason, user, written, error, settled=settled, journal_error="; ".join(trouble) or None
+        )
 
-    def journaled(op: CreateUser | UpdateUser | DeleteUser, before: User | None, wanted: Any) -> Any:
-        return write(
+    def journaled(
+        op: CreateUser | UpdateUser | DeleteUser, before: User | None, wanted: Any
+    ) -> Generator[Op, Any, Write]:
+        done = yield from write(
             op,
             target=target,
             before=before,
@@ -97,6 +133,12 @@ def restoring(entry: JournalEntry, *, staff: str | None, force: bool) -> Generat
             took_effect=wanted,
             entries=written,
         )
+        if done.journal_error is not None:
+            trouble.append(
+                f"{done.journal_error}: the completion of journal entry {done.entry_id} (this restore's "
+                f"{op.method} of {target}) is missing. {journal_advice(done.journal_error)}"
+            )
+        return done
 
     if entry.action == "create":
         if current is None:
@@ -143,13 +185,14 @@ def restoring(entry: JournalEntry, *, staff: str | None, force: bool) -> Generat
             raise RestoreError(
                 f"journal entry {entry.id} is {entry.result}: it holds no record after the update, so a later "
                 f"change to {target} cannot be told from it. Compare {target} with the record before in the "
-                "journal, then pass force=True to put that record back."
+                f"journal, then run `alma-onelink journal restore {entry.id} --force` to put that record back."
             )
         changed = _differences(current.to_alma(), entry.after)
         if changed:
             raise RestoreError(
                 f"{target} changed since journal entry {entry.id} ({', '.join(changed)}): putting the old record "
-                "back would undo those changes too. Pass force=True to put it back anyway."
+                f"back would undo those changes too. `alma-onelink journal restore {entry.id} --force` puts it "
+                "back anyway."
             )
     wanted = comparable(entry.before)
     done = yield from journaled(
@@ -164,10 +207,14 @@ def _same_record(user: User, target: str) -> bool:
     return (user.primary_id or "").casefold() == target.casefold()
 
 
-def _how(done: Any) -> str:
+def _how(done: Write) -> str:
+    error = describe(done.error) if done.error is not None else "no error recorded"
     if done.result == "unknown":
-        return f"may or may not have happened ({describe(done.error)}); check {done.entry_id} in the journal"
-    return f"was refused: {describe(done.error)}"
+        return (
+            f"may or may not have happened ({error}); `alma-onelink journal restore {done.entry_id}` settles it by "
+            "reading Alma once Alma answers"
+        )
+    return f"was refused: {error}"
 
 
 def _entry(entry: JournalEntry | str, journal: Journal) -> JournalEntry:
@@ -196,13 +243,19 @@ def restore(
     """Put the record of ``entry`` back as it was before that write; the restore is journaled too.
 
     ``entry`` is a `JournalEntry` or its id (or a unique prefix of 6+ characters) in ``journal``.
-    An update is undone by a PUT of the record before it (refused if the record changed since,
-    unless ``force=True``); a delete by re-creating the record; a create by deleting the account,
-    only if it is unchanged since and has no active loans, requests or fees.
+    An entry whose outcome is not known (``pending`` after a crash, or ``unknown``) is settled first
+    by reading Alma, journaled as a settlement: one the write did not take effect for comes back
+    ``nothing_to_do``; either way it leaves `Journal.pending`. An update is undone by a PUT of the
+    record before it (refused if the record changed since, unless ``force=True``); a delete by
+    re-creating the record; a create by deleting the account, only if it is unchanged since and has
+    no active loans, requests or fees.
 
     Raises:
-        RestoreError: undoing would lose a later change, or the account has activity.
+        RestoreError: undoing would lose a later change, the account has activity, or the entry failed.
         InputError: no such entry in the journal.
+        JournalError: the journal could not be written before anything was sent to Alma. Once the
+            restore's write is made, a journal failure is reported in ``result.journal_error`` instead.
+        AlmaError: Alma could not be read before anything was written.
     """
     opened = open_journal(journal)
     found = _entry(entry, opened)

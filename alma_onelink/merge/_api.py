@@ -11,7 +11,6 @@ from alma_onelink.engine import (
     Journal,
     JournalEntry,
     JournalLike,
-    RestoreError,
     RestoreResult,
     Trace,
     check_staff,
@@ -23,9 +22,10 @@ from alma_onelink.engine import (
 from alma_onelink.errors import InputError
 from alma_onelink.policy import Policy, load_policy
 
-from ._apply import applying, undoing
+from ._apply import applying
 from ._plan import MergeRules, check_force, check_segments, planning
 from ._types import ActivityItem, MergeItem, MergeOutcome, MergePlan, MergeRefused, MergeResult
+from ._undo import undoing
 
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient, AsyncAlmaClient
@@ -192,13 +192,19 @@ def apply_merge(
         today: The day of the merge; default: today in the policy's time zone.
 
     Returns:
-        A `MergeResult` whose ``outcome`` is ``merged``, ``rolled_back`` or ``failed``.
+        A `MergeResult` whose ``outcome`` is ``merged``, ``rolled_back`` or ``failed``. If the journal
+        cannot take a line once a write was made (a full disk, no permission), the result still
+        says what Alma holds, and ``journal_error`` what the journal lacks and what to do: a write
+        whose intent could not be journaled is not sent and counts as refused (what was written is
+        rolled back, without a journal line if need be); a missing completion line is settled by
+        ``alma-onelink merge undo`` reading Alma.
 
     Raises:
         MergeRefused: ``confirm`` is not the plan's token, the plan was changed after it was made,
             or an account changed since the plan; nothing is written.
         InputError: a bad argument, before any request.
         PolicyError: the plan's policy cannot be loaded (a plan read from a file loads it by name).
+        JournalError: the journal could not be written before the first write; nothing was sent.
     """
     rules, who, day = _apply_inputs(plan, confirm, staff, today)
     opened = open_journal(journal)
@@ -252,7 +258,10 @@ _MIN_PREFIX = 6
 """The fewest leading characters of a merge id that `undo_merge` takes for the whole id."""
 
 
-def _merge_entries(merge: str | MergeResult, journal: JournalLike) -> tuple[str, Journal, list[JournalEntry]]:
+def _merge_entries(
+    merge: str | MergeResult, journal: JournalLike
+) -> tuple[str, Journal, list[JournalEntry], list[JournalEntry]]:
+    """The merge's id, its journal, its entries (oldest first) and the restore entries of them."""
     if isinstance(merge, MergeResult):
         merge_id, path = merge.merge_id, merge.journal_path
     elif isinstance(merge, str) and merge.strip():
@@ -271,18 +280,9 @@ def _merge_entries(merge: str | MergeResult, journal: JournalLike) -> tuple[str,
             entries = opened.entries(registration=merge_id)
     if not entries:
         raise InputError(f"No merge {merge_id} in the journal {opened.path}: check the id and the journal.")
-    if any(entry.operation == "merge_rollback" for entry in entries):
-        raise RestoreError(f"Merge {merge_id} was rolled back when it failed: there is nothing to undo.")
-    unsettled = [entry for entry in entries if entry.result in ("pending", "unknown")]
-    if unsettled:
-        raise RestoreError(
-            f"Merge {merge_id} has writes whose outcome is not known ({', '.join(e.id for e in unsettled)}): check "
-            "each in Alma and restore them one by one (restore(alma, entry_id))."
-        )
-    done = [entry for entry in entries if entry.operation == "merge" and entry.result == "done"]
-    if not done:
-        raise RestoreError(f"Merge {merge_id} wrote nothing: there is nothing to undo.")
-    return merge_id, opened, done
+    ids = {entry.id for entry in entries}
+    restores = [e for e in opened.entries() if e.operation == "restore" and e.registration in ids]
+    return merge_id, opened, entries, restores
 
 
 def undo_merge(
@@ -291,18 +291,24 @@ def undo_merge(
     """Undo an applied merge from the journal: each write restored, newest first (a deleted From re-created first).
 
     ``merge`` is ``result.merge_id`` (or its first 6+ characters) or the `MergeResult` (whose journal
-    is then the default). Each
-    restore is journaled (operation ``"restore"``). Returns one `RestoreResult` per write, newest
-    first; it stops at the first that fails (its ``reason`` says why).
+    is then the default). A write whose outcome the journal does not know (the merge was killed
+    between a write and its journal line, or Alma's answer was lost) is settled first by reading
+    Alma, and the settlement journaled; then each write that took effect, and that neither the
+    merge's roll-back nor an earlier undo put back, is restored (operation ``"restore"``, journaled).
+    Afterwards none of the merge's entries is pending. Returns one `RestoreResult` per write
+    restored, newest first; it stops at the first that fails (its ``reason`` says why).
 
     Raises:
-        RestoreError: an account changed since the merge (or a deleted From exists again), the
-            merge was rolled back, or one of its writes has an unknown outcome; nothing is written.
+        RestoreError: an account changed since the merge (or a deleted From exists again), there is
+            nothing to undo (rolled back, undone already, or nothing written), or a write's outcome
+            cannot be told (its account is gone); nothing is written to Alma.
         InputError: no such merge in the journal.
+        JournalError: the journal could not be written; its message says what was restored before.
+        AlmaError: Alma could not be read before anything was written.
     """
     staff = check_staff(staff)
-    merge_id, opened, entries = _merge_entries(merge, journal)
-    return drive(undoing(merge_id, entries, staff=staff), alma, journal=opened, trace=Trace())
+    merge_id, opened, entries, restores = _merge_entries(merge, journal)
+    return drive(undoing(merge_id, entries, restores, staff=staff), alma, journal=opened, trace=Trace())
 
 
 async def aundo_merge(
@@ -310,5 +316,5 @@ async def aundo_merge(
 ) -> list[RestoreResult]:
     """`undo_merge` for `AsyncAlmaClient`."""
     staff = check_staff(staff)
-    merge_id, opened, entries = _merge_entries(merge, journal)
-    return await drive_async(undoing(merge_id, entries, staff=staff), alma, journal=opened, trace=Trace())
+    merge_id, opened, entries, restores = _merge_entries(merge, journal)
+    return await drive_async(undoing(merge_id, entries, restores, staff=staff), alma, journal=opened, trace=Trace())

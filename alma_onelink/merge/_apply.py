@@ -1,9 +1,12 @@
-"""Applying a merge plan, and undoing an applied merge: generators of reads and journaled writes, no I/O.
+"""Applying a merge plan: a generator of reads and journaled writes, no I/O (undoing it: ``_undo``).
 
 Apply: re-read both accounts (refuse if either changed since the plan), then (1) take the moved
 identifiers off From, (2) write To with the carried items, (3) mark From merged, (4) delete From
 if asked and empty. Each write goes through `write` (journaled ahead, its lost answer read back). A
-refused write rolls back what was written, newest first; a write whose outcome is unknown stops.
+refused write rolls back what was written, newest first; a write whose outcome is unknown stops. A
+write the journal could not take ahead is not sent, and counts as refused: what was written is
+rolled back (without a journal line if need be); a completion line that could not be written is
+said in ``journal_error``, and the merge goes on while the journal takes the next intent.
 """
 
 from __future__ import annotations
@@ -13,11 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from alma_onelink.engine import JournalEntry, Restored, RestoreError, RestoreResult, Trace, comparable
-from alma_onelink.engine._ops import DeleteUser, GetUser, ListActivity, Op, UpdateUser
-from alma_onelink.engine._write import Write, describe, write
-from alma_onelink.engine.restore import restoring
-from alma_onelink.errors import AlmaError, NotFoundError
+from alma_onelink.engine import Trace, comparable
+from alma_onelink.engine._ops import DeleteUser, ListActivity, Op, UpdateUser
+from alma_onelink.engine._write import JournalTrouble, Write, describe, write
+from alma_onelink.errors import AlmaError
 from alma_onelink.models import User
 
 from ._carry import holds_carried, marked, with_carried, without_identifiers
@@ -25,7 +27,7 @@ from ._plan import MergeRules, build_plan, check_accounts, read_account
 from ._types import MergeOutcome, MergePlan, MergeRefused, MergeResult
 from ._ui import activity_summary, steps_after_delete
 
-__all__ = ["applying", "changed_fields", "undoing"]
+__all__ = ["applying", "changed_fields"]
 
 Procedure = Generator[Op, Any, MergeResult]
 
@@ -57,6 +59,7 @@ class _Run:
     entries: list[str] = field(default_factory=list)
     written: list[_Written] = field(default_factory=list)
     records: dict[str, User | None] = field(default_factory=dict)
+    journal: JournalTrouble = field(default_factory=JournalTrouble)
 
     def write(
         self,
@@ -67,6 +70,7 @@ class _Run:
         took_effect: Callable[[User | None], bool],
         operation: str = "merge",
     ) -> Generator[Op, Any, Write]:
+        """One journaled write; a journal line it could not write is noted for ``journal_error``."""
         forced = f" (forced: {self.plan.force})" if self.plan.force and operation == "merge" else ""
         done = yield from write(
             op,
@@ -78,9 +82,11 @@ class _Run:
             staff=self.staff,
             took_effect=took_effect,
             entries=self.entries,
+            put_back=operation == "merge_rollback",
         )
         if done.result == "done":
             self.records[op.user_id] = None if isinstance(op, DeleteUser) else (done.user or op.user)
+        self.journal.note(done, f"the {op.method} of {op.user_id}")
         return done
 
     def result(self, outcome: MergeOutcome, reason: str, **fields: Any) -> MergeResult:
@@ -95,6 +101,14 @@ class _Run:
             journal_entries=self.entries,
             from_user=self.records.get(plan.from_id),
             to_user=self.records.get(plan.to_id),
+            journal_error=self.journal.text(
+                f"`alma-onelink merge undo {self.merge_id}` settles by reading Alma each write the journal lacks a "
+                "line for (both accounts being as they were, it then finds nothing to undo)"
+                if outcome is MergeOutcome.ROLLED_BACK
+                else f"`alma-onelink journal pending` lists the writes the journal lacks a line for until a run reads "
+                f"Alma for them: registering {plan.to_id} again does, and so does `alma-onelink merge undo "
+                f"{self.merge_id}` if the merge is to be undone"
+            ),
             **fields,
         )
 
@@ -277,14 +291,17 @@ def describe_error(done: Write) -> str:
 
 
 def _how(done: Write) -> str:
+    if not done.sent:
+        return "was not sent: the journal could not be written"
     if done.result == "unknown":
         return f"may or may not have happened (journal entry {done.entry_id})"
     return f"was refused: {describe_error(done)}"
 
 
 def _restores(run: _Run) -> str:
-    ids = [written.entry_id for written in reversed(run.written)]
-    return f"restore journal entries {', '.join(ids)} in that order (restore(alma, entry_id))"
+    ids = [written.entry_id for written in reversed(run.written) if written.entry_id]
+    each = "; ".join(f"`alma-onelink journal restore {entry_id}`" for entry_id in ids)
+    return f"restore journal entries {', '.join(ids)} in that order ({each})"
 
 
 def _stop(run: _Run, failed: Write, what: str) -> Procedure:
@@ -297,11 +314,16 @@ def _stop(run: _Run, failed: Write, what: str) -> Procedure:
             MergeOutcome.FAILED,
             f"{what} may or may not have happened (Alma's answer was lost: {describe_error(failed)}), so the merge "
             f"stopped without guessing. Check journal entry {failed.entry_id} first: read the account in Alma and "
-            f"compare it with the entry's record before.{earlier}",
+            f"compare it with the entry's record before; or, once Alma answers, `alma-onelink merge undo "
+            f"{run.merge_id}` settles it by reading Alma and puts both accounts back.{earlier}",
             ui_steps=list(plan.ui_steps),
             error=failed.error,
         )
-    refused = f"{what} was refused ({describe_error(failed)})"
+    refused = (
+        f"{what} was not sent: the journal could not be written"
+        if not failed.sent
+        else f"{what} was refused ({describe_error(failed)})"
+    )
     if not run.written:
         return run.result(
             MergeOutcome.ROLLED_BACK,
@@ -339,54 +361,3 @@ def _stop(run: _Run, failed: Write, what: str) -> Procedure:
 def _as(record: User) -> Callable[[User | None], bool]:
     wanted = comparable(record.to_alma())
     return lambda user: user is not None and comparable(user.to_alma()) == wanted
-
-
-# --- undo -------------------------------------------------------------------------------------------
-
-
-def undoing(
-    merge_id: str, entries: list[JournalEntry], *, staff: str | None
-) -> Generator[Op, Any, list[RestoreResult]]:
-    """Undo a completed merge, newest entry first (a deleted From is re-created first), as `restore` does.
-
-    ``entries`` are the merge's completed writes, oldest first. Raises `RestoreError` before any
-    write if an account changed since the merge (or a deleted From exists again).
-    """
-    latest: dict[str, JournalEntry] = {}
-    oldest: dict[str, JournalEntry] = {}
-    for entry in entries:
-        latest[entry.target.casefold()] = entry
-        oldest.setdefault(entry.target.casefold(), entry)
-    problems = []
-    for entry in latest.values():
-        try:
-            current: User | None = yield GetUser(entry.target)
-        except NotFoundError:
-            current = None
-        if current is not None and (current.primary_id or "").casefold() != entry.target.casefold():
-            current = None  # the id finds another account through an identifier
-        if entry.action == "delete":
-            if current is not None:
-                problems.append(f"{entry.target} exists again since the merge deleted it")
-        elif current is None:
-            problems.append(f"{entry.target} does not exist any more")
-        elif changed := changed_fields(current.to_alma(), entry.after or {}):
-            before = oldest[entry.target.casefold()].before or {}
-            undone = not changed_fields(current.to_alma(), before)
-            problems.append(
-                f"{entry.target} is already as it was before the merge (undone already?)"
-                if undone
-                else f"{entry.target} changed since the merge ({', '.join(changed)})"
-            )
-    if problems:
-        raise RestoreError(
-            f"Merge {merge_id} cannot be undone: {'; '.join(problems)}. Undoing would overwrite those changes; "
-            "restore its journal entries one by one (restore(alma, entry_id, force=True)) if that is really wanted."
-        )
-    results: list[RestoreResult] = []
-    for entry in reversed(entries):
-        restored = yield from restoring(entry, staff=staff, force=False)
-        results.append(restored)
-        if restored.outcome is Restored.FAILED:
-            break
-    return results

@@ -302,6 +302,9 @@ class MergeResult:
     from_user: User | None = None
     to_user: User | None = None
     error: AlmaError | None = None
+    journal_error: str | None = None
+    """Set when a journal line of this merge could not be written (a full disk, no permission): what the
+    journal lacks and what to do. The outcome still says what Alma holds."""
 
     @property
     def ok(self) -> bool:
@@ -322,6 +325,8 @@ class MergeResult:
         if self.journal_entries:
             where = f" in {self.journal_path}" if self.journal_path else ""
             lines.append(f"Journal: merge {self.merge_id}, {len(self.journal_entries)} entries{where}")
+        if self.journal_error:
+            lines.append(f"The journal could not be written: {self.journal_error}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -346,4 +351,5 @@ class MergeResult:
             "from_user": self.from_user.to_alma() if self.from_user is not None else None,
             "to_user": self.to_user.to_alma() if self.to_user is not None else None,
             "error": str(self.error) if self.error is not None else None,
+            "journal_error": self.journal_error,
         }

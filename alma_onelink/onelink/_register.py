@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from alma_onelink.engine import Trace
+from alma_onelink.engine import JournalEntry, JournalError, Trace
 from alma_onelink.engine._compare import (
     fold,
     has_patron_type,
@@ -22,8 +22,9 @@ from alma_onelink.engine._compare import (
     same_value,
     with_patron_type,
 )
-from alma_onelink.engine._ops import CreateUser, FindMoves, GetUser, Op, SearchUsers, UpdateUser
-from alma_onelink.engine._write import Write, describe, write
+from alma_onelink.engine._ops import CreateUser, FindMoves, FindUnsettled, GetUser, Op, SearchUsers, UpdateUser
+from alma_onelink.engine._settle import settling
+from alma_onelink.engine._write import JournalTrouble, Write, describe, nothing_sent, write
 from alma_onelink.errors import AlmaError, AlreadyExistsError, InputError, NotFoundError
 from alma_onelink.models import Code, User
 from alma_onelink.policy import (
@@ -84,6 +85,11 @@ class _Run:
     candidates: list[Candidate] = field(default_factory=list)
     issues: list[EligibilityIssue] = field(default_factory=list)
     entries: list[str] = field(default_factory=list)
+    settled: list[JournalEntry] = field(default_factory=list)
+    """Entries of earlier runs whose outcome was not known, settled by reading Alma before deciding."""
+    moved_from: str | None = None
+    """The old account the journal shows an earlier registration took the OneLink ID off, still to merge."""
+    journal: JournalTrouble = field(default_factory=JournalTrouble)
 
     def result(self, outcome: Outcome, reason: str, **fields: Any) -> RegistrationResult:
         links = self.policy.links()
@@ -99,6 +105,10 @@ class _Run:
             dry_run=self.dry_run,
             registration_id=self.registration_id,
             journal_entries=self.entries,
+            journal_error=self.journal.text(
+                "run the same registration again: it settles this patron's entries that `alma-onelink journal "
+                "pending` lists by reading Alma"
+            ),
             **fields,
         )
         result.instructions = _instructions(result, links)
@@ -112,8 +122,10 @@ class _Run:
         before: User | None,
         reason: str,
         took_effect: Callable[[User | None], bool],
+        put_back: bool = False,
     ) -> Generator[Op, Any, Write]:
-        return write(
+        """One journaled write (`write`); a journal line it could not write is noted for ``journal_error``."""
+        done = yield from write(
             op,
             target=target,
             before=before,
@@ -123,7 +135,10 @@ class _Run:
             staff=self.staff,
             took_effect=took_effect,
             entries=self.entries,
+            put_back=put_back,
         )
+        self.journal.note(done, f"the {'create' if isinstance(op, CreateUser) else 'update'} of {target}")
+        return done
 
 
 def registration(
@@ -145,20 +160,25 @@ def registration(
         f"{run.record.user_group}, expires {_day(run.record.expiry_date)}"
     )
     try:
-        return (yield from _procedure(run))
+        result = yield from _procedure(run)
     except (InputError, PolicyError):
         raise  # the application or the policy is at fault, not Alma
+    except JournalError as exc:
+        raise nothing_sent(exc) from exc  # only before the first write: after it, the result says what Alma holds
     except AlmaError as exc:
         # A read failed (a write's failure is handled where it happens): nothing was written after it.
         trace.end(f"Alma could not answer: {describe(exc)}", "failed")
         return run.result(
             Outcome.FAILED, f"Alma could not answer, so nothing more was done: {describe(exc)}", error=exc
         )
+    return result
 
 
 def _procedure(run: _Run) -> Procedure:
     patron, trace = run.patron, run.trace
     onelink_id = patron.onelink_id
+
+    yield from _settle_earlier(run)
 
     # --- 2. find the patron's accounts --------------------------------------------------------
     trace.begin("find", "The procedure: search Alma for an existing account before creating one.")
@@ -180,6 +200,7 @@ def _procedure(run: _Run) -> Procedure:
         run.candidates.append(Candidate(found, (reason,), acted_on=account is None or _is_patron(found, patron)))
     if account is None:
         yield from _search(run, exclude={fold(found.primary_id)} if found is not None else set())
+    yield from _journal_moves(run, old)
     trace.end(_found_summary(run))
 
     if found is not None and not _is_patron(found, patron):
@@ -300,10 +321,22 @@ def _existing_account(run: _Run, account: User) -> Procedure:
         )
         if hit
     ]
-    merge_from = yield from _pending_merge(run)
+    merge_from = run.moved_from
     trace.begin("decide", "An account whose primary id is the OneLink ID is the patron's OneLink account.")
     if not stale:
         trace.end(f"{account.primary_id} is active, expires {_day(account.expiry_date)}, group {group}: nothing to do")
+        interrupted = _interrupted(run)
+        if interrupted is not None:
+            # An earlier run made the write and stopped before it could say so: give the outcome it would have.
+            made = "created" if interrupted.action == "create" else "renewed"
+            return run.result(
+                Outcome.NEEDS_MERGE if merge_from else Outcome.CREATED if made == "created" else Outcome.RENEWED,
+                f"{made} by an earlier registration whose journal line was missing (journal entry "
+                f"{interrupted.id}, settled now by reading Alma)"
+                + (f"; merge {merge_from} into it" if merge_from else ""),
+                user=account,
+                merge_from=merge_from,
+            )
         if merge_from:
             return run.result(
                 Outcome.NEEDS_MERGE,
@@ -347,20 +380,48 @@ def _existing_account(run: _Run, account: User) -> Procedure:
     return (yield from _verify(run, renewed, Outcome.RENEWED, f"renewed: {', '.join(stale)}", merge_from=merge_from))
 
 
-def _pending_merge(run: _Run) -> Generator[Op, Any, str | None]:
+def _settle_earlier(run: _Run) -> Generator[Op, Any, None]:
+    """Settle what an earlier run of this OneLink ID left unknown (it stopped between a write and its line).
+
+    Each write is read in Alma before anything is decided, so a create or a move that took effect
+    counts as done; a dry run settles in memory only.
+    """
+    unsettled: list[JournalEntry] = yield FindUnsettled(run.patron.onelink_id)
+    if not unsettled:
+        return
+    run.trace.begin("settle", "An earlier run stopped before the journal said how its writes ended: read Alma to know.")
+    run.settled = yield from settling(unsettled, write=not run.dry_run)
+    verb = "would settle" if run.dry_run else "settled"
+    run.trace.end(f"{verb}: " + "; ".join(f"{e.action} {e.target} {e.result}" for e in run.settled))
+
+
+def _journal_moves(run: _Run, old: User | None) -> Generator[Op, Any, None]:
     """An old account an earlier registration took the OneLink ID off, still there to be merged (journal)."""
-    moved: list[str] = yield FindMoves(run.patron.onelink_id)
+    moved: list[str] = yield FindMoves(run.patron.onelink_id, settled=tuple(run.settled))
     for old_id in moved:
+        if old is not None and same_value(old.primary_id, old_id):
+            continue  # it holds the OneLink ID again: the move is this run's to make
+        known = next((c for c in run.candidates if same_value(c.primary_id, old_id)), None)
         try:
-            old: User = yield GetUser(old_id)
+            account: User = known.user if known is not None and known.acted_on else (yield GetUser(old_id))
         except NotFoundError:
             continue  # merged (deleted) or removed since
-        if not same_value(old.primary_id, old_id) or not _is_patron(old, run.patron):
+        if not same_value(account.primary_id, old_id) or not _is_patron(account, run.patron):
             continue  # not the account the journal remembers (a journal of another Alma, a reused id)
-        run.candidates.append(
-            Candidate(old, ("the journal shows an earlier registration took the OneLink ID off it",), acted_on=True)
-        )
-        return old_id
+        why = "the journal shows an earlier registration took the OneLink ID off it"
+        if known is not None:
+            run.candidates.remove(known)
+        reasons = (*known.reasons, why) if known is not None else (why,)
+        run.candidates.append(Candidate(account, reasons, acted_on=True))
+        run.moved_from = old_id
+        return
+
+
+def _interrupted(run: _Run) -> JournalEntry | None:
+    """A create or renewal of the OneLink account an earlier run made but never said it had (settled just now)."""
+    for entry in run.settled:
+        if entry.operation == "register" and entry.result == "done" and same_value(entry.target, run.patron.onelink_id):
+            return entry
     return None
 
 
@@ -370,7 +431,7 @@ def _pending_merge(run: _Run) -> Generator[Op, Any, str | None]:
 def _new_account(run: _Run, old: User | None, older: list[User]) -> Procedure:
     patron, trace = run.patron, run.trace
     onelink_id = patron.onelink_id
-    merge_from = old.primary_id if old is not None else (older[0].primary_id if older else None)
+    merge_from = old.primary_id if old is not None else run.moved_from or (older[0].primary_id if older else None)
     outcome = Outcome.NEEDS_MERGE if merge_from else Outcome.CREATED
     if old is not None and _is_external(old) and not any("EXTERNAL" in issue.message for issue in run.issues):
         run.issues.append(_external_warning(old, onelink_id))  # unless the policy already said so
@@ -456,9 +517,10 @@ def _new_account(run: _Run, old: User | None, older: list[User]) -> Procedure:
     if created.result == "unknown":
         return run.result(
             Outcome.FAILED,
-            f"{why}; OneLink ID {onelink_id} is off {old.primary_id}: once Alma answers, check "
-            f"GET /users/{onelink_id}; "
-            f"if there is no account, restore journal entry {run.entries[0]}",
+            f"{why}; OneLink ID {onelink_id} is off {old.primary_id}: once Alma answers, run the same registration "
+            f"again: it reads GET /users/{onelink_id}, settles the create and finishes the registration (if the "
+            f"patron is not to be registered after all, `alma-onelink journal restore {run.entries[0]}` puts the "
+            f"identifier back on {old.primary_id})",
             user=old,
             error=created.error,
         )
@@ -470,6 +532,7 @@ def _new_account(run: _Run, old: User | None, older: list[User]) -> Procedure:
         before=moved.user,
         reason=f"the create failed: put OneLink ID {onelink_id} back on the old account",
         took_effect=lambda user: user is not None and onelink_id_clash(user, onelink_id) is not None,
+        put_back=True,
     )
     if back.result == "done":
         trace.end(f"{old.primary_id} holds {onelink_id} again")
@@ -607,6 +670,8 @@ def _is_external(user: User) -> bool:
 
 
 def _unhappened(write: Write) -> str:
+    if not write.sent:
+        return "was not sent: the journal could not be written"
     if write.result == "unknown":
         return f"may or may not have happened (Alma's answer was lost: {write.error}); journal entry {write.entry_id}"
     return f"was refused: {write.error}"

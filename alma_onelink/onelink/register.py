@@ -53,6 +53,18 @@ def register_patron(
     outcome is true: ``created`` only if the account exists, ``failed`` only if nothing is left
     half-written (an identifier moved off an old account is put back when the create fails).
 
+    Before deciding, the writes of this OneLink ID that an earlier run left without a journal line
+    (it was killed between a write and its completion) are settled by reading Alma, so a rerun
+    answers as that run would have: ``created``, or ``needs_merge`` naming the old account the
+    OneLink ID was moved off (named on every run until it is merged).
+
+    A journal that cannot be written (a full disk, no permission): before the first write to Alma,
+    `JournalError` is raised and nothing is sent. After it, the outcome still says what Alma holds
+    (``created`` with the account, never ``failed`` for a write Alma accepted) and
+    ``result.journal_error`` says which journal line is missing and what to do; a write whose
+    intent could not be journaled is not sent, and an identifier moved off an old account is put
+    back on it when the create cannot be journaled.
+
     Args:
         alma: The client (`AlmaClient`); for `AsyncAlmaClient` use `aregister_patron`.
         policy: The institution's policy, ``load_policy("duke")``.
@@ -71,6 +83,7 @@ def register_patron(
         InputError: before any request, for an application the policy cannot register (an invalid
             OneLink ID, an affiliation not offered, a required fact missing) or a bad argument.
         PolicyError: a policy plugin broke its contract.
+        JournalError: the journal could not be read or written before anything was sent to Alma.
     """
     day, who = prepare(policy, today, staff)
     opened = journal_for(journal, dry_run=dry_run)
@@ -93,7 +106,7 @@ async def aregister_patron(
     journal: JournalLike = None,
     staff: str | None = None,
 ) -> RegistrationResult:
-    """`register_patron` for `AsyncAlmaClient`: the same procedure, the same arguments and result."""
+    """`register_patron` for `AsyncAlmaClient`: the same procedure, arguments, result and errors (journal too)."""
     day, who = prepare(policy, today, staff)
     opened = journal_for(journal, dry_run=dry_run)
     trace = Trace()

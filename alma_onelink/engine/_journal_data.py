@@ -1,0 +1,334 @@
+"""The journal's data: `JournalEntry` (an intent with its completion or settlement) and the lines it is read from.
+
+Pure: no file is touched here (`alma_onelink.engine.journal.Journal` reads and appends the lines).
+An intent line starts an entry; a completion line (the write's own) or a settlement line (a later
+run that read Alma) says how it ended; a line that fits no entry is damaged and skipped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import pydantic
+import pydantic_core
+from rich import box
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from alma_onelink.errors import AlmaError, InputError
+
+from ._diff import record_diff
+
+__all__ = ["Action", "Completion", "JournalEntry", "JournalError", "Result", "Settlement"]
+
+Action = Literal["create", "update", "delete"]
+Result = Literal["pending", "done", "failed", "unknown"]
+Completion = Literal["done", "failed", "unknown"]
+Settlement = Literal["done", "failed"]
+
+ACTIONS: tuple[str, ...] = get_args(Action)
+COMPLETIONS: tuple[str, ...] = get_args(Completion)
+SETTLEMENTS: tuple[str, ...] = get_args(Settlement)
+# Control characters, line and paragraph separators, and bidirectional overrides: shown escaped.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_INTENT_KEYS = ("id", "time", "staff", "action", "target", "before", "registration", "operation", "reason")
+SETTLED_KEYS = {"note", "settled"}  # never in an intent line: the intent lines keep their shape
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, pydantic.AfterValidator(_as_utc)]
+
+
+class JournalError(AlmaError):
+    """The journal file could not be written or read (a full disk, no permission).
+
+    ``path`` is the journal's file; ``cause`` the operating system's words (``"[Errno 28] No space
+    left on device"``); ``nothing_sent`` is True when the call that raised it sent nothing to Alma.
+    A call raises it before it sends anything to Alma; once it has written to Alma, it reports a
+    journal failure in its result instead (``journal_error``), with what Alma holds. A write with no
+    completion line is listed by ``alma-onelink journal pending`` until a later run settles it by
+    reading Alma. `register_many` raises it once the patrons started are done, saying how many
+    were not started.
+    """
+
+    def __init__(self, message: str, *, path: Path, cause: str = "", nothing_sent: bool = False) -> None:
+        self.path = path
+        self.cause = cause
+        self.nothing_sent = nothing_sent
+        super().__init__(message)
+
+
+class JournalEntry(pydantic.BaseModel):
+    """One write to Alma: its intent, merged with its completion once that is written.
+
+    ``result`` is ``"pending"`` (intent written, no completion yet), ``"done"`` (the write took
+    effect), ``"failed"`` (it did not) or ``"unknown"`` (it could not be known whether it took
+    effect; ``error`` says how to check). A pending or unknown entry a later run settled by
+    reading Alma is ``done`` or ``failed``, with ``note`` saying what was found and ``settled``
+    when. Datetimes are aware and in UTC (a naive one is taken as UTC). ``before`` and ``after``
+    are Alma JSON objects as plain dicts.
+    """
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    """uuid4 hex, unique per intent."""
+    time: UtcDatetime
+    """When the intent was written (UTC)."""
+    staff: str | None = None
+    """Who did it (free text, e.g. ``"jsmith"``)."""
+    action: Action
+    target: str
+    """Primary id of the record written."""
+    before: dict[str, Any] | None = None
+    """The record as Alma held it before; None for a create."""
+    after: dict[str, Any] | None = None
+    """The record after (Alma's answer); None while pending, for a delete, or on failure."""
+    result: Result = "pending"
+    error: str | None = None
+    """Why the write failed, or why its outcome is unknown and how to check."""
+    registration: str | None = None
+    """Id of the registration, merge or restore this write belongs to."""
+    operation: str | None = None
+    """What made the write: ``"register"``, ``"merge"``, ``"restore"``, ``"edit"``, ..."""
+    reason: str | None = None
+    """Why, in words staff read."""
+    completed: UtcDatetime | None = None
+    """When the write's own completion was written (UTC); None while pending, or when only settled."""
+    note: str | None = None
+    """How a pending or unknown outcome was settled later, like ``"settled by reading Alma: …"``."""
+    settled: UtcDatetime | None = None
+    """When it was settled (UTC); None unless a later run settled it (`Journal.settle`)."""
+
+    @property
+    def is_pending(self) -> bool:
+        """True while the intent has no completion and no settlement (after a crash, until a run reads Alma)."""
+        return self.result == "pending"
+
+    @property
+    def is_unsettled(self) -> bool:
+        """True while it is not known whether the write took effect: ``pending`` or ``unknown``."""
+        return self.result in ("pending", "unknown")
+
+    def __str__(self) -> str:
+        """One line: ``2026-11-30 14:05:01Z update jd123 done by jsmith (register 3f2a…): reason``.
+
+        Control characters (newlines, terminal escapes) in the free-text fields are shown escaped,
+        so the line stays one line and cannot drive a terminal.
+        """
+        text = f"{self.time:%Y-%m-%d %H:%M:%S}Z {self.action} {_one_line(self.target)} {self.result}"
+        if self.staff:
+            text += f" by {_one_line(self.staff)}"
+        context = [_one_line(self.operation)] if self.operation else []
+        if self.registration:
+            registration = _one_line(self.registration)
+            context.append(registration if len(registration) <= 8 else registration[:4] + "…")
+        if context:
+            text += f" ({' '.join(context)})"
+        if self.reason:
+            text += f": {_one_line(self.reason)}"
+        if self.error:
+            text += f" [error: {_one_line(self.error)}]"
+        if self.note:
+            text += f" [{_one_line(self.note)}]"
+        return text
+
+    def _repr_html_(self) -> str:
+        """A small HTML table for notebooks; every value is HTML-escaped."""
+        rows = [
+            ("id", self.id),
+            ("time", self.time.isoformat()),
+            ("staff", self.staff),
+            ("action", self.action),
+            ("target", self.target),
+            ("result", self.result),
+            ("operation", self.operation),
+            ("registration", self.registration),
+            ("reason", self.reason),
+            ("error", self.error),
+            ("completed", self.completed.isoformat() if self.completed else None),
+            ("note", self.note),
+            ("settled", self.settled.isoformat() if self.settled else None),
+        ]
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{name}</th><td>{html.escape(value)}</td></tr>"
+            for name, value in rows
+            if value is not None
+        )
+        for name, record in (("before", self.before), ("after", self.after)):
+            if record is not None:
+                dumped = html.escape(json.dumps(record, ensure_ascii=False, indent=2))
+                cells += (
+                    f"<tr><th style='text-align:left'>{name}</th>"
+                    f"<td><details><summary>record</summary><pre>{dumped}</pre></details></td></tr>"
+                )
+        return f"<table>{cells}</table>"
+
+    def __rich__(self) -> RenderableType:
+        """A small table for a terminal (``rich.print(entry)``): the fields, and what the write changed.
+
+        Free text is shown escaped as in `__str__` and never read as rich markup. An update that is
+        done shows its changes (``~ status: ACTIVE → INACTIVE``); the records themselves are in
+        ``before`` and ``after``.
+        """
+        colour = {"done": "green", "failed": "red", "unknown": "yellow", "pending": "yellow"}[self.result]
+        table = Table(box=box.ROUNDED, show_header=False, title_justify="left")
+        table.title = Text(f"{self.action} {_one_line(self.target)}: {self.result}", style=f"bold {colour}")
+        table.add_column(style="bold")
+        table.add_column(overflow="fold")
+        rows = [
+            ("id", self.id),
+            ("time", self.time.isoformat()),
+            ("staff", self.staff),
+            ("operation", self.operation),
+            ("registration", self.registration),
+            ("reason", self.reason),
+            ("error", self.error),
+            ("completed", self.completed.isoformat() if self.completed else None),
+            ("note", self.note),
+            ("settled", self.settled.isoformat() if self.settled else None),
+        ]
+        for name, value in rows:
+            if value is not None:
+                table.add_row(Text(name), Text(_one_line(value)))
+        if self.action == "update" and self.before is not None and self.after is not None:
+            changes = record_diff(self.before, self.after)
+            shown = "\n".join(_one_line(change) for change in changes)
+            table.add_row(Text("changes"), Text(shown or "none"))
+        else:
+            for name, record in (("before", self.before), ("after", self.after)):
+                if record is not None:
+                    table.add_row(Text(name), Text(f"record of {_one_line(str(record.get('primary_id', '?')))}"))
+        return table
+
+
+def _one_line(text: str) -> str:
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class CompletionLine(pydantic.BaseModel):
+    id: str
+    result: Completion
+    after: dict[str, Any] | None = None
+    error: str | None = None
+    completed: UtcDatetime
+
+
+class SettlementLine(pydantic.BaseModel):
+    id: str
+    result: Settlement
+    after: dict[str, Any] | None = None
+    error: str | None = None
+    note: str
+    settled: UtcDatetime
+
+
+def apply_line(line: bytes, entries: dict[str, JournalEntry]) -> bool:
+    """Merge one line into ``entries``; False if it is damaged, of unknown shape, or out of place."""
+    try:
+        obj = pydantic_core.from_json(line)  # twice as fast as json.loads on a long journal
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(obj, dict):
+        return False
+    try:
+        if obj.get("type") == "intent":
+            entry = JournalEntry.model_validate({key: obj[key] for key in _INTENT_KEYS if key in obj})
+            if entry.id in entries:
+                return False
+            entries[entry.id] = entry
+            return True
+        if obj.get("type") == "completion":
+            done = CompletionLine.model_validate(obj)
+            pending = entries.get(done.id)
+            if pending is None or pending.completed is not None:
+                return False
+            entries[done.id] = merge(pending, done)
+            return True
+        if obj.get("type") == "settlement":
+            settlement = SettlementLine.model_validate(obj)
+            found = entries.get(settlement.id)
+            if found is None or not found.is_unsettled:
+                return False
+            entries[settlement.id] = settle(found, settlement)
+            return True
+    except pydantic.ValidationError:
+        return False
+    return False
+
+
+def merge(pending: JournalEntry, done: CompletionLine) -> JournalEntry:
+    # The write's own completion knows best: it replaces a settlement made while the write was under way.
+    return pending.model_copy(
+        update={
+            "result": done.result,
+            "after": done.after,
+            "error": done.error,
+            "completed": done.completed,
+            "note": None,
+            "settled": None,
+        }
+    )
+
+
+def settle(found: JournalEntry, line: SettlementLine) -> JournalEntry:
+    return found.model_copy(
+        update={
+            "result": line.result,
+            "after": line.after,
+            "error": line.error,
+            "note": line.note,
+            "settled": line.settled,
+        }
+    )
+
+
+def detached(entry: JournalEntry) -> JournalEntry:
+    """The entry with its own copies of the records, so changing them cannot change what later reads show."""
+    if entry.before is None and entry.after is None:
+        return entry
+    return entry.model_copy(update={"before": _copy_json(entry.before), "after": _copy_json(entry.after)})
+
+
+def _copy_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(item) for item in value]
+    return value  # str, int, float, bool, None: immutable
+
+
+def plain_record(record: Mapping[str, Any] | None, name: str) -> dict[str, Any] | None:
+    """A detached plain-JSON copy of an Alma record; InputError if it is not JSON."""
+    if record is None:
+        return None
+    if not isinstance(record, Mapping):
+        raise InputError(
+            f"The journal stores {name} as an Alma JSON object (a dict, e.g. user.to_alma()), "
+            f"not {type(record).__name__}."
+        )
+    try:
+        plain = json.loads(json.dumps(dict(record), ensure_ascii=False, allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InputError(f"The {name} record cannot be journaled, it is not plain JSON: {exc}") from exc
+    if not isinstance(plain, dict):  # pragma: no cover - a Mapping always dumps to an object
+        raise InputError(f"The {name} record must be a JSON object.")
+    return plain
+
+
+def encode(line: Mapping[str, Any]) -> bytes:
+    try:
+        text = json.dumps(line, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return (text + "\n").encode("utf-8")
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError: a lone surrogate
+        raise InputError(f"Cannot journal this write, its text is not valid Unicode: {exc}") from exc
