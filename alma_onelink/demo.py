@@ -173,8 +173,19 @@ def _visits(today: date) -> list[_Visit]:
     ]
 
 
+def _beyond_outcome(reason: str, outcome: Outcome) -> str:
+    """``reason`` without a repeat of the outcome: "renewed: expired …" → "expired …", "created" → ""."""
+    text, named = reason.strip(), outcome.value.replace("_", " ")
+    if text.strip(" .").casefold() == named:
+        return ""
+    if text.casefold().startswith(named) and text[len(named) :].lstrip(" ")[:1] in (":", ";", ","):
+        return text[len(named) :].lstrip(":;, ")
+    return text
+
+
 def _show_result(say: _Narrator, result: RegistrationResult) -> None:
-    say.line(f"→ {result.outcome.value.upper().replace('_', ' ')}: {result.reason}", style="bold")
+    reason = _beyond_outcome(result.reason, result.outcome)
+    say.line(f"→ {result.outcome.value.upper().replace('_', ' ')}{f': {reason}' if reason else ''}", style="bold")
     for step in result.steps:
         say.line(f"  {step}")
     for candidate in result.candidates:
@@ -187,7 +198,8 @@ def _show_result(say: _Narrator, result: RegistrationResult) -> None:
             say.line(f"  next: {issue.hint}")
     if result.warnings:
         say.line(
-            f"  staff to read: {', '.join(issue.code for issue in result.warnings)} (str(result) has them in full)"
+            f"  staff to read: {', '.join(issue.code for issue in result.warnings)} "
+            "(alma-onelink register shows each in full)"
         )
     if result.ok:
         # The lines about this patron; the links (sign in, register, reset a password) are everyone's.
@@ -220,11 +232,11 @@ def _merge_and_undo(
     say.line("  what changes:")
     for line in plan.diff().splitlines():
         say.line(f"    {line}")
-    say.line(f"  token (confirm=): {plan.token}")
+    say.line(f"  token: {plan.token}")
 
     say.heading("Merge applied, with the plan's token")
     merged = apply_merge(alma, plan, confirm=plan.token, journal=journal, staff=STAFF, today=today)
-    say.line(f"apply_merge(alma, plan, confirm={plan.token[:12]}…)")
+    say.line("applied with the whole token of the plan reviewed (alma-onelink merge apply PLAN --confirm TOKEN)")
     say.line(f"→ {merged.outcome.value.upper()}: {merged.reason}", style="bold")
     for step in merged.steps:
         say.line(f"  {step}")

@@ -69,16 +69,16 @@ def test_the_demo_returns_0_and_never_sleeps(output: tuple[int, list[str], list[
 def test_each_patron_ends_as_the_procedure_says(output: tuple[int, list[str], list[float]]) -> None:
     parts = sections(output[1])
     alum = parts["1. A new alum: Zoë Okonkwo-Lindqvist, OneLink ID 0345678"]
-    assert "→ CREATED: created" in alum
+    assert "→ CREATED\n" in alum  # the outcome said once, not "CREATED: created"
     assert "✓ create: created 0345678 [POST /users]" in alum
     assert "tell the patron: Your library account is valid until 2027-06-15." in alum
 
     trln = parts["2. A TRLN borrower: Kenji Oduya-Sato, OneLink ID 2100001"]
-    assert "→ CREATED: created" in trln
+    assert "→ CREATED\n" in trln  # the outcome said once, not "CREATED: created"
     assert "trln → group DUKE_TRLN" in trln
 
     donor = parts["3. A Friends donor: Ruth Stoneman, OneLink ID 2100002"]
-    assert "→ CREATED: created" in donor
+    assert "→ CREATED\n" in donor  # the outcome said once, not "CREATED: created"
     assert "expires 2027-06-12" in donor  # a year from the gift, not from today
 
     graduate = parts[
@@ -90,13 +90,13 @@ def test_each_patron_ends_as_the_procedure_says(output: tuple[int, list[str], li
     assert "0 write(s); journal entries: 0" in graduate
 
     community = parts["5. A Durham community borrower: Tobias Whitfield, OneLink ID 2100003"]
-    assert "→ CREATED: created" in community
+    assert "→ CREATED\n" in community  # the outcome said once, not "CREATED: created"
     namesake = DUKE_SCENARIOS["durham_namesake"]
     assert f"found, not acted on: Tobias Whitfield <{namesake}> — same name (not acted on)" in community
     assert f"Staff: check whether {namesake} is also this patron's" in community
 
     friend = parts[f"6. A Friends member renewing: Eudora Welty, OneLink ID {DUKE_UNIQUE_IDS['lapsed_friend']}"]
-    assert "→ RENEWED: renewed: expired 2026-05-01" in friend
+    assert "→ RENEWED: expired 2026-05-01" in friend
     assert "✓ update: updated 0789012: group DUKE_FRIENDS, Patron type PT_FRIENDS, expires 2027-06-14" in friend
 
     staff = parts["7. A former staff member with an old account: Rafael Martínez, OneLink ID 0567890"]
@@ -115,11 +115,11 @@ def test_the_merge_is_planned_applied_with_its_token_and_undone(output: tuple[in
     assert "carried: identifiers BARCODE DK250000987654" in plan
     assert 'only Alma\'s UI merge can move: loan "Sult"' in plan
     assert "~ status: ACTIVE → INACTIVE" in plan
-    token = re.search(r"token \(confirm=\): ([0-9a-f]{64})$", plan, re.M)
+    token = re.search(r"token: ([0-9a-f]{64})$", plan, re.M)
     assert token is not None
 
     applied = parts["Merge applied, with the plan's token"]
-    assert f"apply_merge(alma, plan, confirm={token[1][:12]}…)" in applied
+    assert "applied with the whole token of the plan reviewed" in applied
     assert "→ MERGED: 2 item(s) carried to 0567890; rm56 marked merged (INACTIVE)" in applied
     assert "✓ mark: rm56: INACTIVE" in applied
 

@@ -3,6 +3,12 @@
 Each is executed with nbclient on a kernel of this very interpreter (a kernelspec written to the
 test's temporary folder), so it sees the package as installed in this venv whatever kernels the
 machine has. Every cell must run without error, and the outputs must say what the fixes did.
+
+Nothing here depends on the machine's load or the temporary folder's path: the kernel talks over
+Unix sockets in Linux's abstract namespace (no TCP port to race another process for, no socket file
+whose path could be too long), and every wait is for an event, with `HANG` seconds only as the bound
+that turns a hung kernel into a failure (a slow machine waits longer, it never loses output: a late
+output is an error, not a cell shown empty).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,10 +33,18 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "docs" / "notebooks").glob("*.ipynb"))
 AD_HOC = ROOT / "docs" / "notebooks" / "ad-hoc-fixes.ipynb"
 KERNEL = "alma-onelink-tests"
+HANG = 600
+"""Seconds after which a kernel that has not started, or a cell that has not finished or sent its output, is
+a failure. Only a hung kernel gets there: the notebook runs in seconds."""
 
 
 def kernel_manager(folder: Path) -> KernelManager:
-    """A kernel manager for a kernelspec that runs ``sys.executable`` (this venv's python)."""
+    """A kernel manager for a kernelspec that runs ``sys.executable`` (this venv's python).
+
+    On Linux the kernel's sockets are in the abstract namespace (``ipc://@…``): no port is picked
+    and released for the kernel to bind later (another process may take it meanwhile), and no
+    socket file lives under the temporary folder, whose path may exceed a socket path's limit.
+    """
     spec = folder / "kernels" / KERNEL
     spec.mkdir(parents=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
@@ -37,7 +52,12 @@ def kernel_manager(folder: Path) -> KernelManager:
         json.dumps({"argv": argv, "display_name": "alma-onelink tests", "language": "python"}), encoding="utf-8"
     )
     specs = KernelSpecManager(kernel_dirs=[str(folder / "kernels")], ensure_native_kernel=False)
-    return KernelManager(kernel_name=KERNEL, kernel_spec_manager=specs)
+    manager = KernelManager(kernel_name=KERNEL, kernel_spec_manager=specs)
+    manager.connection_file = str(folder / "kernel-connection.json")
+    if sys.platform.startswith("linux"):
+        manager.transport = "ipc"
+        manager.ip = f"@alma-onelink-tests-{uuid.uuid4().hex}"
+    return manager
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -72,7 +92,10 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> nbformat.NotebookNode:
         client = NotebookClient(
             notebook,
             km=kernel_manager(folder),
-            timeout=120,
+            timeout=HANG,  # per cell
+            startup_timeout=HANG,
+            iopub_timeout=HANG,  # a cell's output waited for, never dropped (nbclient waits 4 s by default)
+            raise_on_iopub_timeout=True,
             resources={"metadata": {"path": str(folder)}},
         )
         try:

@@ -8,7 +8,6 @@ closes the client and the sandbox whatever happens.
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 import shlex
 import sys
@@ -20,6 +19,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from alma_onelink import REGIONS, __version__
+from alma_onelink.engine import JournalError
 from alma_onelink.errors import (
     AlmaError,
     APIConnectionError,
@@ -32,16 +32,19 @@ from alma_onelink.merge import MergeRefused
 from alma_onelink.onelink import RestoreError
 from alma_onelink.policy import PolicyError
 
+from ._globals import GlobalOptionsGroup
 from ._state import ExitCode, Settings, State, UsageProblem, default_staff, state_of
+from ._words import staff_words
 
-__all__ = ["EXIT_CODES_HELP", "app", "command", "guarded", "main"]
+__all__ = ["EXIT_CODES_HELP", "GLOBAL_OPTIONS_NOTE", "app", "command", "guarded", "main"]
 
 EXIT_CODES_HELP: Final = (
     "Exit status: 0 done; 1 done but a person must act (needs_merge, blocked, a refused merge or restore, "
     "not eligible, no account with that id, pending journal entries); "
     "2 usage error (bad flag or value, missing file, unknown policy); "
-    "3 Alma or network error (or a registration that failed); 130 interrupted (Ctrl-C); 141 the reader of the "
-    "output stopped (| head)."
+    "3 Alma or network error (or a registration that failed); 4 the journal could not be written (Alma may hold "
+    "writes the journal lacks: the message says which and what to check); 130 interrupted (Ctrl-C); "
+    "141 the reader of the output stopped (| head)."
 )
 
 
@@ -52,12 +55,15 @@ def _error_parts(exc: BaseException) -> tuple[ExitCode, str, str | None]:
     """The exit code, the one-line message and the hint for an error a command raised."""
     if isinstance(exc, UsageProblem):
         return ExitCode.USAGE, str(exc), exc.hint
+    if isinstance(exc, JournalError):
+        # The library's message says what was not written, what Alma may hold, and what to do.
+        return ExitCode.JOURNAL, str(exc), None
     if isinstance(exc, MergeRefused):
         reasons = "; ".join(exc.reasons)
         return (
             ExitCode.ACTION,
             f"merge refused: {reasons}",
-            "nothing was written; fix what the reasons say, then plan again",
+            "nothing was written; do what the reasons say",
         )
     if isinstance(exc, RestoreError):
         return ExitCode.ACTION, f"restore refused: {exc}", "nothing was written"
@@ -112,6 +118,8 @@ def _guarded(state: State, body: Callable[[], int | None], *, banner: str | None
         return ExitCode.BROKEN_PIPE
     except Exception as exc:
         code, message, hint = _error_parts(exc)
+        prefix = state.command_prefix()
+        message, hint = staff_words(message, prefix), (staff_words(hint, prefix) if hint else None)
         out.error(message, hint)
         if state.settings.debug:
             out.err.print(_traceback_text(exc))
@@ -139,52 +147,28 @@ def _find_context(args: tuple[Any, ...], kwargs: dict[str, Any]) -> typer.Contex
     return context
 
 
-_OUTPUT_PARAMETERS: Final = (
-    inspect.Parameter(
-        "json_output",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=False,
-        annotation=Annotated[
-            bool,
-            typer.Option("--json", help="One JSON document on stdout, nothing else.", rich_help_panel="Output"),
-        ],
-    ),
-    inspect.Parameter(
-        "debug_output",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=False,
-        annotation=Annotated[
-            bool, typer.Option("--debug", help="Tracebacks and the SDK's log on stderr.", rich_help_panel="Output")
-        ],
-    ),
+GLOBAL_OPTIONS_NOTE: Final = (
+    "The options of alma-onelink itself (--json, --verbose, --policy, --journal, --staff, --db, --debug…: "
+    "see alma-onelink --help) may be typed after the command's name too."
 )
-"""``--json`` and ``--debug``, offered by every command as well as before it."""
+"""The epilog of every command's help."""
 
 
 def guarded(
     *, banner: Callable[[State], str | None] | None = None
 ) -> Callable[[Callable[..., int | None]], Callable[..., None]]:
-    """Wrap a command: it returns its exit code, or raises; the wrapper turns both into the process's exit.
-
-    The command also gets ``--json`` and ``--debug`` (so they work after the command's name too).
-    """
+    """Wrap a command: it returns its exit code, or raises; the wrapper turns both into the process's exit."""
 
     def decorate(func: Callable[..., int | None]) -> Callable[..., None]:
-        signature = inspect.signature(func, eval_str=True)
-        parameters = [*signature.parameters.values(), *_OUTPUT_PARAMETERS]
-
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> None:
-            as_json, debug = bool(kwargs.pop("json_output", False)), bool(kwargs.pop("debug_output", False))
             state = state_of(_find_context(args, kwargs))
-            state.configure(json=as_json, debug=debug)
+            state.begin()
             line = banner(state) if banner is not None else state.settings.target_line()
             code = _guarded(state, lambda: func(*args, **kwargs), banner=line)
             if code:
                 raise typer.Exit(code)
 
-        wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
         return wrapper
 
     return decorate
@@ -197,6 +181,7 @@ def command(
 
     def decorate(func: Callable[..., int | None]) -> Callable[..., None]:
         wrapped = guarded(banner=banner)(func)
+        options.setdefault("epilog", GLOBAL_OPTIONS_NOTE)
         group.command(name, **options)(wrapped)
         return wrapped
 
@@ -207,6 +192,7 @@ def command(
 
 app = typer.Typer(
     name="alma-onelink",
+    cls=GlobalOptionsGroup,
     help=(
         "Register library patrons in Alma with OneLink, look them up and fix them, merge old accounts, "
         "and undo from the journal. Commands go to Alma when ALMA_API_KEY (or --api-key) is set, "
@@ -287,13 +273,16 @@ def _global_options(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document (JSON Lines for batch) on stdout, nothing else.")
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Also show each step's Alma calls and how long it took.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and the SDK's log on stderr.")] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
-    """The global options, kept in a `State` every command reads."""
+    """The global options, kept in a `State` every command reads. They may come after the command's name too."""
     key = api_key.strip() if api_key and api_key.strip() else None
     source = ctx.get_parameter_source("api_key")
     from_env = source is not None and source.name == "ENVIRONMENT"
@@ -317,6 +306,7 @@ def _global_options(
             staff=(staff.strip() if staff and staff.strip() else None) or default_staff(),
             json=json_output,
             debug=debug,
+            verbose=verbose,
             given=_given(
                 ctx, [("db", "--db"), ("journal", "--journal"), ("base_url", "--base-url"), ("region", "--region")]
             ),

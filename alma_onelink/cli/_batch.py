@@ -8,124 +8,36 @@ then one ``{"type": "summary", …}``.
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Annotated, Any, Final
+from typing import Annotated, Any, Final
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from alma_onelink.engine import JournalError
 from alma_onelink.onelink import Outcome, RegistrationResult, register_many
 from alma_onelink.onelink.batch import MAX_CONCURRENCY
+from alma_onelink.policy import Patron
 
 from ._app import app, command
 from ._csv import PatronFile, Row, read_patrons
-from ._output import to_json
 from ._register import parse_today, today_option
-from ._state import ExitCode, State, UsageProblem, check_file_path, state_of
+from ._registration import COLOURS, beyond_outcome
+from ._results_file import ResultsFile
+from ._state import ExitCode, State, state_of
+from ._words import staff_words
 
-__all__ = ["BAD_ROW", "ResultsFile"]
+__all__ = ["BAD_ROW", "NOT_STARTED", "ResultsFile"]
 
 BAD_ROW: Final = "bad_row"
 """The outcome of a row that could not be read (its line and column say why); it is not registered."""
 
-_CSV_COLUMNS: Final = (
-    "line",
-    "outcome",
-    "onelink_id",
-    "first_name",
-    "last_name",
-    "account",
-    "user_group",
-    "expiry_date",
-    "merge_from",
-    "reason",
-    "issues",
-    "column",
-    "dry_run",
-)
-_COLOURS: Final = {
-    "created": "green",
-    "renewed": "green",
-    "already_registered": "cyan",
-    "needs_merge": "magenta",
-    "blocked": "yellow",
-    "failed": "red",
-    BAD_ROW: "red",
-}
-
-
-class ResultsFile:
-    """``--out``: each row's result, CSV (``.csv``, with a BOM for Excel) or JSON Lines (``.jsonl``).
-
-    Rows are written and flushed as they finish, so a run cut short keeps what was done; on close
-    the file is written again in the input's line order, the order people read it in.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = self.check(path)
-        self._jsonl = self.path.suffix.lower() == ".jsonl"
-        self._rows: list[tuple[int, dict[str, Any], dict[str, Any] | None]] = []
-        self._file: IO[str] = self._open()
-
-    def _open(self) -> IO[str]:
-        encoding = "utf-8" if self._jsonl else "utf-8-sig"  # Excel reads accents in a CSV only after a BOM
-        file = self.path.open("w", encoding=encoding, newline="")
-        if not self._jsonl:
-            csv.DictWriter(file, fieldnames=_CSV_COLUMNS, extrasaction="ignore").writeheader()
-        return file
-
-    @staticmethod
-    def check(path: Path) -> Path:
-        """``path`` if results can be written there. Raises `UsageProblem` naming ``--out``."""
-        target = check_file_path(path, "--out", what="a .csv or .jsonl file")
-        if target.suffix.lower() not in (".csv", ".jsonl"):
-            raise UsageProblem(
-                f"--out {str(path)!r}: write results to a .csv or a .jsonl file", "like --out results.csv"
-            )
-        return target
-
-    def write(self, summary: dict[str, Any], full: dict[str, Any] | None) -> None:
-        """One row: the flat ``summary`` to CSV, or ``full`` (the result's ``to_dict()`` and the line) to JSON Lines."""
-        self._rows.append((int(summary.get("line") or 0), summary, full))
-        self._write_row(self._file, summary, full)
-        self._file.flush()
-
-    def _write_row(self, file: IO[str], summary: dict[str, Any], full: dict[str, Any] | None) -> None:
-        if self._jsonl:
-            file.write(to_json(full if full is not None else summary, indent=None) + "\n")
-        else:
-            writer = csv.DictWriter(file, fieldnames=_CSV_COLUMNS, extrasaction="ignore")
-            writer.writerow({key: _cell(value) for key, value in summary.items()})
-
-    def close(self) -> None:
-        self._file.close()
-        self._file = self._open()
-        try:
-            for _, summary, full in sorted(self._rows, key=lambda row: row[0]):
-                self._write_row(self._file, summary, full)
-        finally:
-            self._file.close()
-
-    def __enter__(self) -> ResultsFile:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    return str(value)
+NOT_STARTED: Final = "not_started"
+"""The outcome of a row the batch never began (it stopped: the journal could not be written); nothing was sent."""
+_COLOURS: Final = {**COLOURS, BAD_ROW: "red", NOT_STARTED: "red"}
 
 
 def _bad_row_summary(row: Row) -> dict[str, Any]:
@@ -142,7 +54,7 @@ def _bad_row_summary(row: Row) -> dict[str, Any]:
     }
 
 
-def _result_summary(result: RegistrationResult, line: int, first_line: dict[str, int]) -> dict[str, Any]:
+def _result_summary(result: RegistrationResult, line: int, first_line: dict[str, int], prefix: str) -> dict[str, Any]:
     user = result.user
     reason = result.reason
     if any(issue.code == "duplicate_in_batch" for issue in result.issues):
@@ -161,36 +73,56 @@ def _result_summary(result: RegistrationResult, line: int, first_line: dict[str,
         "user_group": user.user_group.value if user is not None and user.user_group else None,
         "expiry_date": user.expiry_date.isoformat() if user is not None and user.expiry_date else None,
         "merge_from": result.merge_from,
-        "reason": reason,
+        "reason": staff_words(reason, prefix),
         "issues": [issue.code for issue in result.issues],
         "dry_run": result.dry_run,
+        "journal_error": staff_words(result.journal_error, prefix) if result.journal_error else None,
     }
 
 
-def _row_line(summary: dict[str, Any], prefix: str) -> Text:
+def _not_started_summary(line: int, patron: Patron) -> dict[str, Any]:
+    return {
+        "type": "row",
+        "line": line,
+        "outcome": NOT_STARTED,
+        "onelink_id": patron.onelink_id,
+        "first_name": patron.first_name,
+        "last_name": patron.last_name,
+        "reason": "not started: the batch stopped when the journal could not be written; nothing was sent to Alma",
+    }
+
+
+def _row_line(summary: dict[str, Any], prefix: str) -> list[str | tuple[str, str]]:
+    """The parts of one row's line on the screen (the outcome once; its reason when it says more)."""
     outcome = str(summary["outcome"])
     name = " ".join(part for part in (summary.get("first_name"), summary.get("last_name")) if part)
-    text = Text.assemble(
+    reason = beyond_outcome(str(summary.get("reason") or ""), outcome, str(summary.get("onelink_id") or ""))
+    parts: list[str | tuple[str, str]] = [
         (f"line {summary['line']:>4}  ", "dim"),
-        (f"{summary.get('onelink_id') or '?':<10} ", ""),
-        (f"{name:<28} ", ""),
+        f"{summary.get('onelink_id') or '?':<10} ",
+        f"{name:<28} ",
         (outcome.replace("_", " ").upper(), f"bold {_COLOURS.get(outcome, '')}"),
-        f" — {summary.get('reason') or ''}",
-    )
+    ]
+    if reason:
+        parts.append(f" — {reason}")
+    if summary.get("journal_error") and "journal" not in reason.casefold():
+        parts.append(("  (its journal line could not be written: see the end)", "bold red"))
     if outcome == Outcome.NEEDS_MERGE.value and summary.get("merge_from"):
-        text.append(f"  → {prefix} merge plan {summary['merge_from']} {summary['onelink_id']}", style="bold")
-    return text
+        parts.append((f"  → {prefix} merge plan {summary['merge_from']} {summary['onelink_id']}", "bold"))
+    return parts
 
 
 def _summary_table(counts: Counter[str], total: int) -> Table:
     table = Table("outcome", "rows", title=f"{total} row(s)", box=None, header_style="bold", title_justify="left")
-    order = [*(o.value for o in Outcome), BAD_ROW]
+    order = [*(o.value for o in Outcome), BAD_ROW, NOT_STARTED]
     for outcome in sorted(counts, key=order.index):
         table.add_row(Text(outcome, style=_COLOURS.get(outcome, "")), str(counts[outcome]))
     return table
 
 
-def _exit_code(counts: Counter[str]) -> ExitCode:
+def _exit_code(counts: Counter[str], journal_failed: bool) -> ExitCode:
+    if journal_failed:
+        return ExitCode.JOURNAL
     if counts[Outcome.FAILED.value]:
         return ExitCode.ALMA
     fine = {Outcome.CREATED.value, Outcome.RENEWED.value, Outcome.ALREADY_REGISTERED.value}
@@ -200,12 +132,52 @@ def _exit_code(counts: Counter[str]) -> ExitCode:
 def _notes(state: State, parsed: PatronFile) -> None:
     how = {",": "commas", ";": "semicolons", "\t": "tabs"}[parsed.delimiter]
     state.out.note(f"Read {parsed.path}: {len(parsed.rows)} row(s), {how} between cells, {parsed.encoding}.")
-    if parsed.encoding != "utf-8":
+    if parsed.encoding == "windows-1252":
         state.out.note(
             "The file is not UTF-8; it was read as Windows-1252. Save it as CSV UTF-8 to be sure of accents."
         )
     if parsed.ignored:
         state.out.note(f"Ignored column(s) this does not know: {', '.join(parsed.ignored)}.")
+
+
+class _InFileOrder:
+    """Shows rows in the file's order as they become ready (results finish in any order), and counts them."""
+
+    def __init__(self, state: State, lines: list[int], results: ResultsFile | None) -> None:
+        self._state = state
+        self._order = lines
+        self._next = 0
+        self._ready: dict[int, dict[str, Any]] = {}
+        self._results = results
+        self._prefix = state.command_prefix()
+        self.counts: Counter[str] = Counter()
+        self.journal_errors: list[str] = []
+        """What each row whose journal line could not be written says about it."""
+
+    def add(self, summary: dict[str, Any], full: dict[str, Any] | None = None) -> None:
+        """One row's result: counted and written to ``--out`` now, shown once every row before it is."""
+        self.counts[str(summary["outcome"])] += 1
+        if summary.get("journal_error"):
+            self.journal_errors.append(str(summary["journal_error"]))
+        if self._results is not None:
+            self._results.write(summary, full)
+        self._ready[int(summary["line"])] = summary
+        while self._next < len(self._order) and self._order[self._next] in self._ready:
+            self._emit(self._ready.pop(self._order[self._next]))
+            self._next += 1
+
+    def flush(self) -> None:
+        """Show the rows still waiting for an earlier one that will not come (the run was cut short), in order."""
+        for line in self._order[self._next :]:
+            if line in self._ready:
+                self._emit(self._ready.pop(line))
+        self._next = len(self._order)
+
+    def _emit(self, summary: dict[str, Any]) -> None:
+        if self._state.out.json_mode:
+            self._state.out.record(summary)
+        else:
+            self._state.out.say(*_row_line(summary, self._prefix))
 
 
 @command(app, "batch", short_help="Register every patron of a CSV file.")
@@ -226,9 +198,12 @@ def batch(
     """Register every patron of FILE.csv with the OneLink procedure.
 
     Headers in any case and spacing (OneLink ID, First name, Last name, Affiliation, E-mail, …);
-    `,` or `;` between cells; dates YYYY-MM-DD or M/D/YYYY (US order). A bad row is reported with
-    its line and column and skipped. Exit status: 0 every row done, 1 some need action or were
-    bad, 3 some failed.
+    `,`, `;` or tab between cells; UTF-8, UTF-16 (Excel's "Unicode Text") or Windows-1252; dates
+    YYYY-MM-DD or M/D/YYYY (US order). A bad row is reported with its line and column and skipped.
+    Rows are shown in the file's order. The results CSV (--out) is safe to open in Excel: a cell
+    that would run as a formula starts with '. Exit status: 0 every row done, 1 some need action or
+    were bad, 3 some failed, 4 the journal could not be written (the batch stopped; rows not
+    started say so).
     """
     state = state_of(ctx)
     policy = state.policy()
@@ -240,26 +215,16 @@ def batch(
     alma = state.alma()
     _notes(state, parsed)
     results = ResultsFile(out) if out is not None else None
-    counts: Counter[str] = Counter()
-    prefix = state.command_prefix()
-
-    def emit(summary: dict[str, Any], full: dict[str, Any] | None = None) -> None:
-        counts[str(summary["outcome"])] += 1
-        if state.out.json_mode:
-            state.out.record(summary)
-        else:
-            state.out.show(_row_line(summary, prefix))
-        if results is not None:
-            results.write(summary, full)
-
+    shown = _InFileOrder(state, [row.line for row in parsed.rows], results)
     good = [(row.line, row.patron) for row in parsed.rows if row.patron is not None]
     first_line: dict[str, int] = {}
     for line, patron in good:
         first_line.setdefault(patron.onelink_id.strip().casefold(), line)
+    stopped: JournalError | None = None
     try:
         for row in parsed.rows:
             if row.patron is None:
-                emit(_bad_row_summary(row))
+                shown.add(_bad_row_summary(row))
         progress = Progress(
             TextColumn("registering"),
             BarColumn(),
@@ -273,27 +238,44 @@ def batch(
             redirect_stdout=state.out.out.is_terminal,
             redirect_stderr=False,
         )
+        started: set[int] = set()
         with progress:
             task = progress.add_task("registering", total=len(good))
-            for result in register_many(
-                alma,
-                policy,
-                [patron for _, patron in good],
-                concurrency=concurrency,
-                journal=journal,
-                today=day,
-                dry_run=dry_run,
-                staff=state.staff,
-            ):
-                line = good[result.index or 0][0]
-                summary = _result_summary(result, line, first_line)
-                emit(summary, {"line": line, **result.to_dict(), "reason": summary["reason"]})
-                progress.advance(task)
+            try:
+                for result in register_many(
+                    alma,
+                    policy,
+                    [patron for _, patron in good],
+                    concurrency=concurrency,
+                    journal=journal,
+                    today=day,
+                    dry_run=dry_run,
+                    staff=state.staff,
+                ):
+                    index = result.index or 0
+                    started.add(index)
+                    line = good[index][0]
+                    summary = _result_summary(result, line, first_line, state.command_prefix())
+                    full = {"line": line, **result.to_dict(), "reason": summary["reason"]}
+                    shown.add(summary, full)
+                    progress.advance(task)
+            except JournalError as exc:
+                stopped = exc
+        if stopped is not None:
+            for index, (line, patron) in enumerate(good):
+                if index not in started:
+                    shown.add(_not_started_summary(line, patron))
     finally:
-        if results is not None:
-            results.close()
-    code = _exit_code(counts)
+        try:
+            shown.flush()
+        finally:
+            if results is not None:
+                results.close()
+    counts = shown.counts
+    code = _exit_code(counts, stopped is not None or bool(shown.journal_errors))
     total = sum(counts.values())
+    said = str(stopped) if stopped is not None else next(iter(shown.journal_errors), None)
+    message = staff_words(said, state.command_prefix()) if said else None
     if state.out.json_mode:
         state.out.record(
             {
@@ -303,10 +285,13 @@ def batch(
                 "exit_code": int(code),
                 "out": str(results.path) if results is not None else None,
                 "dry_run": dry_run,
+                "journal_error": message,
             }
         )
     else:
         state.out.show(Text(""), _summary_table(counts, total))
         if results is not None:
-            state.out.show(Text(f"Results written to {results.path}"))
+            state.out.say("Results written to ", str(results.path))
+    if code is ExitCode.JOURNAL and message:
+        state.out.error(message)  # what was not written, what Alma may hold, and what to do
     return code

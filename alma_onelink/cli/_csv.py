@@ -1,7 +1,10 @@
 """Reading the patrons of ``batch`` from a CSV file as people export it.
 
-- UTF-8 with or without a byte-order mark (Excel writes one); Windows-1252 is read too, with a note.
+- UTF-8 with or without a byte-order mark (Excel's "CSV UTF-8" writes one); UTF-16 with its byte-order
+  mark (Excel's "Unicode Text", tab-separated) or without one; Windows-1252 is read too, with a note.
 - ``,``, ``;`` or tab between cells: the one used most in the header line.
+- A cell longer than the csv module's limit (``csv.field_size_limit()``, 128 KiB) is a usage error
+  naming its line: no patron has a name that long, so the file is not what it seems.
 - Header names in any case, with spaces, hyphens or underscores: ``OneLink ID``, ``onelink_id`` and
   ``ONELINK-ID`` are the same column. Each fact also has a few common names (``E-mail``, ``Zip``,
   ``Surname``…): see `header_names`. Unknown columns are ignored, with a note.
@@ -13,6 +16,7 @@ A row that cannot become a `Patron` is a `Row` with ``problem`` and ``column`` s
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -76,7 +80,30 @@ class PatronFile:
     """Headers that name no field."""
 
 
+_BOMS: Final = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: it begins with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` or ``-be`` when ``data`` reads as UTF-16 without a byte-order mark (NULs at every other byte)."""
+    sample = data[:4096]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > len(odd) * 0.3 and even.count(0) < len(even) * 0.05:
+        return "utf-16-le"
+    if even.count(0) > len(even) * 0.3 and odd.count(0) < len(odd) * 0.05:
+        return "utf-16-be"
+    return None
+
+
 def _decode(path: Path) -> tuple[str, str]:
+    """The text of the file at ``path`` and the encoding it was read in (see the module's list)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -85,8 +112,23 @@ def _decode(path: Path) -> tuple[str, str]:
         raise UsageProblem(f"{str(path)!r} is a folder", "give the path of a CSV file") from None
     except OSError as exc:
         raise UsageProblem(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None) or _utf16_without_bom(data)
+    if encoding is not None:
+        try:
+            return data.decode(encoding).lstrip("\ufeff"), encoding.removesuffix("-sig")
+        except UnicodeDecodeError as exc:
+            raise UsageProblem(
+                f"{str(path)!r} starts as {encoding.removesuffix('-sig').upper()} text but is not: {exc.reason} "
+                f"at byte {exc.start}",
+                "save it again from the spreadsheet as CSV UTF-8",
+            ) from None
+    if b"\x00" in data:
+        raise UsageProblem(
+            f"{str(path)!r} holds NUL bytes: it is not text in an encoding this reads (UTF-8, UTF-16, Windows-1252)",
+            "save it from the spreadsheet as CSV UTF-8 (or Unicode Text)",
+        )
     try:
-        return data.decode("utf-8-sig"), "utf-8"
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace"), "windows-1252"
 
@@ -98,11 +140,26 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Each row that is not blank, with the physical line it starts on (1-based)."""
+def _rows(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Each row that is not blank, with the physical line it starts on (1-based).
+
+    Raises `UsageProblem` naming the line of a row the csv module cannot read (a cell over its size limit).
+    """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     ended = 0
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            where = f"line {ended + 1}" + (f" (to line {reader.line_num})" if reader.line_num > ended + 1 else "")
+            if "field larger than field limit" in str(exc):
+                raise UsageProblem(
+                    f"{str(path)!r}, {where}: a cell is longer than {csv.field_size_limit():,} characters",
+                    'check that line: a quote (") left open makes the rest of the file one cell',
+                ) from None
+            raise UsageProblem(f"{str(path)!r}, {where}: not a CSV row this can read: {exc}") from None
         start, ended = ended + 1, reader.line_num
         if any(cell.strip() for cell in cells):
             yield start, cells
@@ -116,10 +173,7 @@ def read_patrons(path: Path, policy: Policy) -> PatronFile:
     """
     text, encoding = _decode(path)
     delimiter = _delimiter(text)
-    try:
-        rows = list(_rows(text, delimiter))
-    except csv.Error as exc:
-        raise UsageProblem(f"{str(path)!r} is not a CSV file this can read: {exc}") from None
+    rows = list(_rows(path, text, delimiter))
     if not rows:
         raise UsageProblem(f"{str(path)!r} is empty", "the first line names the columns, like: OneLink ID,First name,…")
     _, header = rows[0]

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from alma_onelink.models import User
 from alma_onelink.onelink import JournalEntry, Restored, restore
 
 from ._app import app, command
-from ._state import ExitCode, UsageProblem, state_of
+from ._state import ExitCode, State, UsageProblem, state_of
+from ._words import staff_words
 
 __all__ = ["journal_app"]
 
@@ -25,12 +26,10 @@ app.add_typer(journal_app, name="journal")
 _RESULT_STYLE = {"done": "", "failed": "red", "pending": "yellow", "unknown": "yellow"}
 
 
-def _lines(entries: list[JournalEntry]) -> list[Text]:
+def _say_entries(state: State, entries: list[JournalEntry]) -> None:
     """One line per entry: the id to type (its first 12 characters are enough) and the entry as it reads."""
-    return [
-        Text.assemble((entry.id[:12], "bold"), "  ", (str(entry), _RESULT_STYLE.get(entry.result, "")))
-        for entry in entries
-    ]
+    for entry in entries:
+        state.out.say((entry.id[:12], "bold"), "  ", (str(entry), _RESULT_STYLE.get(entry.result, "")))
 
 
 def _entry_json(entry: JournalEntry) -> dict[str, object]:
@@ -64,11 +63,11 @@ def show(
         return ExitCode.OK
     if not entries:
         which = "".join(f" {word} {value}" for word, value in (("for", target), ("of", registration)) if value)
-        state.out.show(Text(f"No entries{which} in {journal.path}."))
+        state.out.say(f"No entries{which} in {journal.path}.")
         return ExitCode.OK
-    state.out.show(*_lines(shown))
+    _say_entries(state, shown)
     more = f" (the last {len(shown)} of {len(entries)}; --limit 0 shows all)" if len(shown) < len(entries) else ""
-    state.out.show(Text(f"{journal.path}{more}", style="dim"))
+    state.out.say(f"{journal.path}{more}", style="dim")
     return ExitCode.OK
 
 
@@ -81,14 +80,14 @@ def pending(ctx: typer.Context) -> int:
     if state.out.json_mode:
         state.out.document({"journal": str(journal.path), "pending": [_entry_json(e) for e in found]})
     elif not found:
-        state.out.show(Text(f"Nothing pending in {journal.path}."))
+        state.out.say(f"Nothing pending in {journal.path}.")
     else:
-        state.out.show(*_lines(found))
+        _say_entries(state, found)
         prefix = state.command_prefix()
-        state.out.show(
-            Text("For each: look at the account in Alma, then put it back if the write must not stand:", style="bold"),
-            *(Text(f"  {prefix} user show {e.target}   then   {prefix} journal restore {e.id}") for e in found),
-        )
+        state.out.say(("For each: look at the account in Alma, then put it back if the write must not stand:", "bold"))
+        for entry in found:
+            state.out.say(f"  {prefix} user show {shlex.quote(entry.target)}")
+            state.out.say(f"  {prefix} journal restore {entry.id}")
     return ExitCode.ACTION if found else ExitCode.OK
 
 
@@ -117,12 +116,13 @@ def restore_entry(
     journal = state.journal()
     entry = journal.get(entry_id)
     if not state.out.json_mode:
-        state.out.show(Text(str(entry)), Text(f"This will {_what_restore_does(entry)}.", style="bold"))
+        state.out.say(str(entry))
+        state.out.say(f"This will {_what_restore_does(entry)}.", style="bold")
     if not yes:
         if not state.interactive:
             raise UsageProblem("journal restore asks before writing, and nobody can answer here", "add --yes")
         if not typer.confirm("Restore it?", err=True):
-            state.out.show(Text("Nothing written."))
+            state.out.say("Nothing written.")
             return ExitCode.ACTION
     result = restore(state.alma(), entry, journal=journal, staff=state.staff, force=force)
     if state.out.json_mode:
@@ -137,5 +137,5 @@ def restore_entry(
         )
     else:
         style = "red" if result.outcome is Restored.FAILED else "green"
-        state.out.show(Text(str(result), style=f"bold {style}"))
+        state.out.say(staff_words(str(result), state.command_prefix()), style=f"bold {style}")
     return ExitCode.ALMA if result.outcome is Restored.FAILED else ExitCode.OK

@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Group, RenderableType
-from rich.text import Text
 
-from alma_onelink.merge import MergeOutcome, MergePlan, MergeResult, apply_merge, plan_merge, undo_merge
+from alma_onelink.merge import MergeOutcome, MergePlan, MergeRefused, MergeResult, apply_merge, plan_merge, undo_merge
 from alma_onelink.onelink import Restored
 
 from ._app import app, command
 from ._register import parse_today, today_option
-from ._state import ExitCode, UsageProblem, check_file_path, state_of
+from ._registration import show_steps
+from ._state import ExitCode, State, UsageProblem, check_file_path, state_of
+from ._words import staff_words
 
 __all__ = ["merge_app"]
 
@@ -70,12 +70,37 @@ def plan(
             }
         )
     else:
-        state.out.show(made)
-        state.out.line(f"Plan written to {target}")
-        state.out.line(f"Token: {made.token}")
-        state.out.line("To apply it, after review:")
-        state.out.line(f"  {apply}")
+        _show_plan(state, made)
+        state.out.say("Plan written to ", str(target))
+        state.out.say("Token: ", made.token)
+        state.out.say(("To apply it, after review:", "bold"))
+        state.out.say(f"  {apply}")
     return ExitCode.OK
+
+
+def _show_plan(state: State, plan: MergePlan) -> None:
+    """The plan as a user administrator reviews it, every line whole."""
+    out, prefix = state.out, state.command_prefix()
+    policy = f"the {plan.policy!r} policy" if plan.policy else "no policy (the defaults' rules)"
+    sections: list[tuple[str, list[str]]] = [
+        (
+            "Plan",
+            [f"made {plan.planned_on.isoformat()} with {policy}", f"segments: {', '.join(plan.segments) or 'none'}"],
+        ),
+        ("Forced", [f"{'; '.join(plan.mismatches)} — {plan.force}"] if plan.force else []),
+        (f"Carried by the API ({len(plan.carried)})", [str(item) for item in plan.carried]),
+        (f"Not carried ({len(plan.skipped)})", [str(item) for item in plan.skipped]),
+        ("Notes", list(plan.notes)),
+        (f"Only Alma's UI merge can move ({len(plan.activity)})", [str(item) for item in plan.activity]),
+        ("Then, in Alma, a user administrator", [f"{n}. {step}" for n, step in enumerate(plan.ui_steps, 1)]),
+        ("What changes", plan.diff().splitlines()),
+    ]
+    out.say((plan.headline(), "bold"))
+    for title, lines in sections:
+        if lines:
+            out.say((f"{title}:", "bold"))
+            for line in lines:
+                out.say(f"  {staff_words(line, prefix)}")
 
 
 def _read_plan(path: Path) -> MergePlan:
@@ -88,10 +113,38 @@ def _read_plan(path: Path) -> MergePlan:
     return MergePlan.from_json(text)
 
 
-def _result_rendering(result: MergeResult) -> RenderableType:
+def _show_result(state: State, result: MergeResult) -> None:
+    out, prefix = state.out, state.command_prefix()
     colour = {"merged": "green", "rolled_back": "yellow"}.get(result.outcome.value, "red")
-    lines = str(result).splitlines()
-    return Group(Text(lines[0], style=f"bold {colour}"), *(Text(line) for line in lines[1:]))
+    out.say((staff_words(result.headline(), prefix), f"bold {colour}"))
+    show_steps(state, result.steps)
+    if result.ui_steps:
+        out.say(("Still to do in Alma's UI (a user administrator):", "bold"))
+        for n, step in enumerate(result.ui_steps, 1):
+            out.say(f"  {n}. {staff_words(step, prefix)}")
+    if result.journal_entries:
+        where = f" in {result.journal_path}" if result.journal_path else ""
+        out.say(f"Journal: merge {result.merge_id}, {len(result.journal_entries)} entries{where}")
+
+
+def _check_token(plan: MergePlan, confirm: str) -> None:
+    """Refuse a ``--confirm`` that is not the plan's whole token, saying what to paste (not to plan again)."""
+    typed = confirm.strip()
+    shortened = typed.rstrip(".…")
+    if typed == plan.token:
+        return
+    if shortened and plan.token.startswith(shortened):
+        raise UsageProblem(
+            f"--confirm: the token is shortened ({len(shortened)} of its {len(plan.token)} characters)",
+            'paste the whole token: the line `Token:` that merge plan printed, or the plan file\'s "token"',
+        )
+    raise MergeRefused(
+        [
+            "--confirm is not this plan's token: the plan applied must be the plan reviewed. Paste the whole token "
+            "merge plan printed with this plan file; a plan made again has a new token"
+        ],
+        what=f"Cannot apply the plan to merge {plan.from_id} into {plan.to_id}",
+    )
 
 
 @command(merge_app, "apply", short_help="Apply a reviewed plan with its token.")
@@ -113,6 +166,7 @@ def apply(
     """
     state = state_of(ctx)
     reviewed = _read_plan(plan_file)
+    _check_token(reviewed, confirm)
     result = apply_merge(
         state.alma(),
         reviewed,
@@ -125,9 +179,9 @@ def apply(
     if state.out.json_mode:
         state.out.document(result.to_dict())
     else:
-        state.out.show(_result_rendering(result))
+        _show_result(state, result)
         if result.ok:
-            state.out.line(f"Undo: {state.command_prefix()} merge undo {result.merge_id}")
+            state.out.say(("Undo: ", "bold"), f"{state.command_prefix()} merge undo {result.merge_id}")
     return ExitCode.OK if result.outcome is MergeOutcome.MERGED else ExitCode.ALMA
 
 
@@ -149,7 +203,7 @@ def undo(
         if not state.interactive:
             raise UsageProblem("merge undo asks before writing, and nobody can answer here", "add --yes")
         if not typer.confirm(f"Undo merge {merge_id}, putting both accounts back as they were?", err=True):
-            state.out.show(Text("Nothing written."))
+            state.out.say("Nothing written.")
             return ExitCode.ACTION
     results = undo_merge(state.alma(), merge_id, journal=state.journal_path(), staff=state.staff)
     failed = any(r.outcome is Restored.FAILED for r in results)
@@ -172,6 +226,8 @@ def undo(
         )
     else:
         for r in results:
-            state.out.show(Text(str(r), style="red" if r.outcome is Restored.FAILED else ""))
-        state.out.show(Text("Merge undone." if not failed else "The undo stopped: see above.", style="bold"))
+            state.out.say(
+                staff_words(str(r), state.command_prefix()), style="red" if r.outcome is Restored.FAILED else ""
+            )
+        state.out.say("Merge undone." if not failed else "The undo stopped: see above.", style="bold")
     return ExitCode.ALMA if failed else ExitCode.OK

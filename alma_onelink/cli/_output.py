@@ -1,8 +1,14 @@
 """Where the command's output goes: stdout holds the result, stderr everything said along the way.
 
 With ``--json``, stdout holds exactly one JSON document (`Output.document`), or one JSON object per
-line for a stream (`Output.record`), and nothing else. Otherwise results are rich renderings on
+line for a stream (`Output.record`), and nothing else. Otherwise results are lines and renderings on
 stdout. The banner, progress, prompts, notes and errors always go to stderr.
+
+Nothing a person copies is ever broken. Commands, ids, paths, tokens and URLs are printed by
+`Output.say`, `Output.rows`, `Output.note` and `Output.error`, which never wrap or crop a line, at
+any terminal width or when piped: a long line is left for the terminal to fold on screen, and
+copying it (or reading it from a pipe) gives it whole. `Output.show` (rich's own layout, which wraps
+and crops to the width) is only for renderings that hold nothing to copy, like a table of counts.
 
 Both consoles have markup off: names and notes read from Alma are shown as written, never
 interpreted as rich markup (``[bold]`` in a patron's name stays text).
@@ -13,6 +19,7 @@ from __future__ import annotations
 import enum
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,7 +30,10 @@ from pydantic import BaseModel
 from rich.console import Console, RenderableType
 from rich.text import Text
 
-__all__ = ["Output", "to_json"]
+__all__ = ["Output", "Part", "to_json"]
+
+Part = str | Text | tuple[str, str]
+"""A piece of a line: plain text, a rich `Text`, or ``(text, style)``."""
 
 
 class _Console(Console):
@@ -56,11 +66,26 @@ def to_json(data: Any, *, indent: int | None = 2) -> str:
     return json.dumps(data, ensure_ascii=False, indent=indent, default=_plain)
 
 
-class Output:
-    """The command's two streams; ``json_mode`` is ``--json``."""
+def _text(parts: Sequence[Part], style: str | None) -> Text:
+    text = Text(style=style or "")
+    for part in parts:
+        if isinstance(part, tuple):
+            text.append(part[0], style=part[1])
+        else:
+            text.append(part)
+    return text
 
-    def __init__(self, *, json_mode: bool) -> None:
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class Output:
+    """The command's two streams; ``json_mode`` is ``--json``, ``verbose`` is ``--verbose``."""
+
+    def __init__(self, *, json_mode: bool, verbose: bool = False) -> None:
         self.json_mode = json_mode
+        self.verbose = verbose
         # No `file=`: rich then writes to whatever sys.stdout/sys.stderr is at print time.
         self.out: Console = _Console(markup=False, highlight=False, emoji=False)
         self.err: Console = _Console(stderr=True, markup=False, highlight=False, emoji=False)
@@ -68,16 +93,49 @@ class Output:
     # --- stdout -----------------------------------------------------------------------------------
 
     def show(self, *items: RenderableType) -> None:
-        """Human output on stdout (nothing with ``--json``)."""
+        """Renderings laid out to the terminal's width on stdout (nothing with ``--json``).
+
+        Only for what holds nothing to copy: rich wraps and crops them to the width. Lines with a
+        command, an id, a path, a token or a URL go through `say` or `rows`.
+        """
         if not self.json_mode:
             for item in items:
                 self.out.print(item)
 
-    def line(self, text: str) -> None:
-        """One plain line on stdout, never wrapped (URLs, commands to copy), flushed; nothing with ``--json``."""
+    def say(self, *parts: Part, style: str | None = None) -> None:
+        """One line on stdout, never wrapped or cropped (nothing with ``--json``).
+
+        ``parts`` are joined as given; a part may hold line breaks of its own. This is the way to
+        print anything a person copies: commands, ids, paths, tokens, URLs.
+        """
         if not self.json_mode:
-            sys.stdout.write(text + "\n")
-            sys.stdout.flush()
+            self.out.print(_text(parts, style), soft_wrap=True)
+
+    def line(self, text: str = "") -> None:
+        """One plain line on stdout, never wrapped (`say` without styles)."""
+        self.say(text)
+
+    def rows(self, rows: Sequence[Sequence[Part]], *, header: Sequence[str] | None = None, indent: int = 2) -> None:
+        """A table as padded lines on stdout: every cell whole, every row one line (nothing with ``--json``).
+
+        Unlike a rich table, no cell is wrapped, folded or cut to fit the width, so an id or an
+        email in it can be copied as it is.
+        """
+        if self.json_mode:
+            return
+        lines = [[Text(h, style="bold") for h in header]] if header else []
+        lines += [[_text([cell], None) for cell in row] for row in rows]
+        if not lines:
+            return
+        widths = [max(len(line[i].plain) for line in lines if i < len(line)) for i in range(max(map(len, lines)))]
+        for line in lines:
+            text = Text(" " * indent)
+            for i, cell in enumerate(line):
+                text.append_text(cell)
+                if i < len(line) - 1:
+                    text.append(" " * (widths[i] - len(cell.plain) + 2))
+            text.rstrip()
+            self.out.print(text, soft_wrap=True)
 
     def document(self, data: Any) -> None:
         """The one JSON document of a ``--json`` run, on stdout."""
@@ -92,15 +150,11 @@ class Output:
     # --- stderr -----------------------------------------------------------------------------------
 
     def note(self, text: str, *, style: str | None = None) -> None:
-        """A line for the person at the terminal, on stderr (also with ``--json``)."""
+        """A line for the person at the terminal, on stderr (also with ``--json``), never wrapped."""
         self.err.print(Text(text, style=style or ""), soft_wrap=True)
 
     def error(self, message: str, hint: str | None = None) -> None:
-        """``error: …`` and ``hint: …`` on stderr, one line each."""
+        """``error: …`` and ``hint: …`` on stderr, one line each, never wrapped."""
         self.err.print(Text.assemble(("error: ", "bold red"), _one_line(message)), soft_wrap=True)
         if hint:
             self.err.print(Text.assemble(("hint: ", "bold"), _one_line(hint)), soft_wrap=True)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())

@@ -301,7 +301,10 @@ def build_patron(form: Mapping[str, str | bool | None]) -> Patron:
             for model, nested in prefix.items():  # a nested form raised on its own, before Patron saw it
                 if str(exc).startswith(f"{model}:"):
                     text = nested + text
-            found.append((_problem_field(text), text))
+            field_name = _problem_field(text)
+            if field_name is not None:  # the flag or column is named in front: the model's name is not said
+                text = re.sub(r"^[a-z_]+(\.[a-z_0-9]+)?:? ", "", text)
+            found.append((field_name, text))
         raise FieldProblem(found) from exc
 
 
@@ -319,6 +322,11 @@ def check_affiliation(policy: Policy, text: str) -> str:
             ]
         )
     return code
+
+
+def requirement_flags(need: str) -> list[str]:
+    """The flags that give what an affiliation requires: ``address`` → ``--address-line1``, ``--city``."""
+    return [flag_of(name) for name in _REQUIREMENT_FIELDS.get(need, (need,))]
 
 
 def missing_fields(policy: Policy, form: Mapping[str, str | bool | None]) -> list[str]:

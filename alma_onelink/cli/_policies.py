@@ -1,4 +1,5 @@
-"""``policies``: the installed policies, their affiliations, the codes and expiry each gives, and their links.
+"""``policies``: the installed policies, their affiliations (what each needs, its limits, the codes and expiry it
+gives), their links, and the links they leave unset.
 
 The codes and dates are the policy's own answers for a sample application of each affiliation
 registered ``--today`` (a gift that day, a graduation five years before, each former role in turn),
@@ -12,8 +13,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
-from rich.console import Group, RenderableType
-from rich.text import Text
 
 from alma_onelink.errors import InputError
 from alma_onelink.policy import (
@@ -30,8 +29,9 @@ from alma_onelink.policy import (
 from alma_onelink.policy.types import PRIOR_ROLES
 
 from ._app import app, command
+from ._patron_opts import requirement_flags
 from ._register import parse_today, today_option
-from ._state import ExitCode, default_policy, state_of
+from ._state import ExitCode, State, default_policy, state_of
 
 __all__ = ["describe_policy"]
 
@@ -91,12 +91,15 @@ def describe_policy(name: str, day: date) -> dict[str, Any]:
                 "code": a.code,
                 "label": a.label,
                 "requires": list(a.requires),
+                "flags": [flag for need in a.requires for flag in requirement_flags(need)],
+                "limits": dict(a.limits),
                 "description": a.description,
                 **_answer(policy, a, day),
             }
             for a in policy.affiliations()
         ],
         "links": policy.links(),
+        "unset_links": policy.unset_links(),
     }
 
 
@@ -108,28 +111,35 @@ def _months(day: date, later: str | None) -> str:
     return f"{later} ({months} months)"
 
 
-def _rendering(data: dict[str, Any], selected: str, day: date) -> RenderableType:
-    title = Text.assemble((data["name"], "bold"), (" (selected)" if data["name"] == selected else "", "bold green"))
+def _show(state: State, data: dict[str, Any], selected: str, day: date) -> None:
+    """One policy, a line per fact, every link whole."""
+    out = state.out
+    out.say((data["name"], "bold"), (" (selected)" if data["name"] == selected else "", "bold green"))
     if "error" in data:
-        return Group(title, Text(f"  cannot be loaded: {data['error']}", style="red"), Text(""))
-    lines: list[RenderableType] = [title, Text(f"  plugins: {', '.join(data['plugins'])}", style="dim")]
+        out.say((f"  cannot be loaded: {data['error']}", "red"))
+        out.say("")
+        return
+    out.say((f"  plugins: {', '.join(data['plugins'])}", "dim"))
     for a in data["affiliations"]:
         kind = a["patron_type"]
         shown = ", ".join(f"{role}: {value}" for role, value in kind.items()) if isinstance(kind, dict) else kind
         about = f": {a['description']}" if a["description"] else ""
-        lines += [
-            Text.assemble("  ", (a["code"], "bold"), f" — {a['label']}{about}"),
-            Text(f"      needs: {', '.join(a['requires']) or 'nothing more'}"),
-            Text(f"      user group {a['user_group'] or '?'}, Patron type {shown or '?'}"),
-            Text(
-                f"      registered {day}: expires {_months(day, a['expiry_date'])}, purge {a['purge_date'] or 'none'}"
-            ),
-        ]
+        out.say("  ", (a["code"], "bold"), f" — {a['label']}{about}")
+        needs = [f"{need.replace('_', ' ')} ({', '.join(requirement_flags(need))})" for need in a["requires"]]
+        out.say(f"      needs: {'; '.join(needs) or 'nothing more than the name and OneLink ID'}")
+        for label, text in a["limits"].items():
+            out.say(f"      {label}: {text}")
+        out.say(f"      user group {a['user_group'] or '?'}, Patron type {shown or '?'}")
+        out.say(f"      registered {day}: expires {_months(day, a['expiry_date'])}, purge {a['purge_date'] or 'none'}")
     if data["links"]:
-        lines.append(Text("  links:", style="bold"))
-        lines += [Text(f"      {key}: {url}") for key, url in data["links"].items()]
-    lines.append(Text(""))
-    return Group(*lines)
+        out.say(("  links:", "bold"))
+        for key, url in data["links"].items():
+            out.say(f"      {key}: {url}")
+    if data["unset_links"]:
+        out.say(("  links not set:", "bold yellow"))
+        for key, why in data["unset_links"].items():
+            out.say(f"      {key}: {why}")
+    out.say("")
 
 
 @command(app, "policies", short_help="List policies, affiliations and codes.")
@@ -138,8 +148,9 @@ def policies(
     *,
     today: Annotated[str | None, today_option] = None,
 ) -> int:
-    """List every installed policy with its affiliations: what each needs, the group and Patron type it gives,
-    the expiry and purge dates of an account registered --today, and the policy's links."""
+    """List every installed policy with its affiliations: what each needs, its limits (a minimum gift…), the
+    group and Patron type it gives, the expiry and purge dates of an account registered --today, the policy's
+    links, and the links it leaves unset (with how to set them)."""
     state = state_of(ctx)
     day = parse_today(today) or state.policy().today()
     selected = state.settings.policy or default_policy()
@@ -148,5 +159,5 @@ def policies(
         state.out.document({"selected": selected, "today": day.isoformat(), "policies": described})
     else:
         for data in described:
-            state.out.show(_rendering(data, selected, day))
+            _show(state, data, selected, day)
     return ExitCode.OK

@@ -9,7 +9,7 @@ import getpass
 import os
 import sqlite3
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -61,6 +61,8 @@ class ExitCode(enum.IntEnum):
     """What was typed cannot be used: a bad flag or value, a missing file, an unknown policy."""
     ALMA = 3
     """Alma (or the network, or the sandbox server) answered with an error or not at all."""
+    JOURNAL = 4
+    """The journal could not be written: Alma may hold writes the journal lacks; the message says which."""
     INTERRUPTED = 130
     """Ctrl-C."""
     BROKEN_PIPE = 141
@@ -131,6 +133,7 @@ class Settings:
     staff: str | None = None
     json: bool = False
     debug: bool = False
+    verbose: bool = False
     given: tuple[str, ...] = ()
     """Global options typed on the command line, as ``("--db", "x.sqlite3", …)``, for commands we print."""
 
@@ -164,19 +167,14 @@ class State:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.out = Output(json_mode=settings.json)
+        self.out = Output(json_mode=settings.json, verbose=settings.verbose)
         self._sandbox: Sandbox | None = None
         self._alma: AlmaClient | None = None
         self._policy: Policy | None = None
         self._journal: Journal | None = None
 
-    def configure(self, *, json: bool, debug: bool) -> None:
-        """Apply ``--json``/``--debug`` given after the command's name (before it, they are already set)."""
-        if json and not self.settings.json:
-            self.settings = replace(self.settings, json=True)
-            self.out = Output(json_mode=True)
-        if debug and not self.settings.debug:
-            self.settings = replace(self.settings, debug=True)
+    def begin(self) -> None:
+        """What a command does first: with ``--debug``, the SDK's log goes to stderr."""
         if self.settings.debug:
             _debug_logging()
 

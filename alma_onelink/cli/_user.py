@@ -6,9 +6,6 @@ from datetime import date
 from typing import Annotated, Any, Final
 
 import typer
-from rich.console import RenderableType
-from rich.table import Table
-from rich.text import Text
 
 from alma_onelink.models import Code, User
 
@@ -53,14 +50,13 @@ def _code(value: Code | None) -> str:
     return f"{value.value} ({value.desc})" if value.desc else str(value.value)
 
 
-def _user_table(user: User) -> RenderableType:
-    table = Table(box=None, show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
+def _user_rows(user: User) -> list[tuple[tuple[str, str], str]]:
+    """The account as (field, value) rows, every value whole."""
+    rows: list[tuple[tuple[str, str], str]] = []
 
     def row(name: str, value: object) -> None:
         if value not in (None, "", []):
-            table.add_row(name, str(value))
+            rows.append(((name, "bold"), str(value)))
 
     row("primary id", user.primary_id)
     row("name", user.display_name)
@@ -90,7 +86,7 @@ def _user_table(user: User) -> RenderableType:
         count = getattr(user, kind)
         if count is not None and count.value is not None:
             row(kind, count.value)
-    return table
+    return rows
 
 
 @command(user_app, "show", short_help="Show one patron's account.")
@@ -105,7 +101,7 @@ def show(
     if state.out.json_mode:
         state.out.document(user.to_alma())
     else:
-        state.out.show(_user_table(user))
+        state.out.rows(_user_rows(user), indent=0)
     return ExitCode.OK
 
 
@@ -140,19 +136,24 @@ def search(
     if state.out.json_mode:
         state.out.document({"total_record_count": page.total_record_count, "users": [u.to_alma() for u in users]})
         return ExitCode.OK
-    table = Table("primary id", "name", "group", "email", "expires", "status", box=None, header_style="bold")
-    for user in users:
-        table.add_row(
-            user.primary_id or "",
-            user.display_name,
-            user.user_group.value if user.user_group else "",
-            user.preferred_email or "",
-            user.expiry_date.isoformat() if user.expiry_date else "",
-            user.status.value if user.status else "",
-        )
+    state.out.rows(
+        [
+            (
+                user.primary_id or "",
+                user.display_name or "",
+                (user.user_group.value or "") if user.user_group else "",
+                user.preferred_email or "",
+                user.expiry_date.isoformat() if user.expiry_date else "",
+                (user.status.value or "") if user.status else "",
+            )
+            for user in users
+        ],
+        header=("primary id", "name", "group", "email", "expires", "status"),
+        indent=0,
+    )
     total = page.total_record_count if page.total_record_count is not None else len(users)
     more = f", showing {len(users)}" if total > len(users) else ""
-    state.out.show(table, Text(f"{total} found{more}", style="dim"))
+    state.out.say(f"{total} found{more}", style="dim")
     return ExitCode.OK
 
 
@@ -243,11 +244,11 @@ def edit(
                 for name, value in changes.items()
                 if _current(user, name) != value
             ]
-            if diff and not state.out.json_mode:
-                table = Table("field", "now", "after", box=None, header_style="bold", title=f"{user}")
-                for change in diff:
-                    table.add_row(change["field"], change["before"], Text(change["after"], style="bold"))
-                state.out.show(table)
+            if diff:
+                state.out.say((str(user), "bold"))
+                state.out.rows(
+                    [(c["field"], c["before"], (c["after"], "bold")) for c in diff], header=("field", "now", "after")
+                )
             if not diff or dry_run:
                 raise _Declined
             if not yes and not typer.confirm(f"Write these changes to {user_id}?", err=True):
@@ -263,10 +264,11 @@ def edit(
     if state.out.json_mode:
         state.out.document({"user_id": user_id, "changes": diff, "written": written, "journal_entry": entry})
     elif not diff:
-        state.out.show(Text("Nothing to change: the account already has these values."))
+        state.out.say("Nothing to change: the account already has these values.")
     elif written:
-        undo = f"; undo: {state.command_prefix()} journal restore {entry}" if entry else ""
-        state.out.show(Text(f"Saved {user_id}{undo}", style="bold green"))
+        state.out.say((f"Saved {user_id}", "bold green"))
+        if entry:
+            state.out.say(("Undo: ", "bold"), f"{state.command_prefix()} journal restore {entry}")
     else:
-        state.out.show(Text("Nothing written." + (" (dry run)" if dry_run else ""), style="bold"))
+        state.out.say("Nothing written." + (" (dry run)" if dry_run else ""), style="bold")
     return ExitCode.OK if written or dry_run or not diff else ExitCode.ACTION

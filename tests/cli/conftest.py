@@ -68,7 +68,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # the default paths stay in the test's folder
-    monkeypatch.setenv("COLUMNS", "200")  # rich renderings on one line each, for the assertions
+    monkeypatch.setenv("COLUMNS", "200")  # one width for every test (they pass at 20 too: nothing they read wraps)
     monkeypatch.setenv("ALMA_ONELINK_STAFF", "tester")
     monkeypatch.chdir(tmp_path)
 

@@ -1,5 +1,5 @@
 """The command's docs are tested: docs/cli.md is what ``make cli-docs`` generates now, and every command
-of docs/service-desk.md runs, in order, on a sandbox."""
+of docs/service-desk.md and of the README runs, in order, on a fresh sandbox."""
 
 from __future__ import annotations
 
@@ -82,6 +82,20 @@ def test_the_service_desk_page_runs_from_top_to_bottom(cli: Cli, tmp_path: Path,
         assert "Traceback" not in result.stderr, where
         if filled[0] == "merge" and filled[1] == "apply":
             assert "MERGED" in result.stdout, where
+
+
+def test_the_readme_commands_run_as_written_on_a_fresh_sandbox(cli: Cli, tmp_path: Path) -> None:
+    commands = _page_commands(ROOT / "README.md")
+    assert [c[:2] for c in commands if c[0] == "merge"] == [["merge", "plan"], ["merge", "apply"]]
+    for args in commands:
+        filled = [_fill(word, cli, tmp_path) for word in args]
+        result = cli(*filled)
+        where = f"alma-onelink {shlex.join(filled)}"
+        assert result.exit_code in (0, 1), f"{where} exited {result.exit_code}: {result.stderr}"
+        if filled[:2] == ["merge", "apply"]:
+            assert "MERGED" in result.stdout, where
+        if filled[:2] == ["journal", "show"]:
+            assert "create 0456789 done" in result.stdout, where
 
 
 @pytest.mark.parametrize("page", ["service-desk.md", "cli.md"])

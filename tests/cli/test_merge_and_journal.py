@@ -39,7 +39,8 @@ def test_apply_with_the_token_then_undo(cli: Cli, tmp_path: Path) -> None:
     assert planned["apply_command"].endswith(planned["token"])
     wrong = cli("merge", "apply", "plan.json", "--confirm", "0" * 64)
     assert wrong.exit_code == 1
-    assert "error: merge refused: confirm must be this plan's token" in wrong.stderr
+    assert "error: merge refused: --confirm is not this plan's token" in wrong.stderr
+    assert "Paste the whole token" in wrong.stderr
     applied = cli.json("merge", "apply", "plan.json", "--confirm", planned["token"], "--today", TODAY)
     assert applied["outcome"] == "merged"
     assert cli.json("user", "show", "jd123")["status"]["value"] == "INACTIVE"
@@ -142,6 +143,24 @@ def test_policies_lists_affiliations_codes_expiry_and_links(cli: Cli) -> None:
     assert "alumni — Duke alumni" in human
     assert "user group DUKE_ALUMNI, Patron type PT_ALUMNI" in human
     assert "registered 2026-03-02: expires 2027-03-02 (12 months), purge 2028-03-02" in human
+
+
+def test_policies_show_each_affiliations_needs_and_limits_and_the_links_left_unset(cli: Cli) -> None:
+    data = cli.json("policies", "--today", TODAY)
+    duke = next(p for p in data["policies"] if p["name"] == "duke")
+    friends = next(a for a in duke["affiliations"] if a["code"] == "friends")
+    assert friends["requires"] == ["donation"]
+    assert friends["flags"] == ["--donation-amount", "--donation-date"]
+    assert friends["limits"]["minimum gift"] == "$100.00"
+    assert "my_account" in duke["unset_links"]
+    assert "my_account" not in duke["links"]
+    lines = [flat(line) for line in cli("policies", "--today", TODAY).stdout.splitlines()]
+    at = lines.index("friends — Friends of the Library: Members whose gift brings a borrowing card.")
+    assert lines[at + 1] == "needs: donation (--donation-amount, --donation-date)"
+    assert "minimum gift: $100.00" in lines[at + 2 : at + 5]
+    unset = lines.index("links not set:", lines.index("duke (selected)"))
+    assert lines[unset + 1].startswith("my_account: The library's My Account page")
+    assert "ALMA_ONELINK_DUKE_CONFIG" in lines[unset + 1]
 
 
 def test_journal_show_of_one_registration_lists_every_account_it_wrote_to(cli: Cli) -> None:

@@ -17,8 +17,9 @@ def test_register_creates_the_account_and_journals_it(cli: Cli) -> None:
     result = cli("register", *patron_args(), "--today", TODAY)
     assert result.exit_code == 0, result.stderr
     text = flat(result.stdout)
-    assert "Ann Lee (OneLink ID 2000001): CREATED" in text
+    assert result.stdout.splitlines()[0] == "CREATED — Ann Lee (OneLink ID 2000001)"  # said once, no "— created"
     assert "Account 2000001: group DUKE_ALUMNI, expires 2027-03-02" in text
+    assert "Tell the patron:" in result.stdout.splitlines()
     assert "Sign in to the library's My Account with your OneLink account (unique ID" in text
     assert "test it at https://accounts.oit.duke.edu/onelink/sign_in" in text
     [entry] = Journal(cli.journal).entries()
@@ -92,11 +93,15 @@ def test_the_affiliation_is_checked_against_the_policy(cli: Cli) -> None:
     [
         ({"graduated_on": "13/5/2015"}, "--graduated-on: '13/5/2015' reads as day/month/year"),
         ({"graduated_on": "May 2015"}, "--graduated-on: 'May 2015' is not a date: write YYYY-MM-DD"),
-        ({"email": "ann@"}, "--email: email 'ann@' does not look like an address"),
+        ({"email": "ann@"}, "--email: 'ann@' does not look like an address"),
         ({"donation_amount": "100"}, "--donation-date: a gift needs its date too"),
         ({"affiliation": "friends", "donation_amount": "100"}, "missing --donation-date"),
         ({"affiliation": "community", "address_line1": "1 Main St"}, "missing --city"),
-        ({"prior_role": "janitor"}, "--prior-role: prior_role must be one of faculty, staff, sponsored, student"),
+        ({"prior_role": "janitor"}, "--prior-role: must be one of faculty, staff, sponsored, student"),
+        (
+            {"affiliation": "friends", "donation_amount": "100", "donation_date": "2030-01-01"},
+            "--donation-date: 2030-01-01 is in the future",  # the flag, not the model's donation.given_on
+        ),
     ],
 )
 def test_a_bad_value_names_its_flag(cli: Cli, changes: dict[str, str], message: str) -> None:
@@ -104,6 +109,7 @@ def test_a_bad_value_names_its_flag(cli: Cli, changes: dict[str, str], message: 
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    assert "given_on" not in result.stderr
 
 
 def test_month_first_dates_are_read(cli: Cli) -> None:
@@ -119,12 +125,13 @@ def test_a_bad_today_is_a_usage_error(cli: Cli) -> None:
 
 
 def test_in_a_terminal_the_missing_facts_are_asked(cli: Cli, interactive: None) -> None:
-    answers = "2000009\nBo\nwizard\ntrln\nUNC\n"
+    answers = "2000009\nBo\nwizard\ntrln\nUNC\n\ny\n"  # ... the email skipped with Enter, then yes
     result = cli("register", "--first-name", "Cy", "--today", TODAY, input=answers)
     assert result.exit_code == 0, result.stderr
     assert "OneLink ID" in result.stderr
     assert "Affiliation (alumni, trln," in result.stderr
     assert "'wizard' is not offered" in result.stderr  # asked again
+    assert "Email (optional, Enter to skip)" in result.stderr
     shown = cli.json("user", "show", "2000009")
     assert (shown["first_name"], shown["last_name"], shown["user_group"]["value"]) == ("Cy", "Bo", "DUKE_TRLN")
 
@@ -158,3 +165,44 @@ def test_json_output_is_one_document(cli: Cli) -> None:
     result = cli("check", *patron_args(), "--today", TODAY, "--json")
     assert json.loads(result.stdout)["eligible"] is True
     assert result.stdout.count("\n{") == 0  # a single document
+
+
+def test_in_a_terminal_register_shows_what_it_would_write_and_asks_first(cli: Cli, interactive: None) -> None:
+    declined = cli("register", *patron_args(), "--today", TODAY, input="n\n")
+    assert declined.exit_code == 1
+    summary = declined.stdout.splitlines()
+    assert summary[0] == "About to register:"
+    assert any(flat(line) == "OneLink ID 2000001" for line in summary)
+    assert any(flat(line) == "Email ann.lee@example.org" for line in summary)
+    assert "Registering would: CREATED — Ann Lee (OneLink ID 2000001)" in declined.stdout
+    assert "Register Ann Lee now? [y/N]" in declined.stderr
+    assert summary[-1] == "Nothing written."
+    assert not cli.journal.exists()
+    assert cli("user", "show", "2000001").exit_code == 1  # no account
+    accepted = cli("register", *patron_args(), "--today", TODAY, input="y\n")
+    assert accepted.exit_code == 0, accepted.stderr
+    assert "CREATED — Ann Lee (OneLink ID 2000001)" in accepted.stdout.splitlines()
+    again = cli("register", *patron_args(), "--today", TODAY, input="")  # nothing to write: nothing asked
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.splitlines()[0].startswith("ALREADY REGISTERED — Ann Lee")
+    assert "now?" not in again.stderr
+
+
+def test_in_a_terminal_yes_writes_without_asking(cli: Cli, interactive: None) -> None:
+    result = cli("register", *patron_args(email=None), "--today", TODAY, "--yes", input="")
+    assert result.exit_code == 0, result.stderr
+    assert "Email" not in result.stderr
+    assert cli.json("user", "show", "2000001")["primary_id"] == "2000001"
+
+
+def test_in_a_terminal_the_email_is_asked_for_and_may_be_skipped(cli: Cli, interactive: None) -> None:
+    given = cli("register", *patron_args(email=None), "--today", TODAY, input="ann@\nann@example.org\ny\n")
+    assert given.exit_code == 0, given.stderr
+    assert given.stderr.count("Email (optional, Enter to skip)") == 2  # "ann@" is no address: asked again
+    assert "does not look like an address" in given.stderr
+    emails = cli.json("user", "show", "2000001")["contact_info"]["email"]
+    assert [e["email_address"] for e in emails] == ["ann@example.org"]
+    skipped = cli("register", *patron_args(onelink_id="2000002", first_name="Bo", email=None), "--today", TODAY,
+                  input="\ny\n")  # fmt: skip
+    assert skipped.exit_code == 0, skipped.stderr
+    assert not cli.json("user", "show", "2000002").get("contact_info", {}).get("email")

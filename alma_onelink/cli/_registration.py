@@ -1,0 +1,154 @@
+"""How ``register`` and ``check`` show a registration: the outcome once, what concerns it, and what to tell the patron.
+
+Every line goes through `Output.say` (never wrapped: ids, URLs and commands stay whole), and every
+message of the library through `staff_words`. The steps are listed; their Alma calls and
+milliseconds only with ``--verbose``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from alma_onelink.engine import Step
+from alma_onelink.onelink import Outcome, RegistrationResult
+from alma_onelink.policy import EligibilityIssue
+
+from ._state import State
+from ._words import staff_words
+
+__all__ = ["COLOURS", "account_line", "beyond_outcome", "headline", "show_registration", "show_steps"]
+
+COLOURS: Final = {
+    "created": "green",
+    "renewed": "green",
+    "already_registered": "cyan",
+    "needs_merge": "magenta",
+    "blocked": "yellow",
+    "failed": "red",
+}
+_MARKS: Final = {"done": "✓", "planned": "…", "skipped": "-", "failed": "✗"}
+_STAFF_PREFIX: Final = "Staff: "
+
+
+def _label(outcome: Outcome) -> str:
+    return outcome.value.replace("_", " ").upper()
+
+
+def beyond_outcome(reason: str, outcome: str, onelink_id: str = "") -> str:
+    """What ``reason`` says beyond the ``outcome``'s name: "renewed: expired …" → "expired …"; "created", and a dry
+    run's "would create 2000001", → ""."""
+    text = " ".join(reason.split()).strip()
+    named = outcome.replace("_", " ")
+    words = [w for w in text.casefold().strip(" .").split() if w not in ("would", onelink_id.casefold())]
+    if not words or named.startswith(" ".join(words)):
+        return ""
+    if text.casefold().startswith(named):
+        rest = text[len(named) :]
+        if rest.lstrip(" ")[:1] in (":", ";", ",", "—", "-"):
+            return rest.lstrip(":;,—- ")
+    return text
+
+
+def _said(issues: list[EligibilityIssue]) -> set[str]:
+    return {" ".join(issue.message.split()).strip(" .").casefold() for issue in issues}
+
+
+def _concerning(result: RegistrationResult) -> list[EligibilityIssue]:
+    """The issues that concern the outcome (a blocked registration is not told what the workflow would write)."""
+    return [issue for issue in result.issues if issue.concerns(result.outcome.value)]
+
+
+def headline(result: RegistrationResult, state: State) -> str:
+    """``CREATED — Ann Lee (OneLink ID 2000001)``, with the reason when it says more than the outcome."""
+    patron = result.patron
+    line = f"{_label(result.outcome)} — {patron.full_name} (OneLink ID {patron.onelink_id})"
+    blocking = [issue for issue in _concerning(result) if issue.is_blocking]
+    reason = beyond_outcome(result.reason, result.outcome.value, result.patron.onelink_id)
+    if reason and reason.strip(" .").casefold() not in _said(blocking):
+        line += f": {staff_words(reason, state.command_prefix())}"
+    return line
+
+
+def account_line(result: RegistrationResult) -> str | None:
+    """``Account 2000001: group DUKE_ALUMNI, expires 2027-03-02``, or None without an account."""
+    user = result.user
+    if user is None:
+        return None
+    group = user.user_group.value if user.user_group else "no group"
+    expiry = user.expiry_date.isoformat() if user.expiry_date else "no expiry date"
+    return f"Account {user.primary_id}: group {group}, expires {expiry}"
+
+
+def _step_line(step: Step, *, verbose: bool) -> str:
+    line = f"  {_MARKS.get(step.status, '?')} {step.name}: {step.summary}"
+    if verbose:
+        calls = ", ".join(f"{call.method} {call.path}" for call in step.calls)
+        line += f"  [{calls}; {step.seconds * 1000:.0f} ms]" if calls else f"  [{step.seconds * 1000:.0f} ms]"
+    return line
+
+
+def show_steps(state: State, steps: list[Step]) -> None:
+    """The steps, one line each (with ``--verbose``: their Alma calls and milliseconds)."""
+    if not steps:
+        return
+    out = state.out
+    out.say(("What was done:", "bold"))
+    for step in steps:
+        out.say(staff_words(_step_line(step, verbose=out.verbose), state.command_prefix()))
+
+
+def _issue_lines(state: State, title: str, issues: list[EligibilityIssue], style: str) -> set[str]:
+    """The issues under ``title``; returns the hints shown (so they are not said twice)."""
+    out, prefix = state.out, state.command_prefix()
+    if not issues:
+        return set()
+    out.say((title, f"bold {style}"))
+    hints: set[str] = set()
+    for issue in issues:
+        out.say(f"  - {staff_words(issue.message, prefix)}")
+        if issue.hint:
+            out.say(f"    What to do: {staff_words(issue.hint, prefix)}")
+            hints.add(issue.hint)
+    return hints
+
+
+def show_registration(state: State, result: RegistrationResult, *, next_step: str | None = None) -> None:
+    """The registration as staff read it, on stdout; ``next_step`` is a command to run next, shown last."""
+    out, prefix = state.out, state.command_prefix()
+    colour = COLOURS.get(result.outcome.value, "")
+    dry = ("DRY RUN, nothing written — ", "bold") if result.dry_run else ""
+    out.say(dry, (headline(result, state), f"bold {colour}"))
+    if result.journal_error:  # what Alma holds is above; this says what the journal lacks and what to do
+        out.say((staff_words(result.journal_error, prefix), "bold red"))
+    account = account_line(result)
+    if account:
+        out.say(f"  {account}")
+    concerning = _concerning(result)
+    hints = _issue_lines(state, "Blocked by:", [i for i in concerning if i.is_blocking], "yellow")
+    hints |= _issue_lines(state, "For staff to read:", [i for i in concerning if not i.is_blocking], "yellow")
+    others = [c for c in result.candidates if result.user is None or c.primary_id != result.user.primary_id]
+    if others:
+        out.say(("Other accounts found:", "bold"))
+        out.rows(
+            [
+                (c.primary_id, c.user.display_name or "", "; ".join(c.reasons), "" if c.acted_on else "(not acted on)")
+                for c in others
+            ],
+            indent=4,
+        )
+    show_steps(state, result.steps)
+    staff = [line.removeprefix(_STAFF_PREFIX) for line in result.instructions if line.startswith(_STAFF_PREFIX)]
+    patron = [line for line in result.instructions if not line.startswith(_STAFF_PREFIX) and line not in hints]
+    if patron:
+        out.say(("Tell the patron:" if result.ok else "Next:", "bold"))
+        for line in patron:
+            out.say(f"  • {staff_words(line, prefix)}")
+    if staff:
+        out.say(("For staff:", "bold"))
+        for line in staff:
+            out.say(f"  • {staff_words(line, prefix)}")
+    if next_step:
+        out.say(("Next: ", "bold"), next_step)
+    if out.verbose and result.journal_entries and result.journal_path is not None:
+        count = len(result.journal_entries)
+        out.say(f"Journal: {count} entr{'y' if count == 1 else 'ies'} in {result.journal_path}", style="dim")
