@@ -14,7 +14,7 @@ from ._config import REGIONS
 from ._ratelimit import RateLimiter, TokenBucket
 from ._response import RawResponse
 from ._version import __version__
-from .engine import Journal, JournalEntry, arestore, restore
+from .engine import Journal, JournalEntry, arestore, asettle, restore, settle
 from .errors import (
     AlmaError,
     AlreadyExistsError,
@@ -34,6 +34,7 @@ from .errors import (
     PermissionDeniedError,
     QueryNotUnderstoodError,
     RateLimitError,
+    ResponseTooLargeError,
 )
 from .merge import (
     MergePlan,
@@ -83,6 +84,7 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "RawResponse",
+    "ResponseTooLargeError",
     "RegistrationResult",
     "SyncOffsetPage",
     "TokenBucket",
@@ -94,9 +96,11 @@ __all__ = [
     "aregister_many",
     "aregister_patron",
     "arestore",
+    "asettle",
     "plan_merge",
     "register_many",
     "register_patron",
     "restore",
+    "settle",
     "undo_merge",
 ]

@@ -205,7 +205,10 @@ def _show_result(say: _Narrator, result: RegistrationResult) -> None:
         # The lines about this patron; the links (sign in, register, reset a password) are everyone's.
         for line in result.instructions:
             if "://" not in line:
-                say.line(f"  {line}" if line.startswith("Staff:") else f"  tell the patron: {line}")
+                say.line(f"  tell the patron: {line}")
+        for note in result.staff_notes:
+            if "://" not in note:
+                say.line(f"  staff: {note}")
     reads = sum(1 for call in result.calls if call.method == "GET")
     writes = len(result.calls) - reads
     say.line(f"  Alma calls: {reads} read(s), {writes} write(s); journal entries: {len(result.journal_entries)}")

@@ -93,7 +93,7 @@ def test_each_patron_ends_as_the_procedure_says(output: tuple[int, list[str], li
     assert "→ CREATED\n" in community  # the outcome said once, not "CREATED: created"
     namesake = DUKE_SCENARIOS["durham_namesake"]
     assert f"found, not acted on: Tobias Whitfield <{namesake}> — same name (not acted on)" in community
-    assert f"Staff: check whether {namesake} is also this patron's" in community
+    assert f"staff: Check whether {namesake} is also this patron's" in community
 
     friend = parts[f"6. A Friends member renewing: Eudora Welty, OneLink ID {DUKE_UNIQUE_IDS['lapsed_friend']}"]
     assert "→ RENEWED: expired 2026-05-01" in friend

@@ -40,7 +40,7 @@ __all__ = ["EXIT_CODES_HELP", "GLOBAL_OPTIONS_NOTE", "app", "command", "guarded"
 
 EXIT_CODES_HELP: Final = (
     "Exit status: 0 done; 1 done but a person must act (needs_merge, blocked, a refused merge or restore, "
-    "not eligible, no account with that id, pending journal entries); "
+    "not eligible, no account with that id, pending journal entries or one journal settle cannot decide); "
     "2 usage error (bad flag or value, missing file, unknown policy); "
     "3 Alma or network error (or a registration that failed); 4 the journal could not be written (Alma may hold "
     "writes the journal lacks: the message says which and what to check); 130 interrupted (Ctrl-C); "
@@ -49,6 +49,26 @@ EXIT_CODES_HELP: Final = (
 
 
 # --- errors and exit codes -------------------------------------------------------------------------------
+
+_NOTHING_CHANGED: Final = "nothing was changed by this call"
+
+_ALMA_HINTS: Final[dict[str, str]] = {
+    # Alma's error codes whose SDK hint names a Python call: what to do at the command line instead.
+    "401851": "another account already has this primary id or identifier: look it up first "
+    "(alma-onelink user show ID, or alma-onelink user search --identifier VALUE)",
+    "PER_SECOND_THRESHOLD": "more calls a second than the institution's quota reached Alma; run the command again "
+    "in a moment",
+    "DAILY_THRESHOLD": "the institution's daily API quota is used up; it resets at midnight: run the command again "
+    "then",
+}
+"""The command's hint for an Alma error code, where the SDK's own hint is for a programmer."""
+
+
+def _without_hint(text: str, hint: str | None) -> str:
+    """``text`` (an `APIStatusError`'s message) without its ``hint: …`` line: the hint is said once, on its own."""
+    if not hint:
+        return text
+    return "\n".join(line for line in text.splitlines() if line.strip() != f"hint: {hint}")
 
 
 def _error_parts(exc: BaseException) -> tuple[ExitCode, str, str | None]:
@@ -79,8 +99,9 @@ def _error_parts(exc: BaseException) -> tuple[ExitCode, str, str | None]:
             "check the id; `alma-onelink user search --name …` finds accounts by name or email",
         )
     if isinstance(exc, APIStatusError):
-        hint = getattr(exc, "hint", None)
-        return ExitCode.ALMA, f"Alma said: {exc}", hint or "nothing was changed by this call"
+        hint = exc.hint
+        said = _without_hint(str(exc), hint)
+        return ExitCode.ALMA, f"Alma said: {said}", _ALMA_HINTS.get(exc.code or "", hint or _NOTHING_CHANGED)
     if isinstance(exc, APIConnectionError | APIResponseValidationError):
         return ExitCode.ALMA, f"Alma could not be reached or answered badly: {exc}", "check the network and --base-url"
     if isinstance(exc, AlmaError):

@@ -1,4 +1,5 @@
-"""``journal show | pending | restore``: what was written to Alma, what is unsettled, and putting a record back."""
+"""``journal show | pending | settle | restore``: what was written to Alma, what is unsettled, how it ended, and
+putting a record back."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ from typing import Annotated
 
 import typer
 
+from alma_onelink.engine import JournalError, settle
 from alma_onelink.models import User
-from alma_onelink.onelink import JournalEntry, Restored, restore
+from alma_onelink.onelink import JournalEntry, Restored, RestoreResult, restore
 
 from ._app import app, command
 from ._state import ExitCode, State, UsageProblem, state_of
 from ._words import staff_words
 
-__all__ = ["journal_app"]
+__all__ = ["journal_app", "restore_json", "say_restore"]
 
 journal_app = typer.Typer(
-    short_help="The journal: show, pending, restore.",
-    help="The journal of every write: show it, list what is unsettled, undo one write.",
+    short_help="The journal: show, pending, settle, restore.",
+    help="The journal of every write: show it, list what is unsettled, settle it by reading Alma, undo one write.",
     no_args_is_help=True,
 )
 app.add_typer(journal_app, name="journal")
@@ -84,11 +86,111 @@ def pending(ctx: typer.Context) -> int:
     else:
         _say_entries(state, found)
         prefix = state.command_prefix()
-        state.out.say(("For each: look at the account in Alma, then put it back if the write must not stand:", "bold"))
+        state.out.say(("First find out how each ended, by reading Alma (nothing is written to Alma):", "bold"))
+        state.out.say(f"  {prefix} journal settle")
+        state.out.say(("Then, for a write that must not stand, look at the account and put it back:", "bold"))
         for entry in found:
             state.out.say(f"  {prefix} user show {shlex.quote(entry.target)}")
             state.out.say(f"  {prefix} journal restore {entry.id}")
     return ExitCode.ACTION if found else ExitCode.OK
+
+
+def _alma_holds(entry: JournalEntry) -> str | None:
+    """The account a settled write left, as staff check it: ``Ann Lee <2000001>, group …, expires …``."""
+    if entry.result != "done" or entry.after is None:
+        return None
+    user = User.from_alma(entry.after)
+    group = user.user_group.value if user.user_group else "no group"
+    expiry = user.expiry_date.isoformat() if user.expiry_date else "no expiry date"
+    status = f", {user.status.value}" if user.status and user.status.value else ""
+    return f"{user}, group {group}{status}, expires {expiry}"
+
+
+def _cannot_tell(state: State, entry: JournalEntry) -> None:
+    """Why Alma cannot tell how ``entry`` ended (an update of an account that is gone), and what to do."""
+    target, prefix = shlex.quote(entry.target), state.command_prefix()
+    state.out.say(
+        f"  {entry.target} is not in Alma any more, and no later write in this journal read it: whether this "
+        f"{entry.action} took effect cannot be told from Alma."
+    )
+    state.out.say(
+        f"  What to do: find out in Alma who deleted {entry.target} (not through this journal: "
+        f"`{prefix} journal show --target {target}` lists every write on it that was). With the account gone "
+        "there is nothing to put back, and the entry stays open."
+    )
+
+
+@command(journal_app, "settle", short_help="Find out how unsettled writes ended, by reading Alma.")
+def settle_entries(
+    ctx: typer.Context,
+    *,
+    entry_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="ENTRY",
+            help="One entry's id (or its first 6+ characters); default: every pending or unknown one.",
+        ),
+    ] = None,
+) -> int:
+    """Settle writes whose outcome the journal does not know (pending after a crash, or unknown) by reading Alma.
+
+    For each, Alma is read: a create took effect if the account exists, a delete if it is gone, an
+    update if the record is no longer as it was before. What Alma holds is shown and a settlement line
+    is added to the journal; nothing is written to Alma. Exit status: 0 nothing left open, 1 an entry
+    Alma cannot tell about (the message says why and what to do), 3 Alma could not be read (the
+    entries shown before it are settled), 4 the journal could not be written.
+    """
+    state = state_of(ctx)
+    journal = state.journal()
+    entries = [journal.get(entry_id)] if entry_id is not None else [e for e in journal.entries() if e.is_unsettled]
+    out = state.out
+    if not entries:
+        out.say(f"Nothing to settle in {journal.path}: every write's outcome is known.")
+        if out.json_mode:
+            out.document({"journal": str(journal.path), "entries": [], "open": []})
+        return ExitCode.OK
+    shown: list[dict[str, object]] = []
+    still_open: list[str] = []
+    for entry in entries:
+        if not entry.is_unsettled:
+            out.say(
+                (entry.id[:12], "bold"), f"  {entry.action} {entry.target}: {entry.result} already, nothing to settle"
+            )
+            shown.append({**_entry_json(entry), "was": entry.result})
+            continue
+        try:
+            [settled] = settle(state.alma(), entry, journal=journal)
+        except JournalError as exc:
+            raise JournalError(
+                f"{exc}: the settlement of journal entry {entry.id} ({entry.action} {entry.target}) was not written; "
+                f"nothing was written to Alma. Free space on the disk of {exc.path} or fix its permissions, then "
+                f"run `{state.command_prefix()} journal settle` again",
+                path=exc.path,
+                cause=exc.cause,
+                nothing_sent=True,
+            ) from exc
+        shown.append({**_entry_json(settled), "was": entry.result})
+        if settled.is_unsettled:
+            still_open.append(settled.id)
+            head = f"  {settled.action} {settled.target}: {entry.result} → "
+            out.say((settled.id[:12], "bold"), head, ("cannot tell", "bold yellow"))
+            _cannot_tell(state, settled)
+            continue
+        head = f"  {settled.action} {settled.target}: {entry.result} → "
+        out.say((settled.id[:12], "bold"), head, (settled.result, "bold"))
+        if settled.note:
+            out.say(f"  {settled.note}")
+        holds = _alma_holds(settled)
+        if holds:
+            out.say(f"  Alma holds: {holds}")
+    if out.json_mode:
+        out.document({"journal": str(journal.path), "entries": shown, "open": still_open})
+    elif still_open:
+        many = len(still_open) != 1
+        out.say((f"{len(still_open)} entr{'ies' if many else 'y'} could not be settled (see above).", "bold yellow"))
+    else:
+        out.say(f"Nothing is left open in {journal.path}.", style="bold")
+    return ExitCode.ACTION if still_open else ExitCode.OK
 
 
 def _what_restore_does(entry: JournalEntry) -> str:
@@ -110,7 +212,8 @@ def restore_entry(
 ) -> int:
     """Undo the write ENTRY: an update is put back, a delete re-created, a create deleted (if unchanged).
 
-    Exit status: 0 restored (or nothing to do), 1 refused (the record changed since, or has activity), 3 failed.
+    Exit status: 0 restored (or nothing to do), 1 refused (the record changed since, or has activity), 3 failed,
+    4 the journal could not be written (what Alma holds is shown, and what to do).
     """
     state = state_of(ctx)
     journal = state.journal()
@@ -126,16 +229,34 @@ def restore_entry(
             return ExitCode.ACTION
     result = restore(state.alma(), entry, journal=journal, staff=state.staff, force=force)
     if state.out.json_mode:
-        state.out.document(
-            {
-                "entry": entry.id,
-                "target": entry.target,
-                "outcome": result.outcome.value,
-                "reason": result.reason,
-                "journal_entries": list(result.journal_entries),
-            }
-        )
+        state.out.document(restore_json(result))
     else:
-        style = "red" if result.outcome is Restored.FAILED else "green"
-        state.out.say(staff_words(str(result), state.command_prefix()), style=f"bold {style}")
+        say_restore(state, result, style="bold")
+    if result.journal_error:
+        state.out.error(staff_words(result.journal_error, state.command_prefix()))  # says what to do
+        return ExitCode.JOURNAL
     return ExitCode.ALMA if result.outcome is Restored.FAILED else ExitCode.OK
+
+
+def restore_json(result: RestoreResult) -> dict[str, object]:
+    """One restore as ``--json`` prints it."""
+    return {
+        "entry": result.entry.id,
+        "target": result.entry.target,
+        "outcome": result.outcome.value,
+        "reason": result.reason,
+        "settled": result.settled,
+        "journal_entries": list(result.journal_entries),
+        "journal_error": result.journal_error,
+    }
+
+
+def say_restore(state: State, result: RestoreResult, *, style: str = "") -> None:
+    """One restore as staff read it: what was put back (red if it failed), then what the journal lacks, if anything."""
+    entry, prefix = result.entry, state.command_prefix()
+    settled = f"; settled first: {entry.result}" if result.settled else ""
+    line = f"restore of {entry.action} {entry.target} ({entry.id[:8]}{settled}): {result.outcome.value} — "
+    colour = "red" if result.outcome is Restored.FAILED else "green"
+    state.out.say((line + staff_words(result.reason, prefix), f"{style} {colour}".strip()))
+    if result.journal_error:  # what Alma holds is above; this says what the journal lacks and what to do
+        state.out.say((staff_words(result.journal_error, prefix), "bold red"))

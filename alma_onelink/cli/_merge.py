@@ -6,12 +6,15 @@ import shlex
 from pathlib import Path
 from typing import Annotated
 
+import pydantic
 import typer
 
+from alma_onelink.errors import InputError
 from alma_onelink.merge import MergeOutcome, MergePlan, MergeRefused, MergeResult, apply_merge, plan_merge, undo_merge
 from alma_onelink.onelink import Restored
 
 from ._app import app, command
+from ._journal import restore_json, say_restore
 from ._register import parse_today, today_option
 from ._registration import show_steps
 from ._state import ExitCode, State, UsageProblem, check_file_path, state_of
@@ -103,20 +106,41 @@ def _show_plan(state: State, plan: MergePlan) -> None:
                 out.say(f"  {staff_words(line, prefix)}")
 
 
-def _read_plan(path: Path) -> MergePlan:
+def _read_plan(state: State, path: Path) -> MergePlan:
+    make = f"make one with: {state.command_prefix()} merge plan FROM TO"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageProblem(f"no plan file {str(path)!r}", "make one with: alma-onelink merge plan FROM TO") from None
+        raise UsageProblem(f"no plan file {str(path)!r}", make) from None
     except (IsADirectoryError, UnicodeDecodeError) as exc:
-        raise UsageProblem(f"{str(path)!r} is not a plan file: {exc}") from None
-    return MergePlan.from_json(text)
+        raise UsageProblem(f"{str(path)!r} is not a plan file: {exc}", make) from None
+    try:
+        return MergePlan.from_json(text)
+    except InputError as exc:
+        raise UsageProblem(
+            f"{str(path)!r} is not a merge plan file as merge plan writes it: {_why(exc)}", make
+        ) from None
+
+
+def _why(exc: InputError) -> str:
+    """What is wrong with a plan file, in a few words (not the validator's page of text)."""
+    cause = exc.__cause__
+    if not isinstance(cause, pydantic.ValidationError):
+        return staff_words(str(exc))
+    problems = cause.errors()
+    if any(problem["type"] == "json_invalid" for problem in problems):
+        return "it is not JSON (cut short, or not a plan)"
+    fields = sorted({".".join(str(part) for part in problem["loc"]) or "the whole file" for problem in problems})
+    shown = ", ".join(fields[:6]) + (f" and {len(fields) - 6} more" if len(fields) > 6 else "")
+    return f"{len(fields)} field{'s' if len(fields) != 1 else ''} missing or not valid ({shown})"
 
 
 def _show_result(state: State, result: MergeResult) -> None:
     out, prefix = state.out, state.command_prefix()
     colour = {"merged": "green", "rolled_back": "yellow"}.get(result.outcome.value, "red")
     out.say((staff_words(result.headline(), prefix), f"bold {colour}"))
+    if result.journal_error:  # what Alma holds is above; this says what the journal lacks and what to do
+        out.say((staff_words(result.journal_error, prefix), "bold red"))
     show_steps(state, result.steps)
     if result.ui_steps:
         out.say(("Still to do in Alma's UI (a user administrator):", "bold"))
@@ -162,10 +186,11 @@ def apply(
 ) -> int:
     """Apply the merge PLAN. Every write is journaled first; undo with merge undo MERGE_ID.
 
-    Exit status: 0 merged, 1 refused (the token, or an account changed since the plan), 3 rolled back or failed.
+    Exit status: 0 merged, 1 refused (the token, or an account changed since the plan), 3 rolled back or failed,
+    4 the journal could not be written (what Alma holds is shown, and what to do).
     """
     state = state_of(ctx)
-    reviewed = _read_plan(plan_file)
+    reviewed = _read_plan(state, plan_file)
     _check_token(reviewed, confirm)
     result = apply_merge(
         state.alma(),
@@ -182,6 +207,9 @@ def apply(
         _show_result(state, result)
         if result.ok:
             state.out.say(("Undo: ", "bold"), f"{state.command_prefix()} merge undo {result.merge_id}")
+    if result.journal_error:
+        state.out.error(staff_words(result.journal_error, state.command_prefix()))  # says what to do
+        return ExitCode.JOURNAL
     return ExitCode.OK if result.outcome is MergeOutcome.MERGED else ExitCode.ALMA
 
 
@@ -196,7 +224,8 @@ def undo(
 ) -> int:
     """Put both accounts back as they were before the merge MERGE_ID (each restore journaled).
 
-    Exit status: 0 undone, 1 refused (an account changed since) or not confirmed, 3 a restore failed.
+    Exit status: 0 undone, 1 refused (an account changed since) or not confirmed, 3 a restore failed, 4 the journal
+    could not be written (what Alma holds is shown, and what to do).
     """
     state = state_of(ctx)
     if not yes:
@@ -207,27 +236,14 @@ def undo(
             return ExitCode.ACTION
     results = undo_merge(state.alma(), merge_id, journal=state.journal_path(), staff=state.staff)
     failed = any(r.outcome is Restored.FAILED for r in results)
+    lacking = [r.journal_error for r in results if r.journal_error]
     if state.out.json_mode:
-        state.out.document(
-            {
-                "merge_id": merge_id,
-                "undone": not failed,
-                "restores": [
-                    {
-                        "entry": r.entry.id,
-                        "target": r.entry.target,
-                        "outcome": r.outcome.value,
-                        "reason": r.reason,
-                        "journal_entries": list(r.journal_entries),
-                    }
-                    for r in results
-                ],
-            }
-        )
+        state.out.document({"merge_id": merge_id, "undone": not failed, "restores": [restore_json(r) for r in results]})
     else:
         for r in results:
-            state.out.say(
-                staff_words(str(r), state.command_prefix()), style="red" if r.outcome is Restored.FAILED else ""
-            )
+            say_restore(state, r)
         state.out.say("Merge undone." if not failed else "The undo stopped: see above.", style="bold")
+    if lacking:
+        state.out.error(staff_words(lacking[0], state.command_prefix()))  # says what to do
+        return ExitCode.JOURNAL
     return ExitCode.ALMA if failed else ExitCode.OK

@@ -223,6 +223,10 @@ def _check_rendering(state: State, result: RegistrationResult, eligible: bool) -
         out.say(("Tell the patron:" if eligible else "Next:", "bold"))
         for line in result.instructions:
             out.say(f"  • {staff_words(line, prefix)}")
+    if result.staff_notes:
+        out.say(("For staff:", "bold"))
+        for line in result.staff_notes:
+            out.say(f"  • {staff_words(line, prefix)}")
 
 
 @command(app, "check", short_help="Check eligibility only (writes nothing).")
@@ -255,6 +259,7 @@ def check(
                 "issues": full["issues"],
                 "candidates": full["candidates"],
                 "instructions": full["instructions"],
+                "staff_notes": full["staff_notes"],
                 "links": full["links"],
             }
         )

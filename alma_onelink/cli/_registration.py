@@ -27,7 +27,6 @@ COLOURS: Final = {
     "failed": "red",
 }
 _MARKS: Final = {"done": "✓", "planned": "…", "skipped": "-", "failed": "✗"}
-_STAFF_PREFIX: Final = "Staff: "
 
 
 def _label(outcome: Outcome) -> str:
@@ -137,8 +136,8 @@ def show_registration(state: State, result: RegistrationResult, *, next_step: st
             indent=4,
         )
     show_steps(state, result.steps)
-    staff = [line.removeprefix(_STAFF_PREFIX) for line in result.instructions if line.startswith(_STAFF_PREFIX)]
-    patron = [line for line in result.instructions if not line.startswith(_STAFF_PREFIX) and line not in hints]
+    staff = result.staff_notes
+    patron = [line for line in result.instructions if line not in hints]
     if patron:
         out.say(("Tell the patron:" if result.ok else "Next:", "bold"))
         for line in patron:

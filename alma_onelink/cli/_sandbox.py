@@ -22,7 +22,16 @@ from alma_onelink.sandbox import FAULT_KINDS, Faults, Sandbox, SqliteStore, defa
 
 from ._app import app, command
 from ._sandbox_codes import codes_app
-from ._state import DEFAULT_PATRONS, MAX_PATRONS, ExitCode, State, UsageProblem, check_file_path, state_of
+from ._state import (
+    DEFAULT_PATRONS,
+    MAX_PATRONS,
+    ExitCode,
+    State,
+    UsageProblem,
+    check_file_path,
+    sandbox_db_problem,
+    state_of,
+)
 
 __all__ = ["bind", "run_server", "sandbox_app"]
 
@@ -193,7 +202,9 @@ def serve(
     except ValueError as exc:
         raise UsageProblem(" ".join(str(exc).split())) from None
     except (sqlite3.Error, OSError) as exc:
-        raise UsageProblem(f"cannot open the sandbox database {str(path)!r}: {' '.join(str(exc).split())}") from None
+        if path is None:
+            raise UsageProblem(f"cannot start the sandbox in memory: {' '.join(str(exc).split())}") from None
+        raise sandbox_db_problem(path, exc) from None
     with sandbox:
         try:
             for key in read_only_key or []:
@@ -257,7 +268,7 @@ def seed_command(
     try:
         sandbox = Sandbox(seed=seed, db_path=path)
     except (sqlite3.Error, OSError) as exc:
-        raise UsageProblem(f"cannot open the sandbox database {str(path)!r}: {' '.join(str(exc).split())}") from None
+        raise sandbox_db_problem(path, exc) from None
     with sandbox:
         added = sandbox.seed(patrons, seed=seed, duke=not no_duke)
         total = len(sandbox.users)
@@ -293,7 +304,7 @@ def reset(
     try:
         store = SqliteStore(path)
     except (sqlite3.Error, OSError) as exc:
-        raise UsageProblem(f"cannot open the sandbox database {str(path)!r}: {' '.join(str(exc).split())}") from None
+        raise sandbox_db_problem(path, exc) from None
     try:
         count = store.count()
         store.clear()

@@ -19,7 +19,7 @@ from alma_onelink.sandbox._codefile import LOADABLE_TABLES, read_code_file
 from alma_onelink.sandbox._codes import DEFAULT_TABLE_NAMES
 
 from ._app import command
-from ._state import ExitCode, State, UsageProblem, check_file_path, state_of
+from ._state import ExitCode, State, UsageProblem, check_file_path, sandbox_db_problem, state_of
 
 __all__ = ["codes_app"]
 
@@ -53,7 +53,7 @@ def _open(path: Path) -> SqliteStore:
     try:
         return SqliteStore(path)
     except (sqlite3.Error, OSError) as exc:
-        raise UsageProblem(f"cannot open the sandbox database {str(path)!r}: {' '.join(str(exc).split())}") from None
+        raise sandbox_db_problem(path, exc) from None
 
 
 def _known(store: SqliteStore | None) -> tuple[CodeTables, dict[str, dict[str, str]]]:
@@ -165,14 +165,4 @@ def show(
         for code, desc, was in rows:
             mark = "  [loaded]" if was and not loaded_only else ""
             state.out.line(f"  {code.ljust(width)}  {desc}{mark}")
-    return ExitCode.OK
-    if not shown:
-        state.out.line("No codes loaded yet: alma-onelink sandbox codes load FILE adds them.")
-    for name, rows in shown.items():
-        mine = sum(row["loaded"] for row in rows)
-        state.out.line(f"{name} ({len(rows)} code(s), {mine} loaded)")
-        width = max((len(row["code"]) for row in rows), default=0)
-        for row in rows:
-            mark = "  [loaded]" if row["loaded"] and not loaded_only else ""
-            state.out.line(f"  {row['code'].ljust(width)}  {row['description']}{mark}")
     return ExitCode.OK

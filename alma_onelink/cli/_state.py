@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_PATRONS",
     "MAX_PATRONS",
     "OUTCOME_EXIT",
+    "SQLITE_PATH_BYTES",
     "ExitCode",
     "Settings",
     "State",
@@ -39,12 +40,17 @@ __all__ = [
     "default_policy",
     "default_staff",
     "open_sandbox",
+    "sandbox_db_problem",
     "state_of",
 ]
 
 DEFAULT_PATRONS: Final = demo.DEFAULT_PATRONS
 """Generated patrons in a new sandbox, for ``sandbox serve``, ``sandbox seed``, ``demo`` and the default target:
 the demo's own constant (`Sandbox.demo`'s default), so there is one number to change."""
+
+SQLITE_PATH_BYTES: Final = 504
+"""The longest path (in bytes, made absolute) SQLite opens a database at: its limit of 512 bytes for a file
+name, less the ``-journal`` it appends to name the rollback journal."""
 
 MAX_PATRONS: Final = 5000
 """The most patrons one ``--patrons`` may ask for (about 8 s of seeding); ``sandbox seed`` again adds more."""
@@ -256,10 +262,27 @@ def open_sandbox(db: Path | None, *, patrons: int = DEFAULT_PATRONS, seed: int =
     try:
         return Sandbox.demo(patrons=patrons, seed=seed, db_path=path, **options)
     except (sqlite3.Error, OSError) as exc:
-        raise UsageProblem(
-            f"cannot open the sandbox database {str(path)!r}: {' '.join(str(exc).split())}",
-            "give another file with --db, or remove this one (alma-onelink sandbox reset empties it)",
-        ) from exc
+        raise sandbox_db_problem(path, exc) from exc
+
+
+def sandbox_db_problem(path: Path, exc: BaseException) -> UsageProblem:
+    """The usage error for a sandbox database at ``path`` that SQLite or the system could not open (``exc``).
+
+    SQLite says only "unable to open database file" for a path longer than it can take: that case
+    names the path, its length and the limit, and asks for a shorter ``--db``.
+    """
+    full = path.expanduser().absolute()
+    size = len(os.fsencode(full))
+    if isinstance(exc, sqlite3.Error) and size > SQLITE_PATH_BYTES:
+        return UsageProblem(
+            f"cannot open the sandbox database {str(full)!r}: its path is {size} bytes long, and SQLite cannot "
+            f"open a database whose path is longer than {SQLITE_PATH_BYTES} bytes",
+            "give a shorter path with --db (for example --db ~/sandbox.sqlite3)",
+        )
+    return UsageProblem(
+        f"cannot open the sandbox database {str(path)!r}: {' '.join(str(exc).split())}",
+        "give another file with --db, or remove this one (alma-onelink sandbox reset empties it)",
+    )
 
 
 def _debug_logging() -> None:

@@ -42,8 +42,8 @@ def journal_advice(exc: JournalError) -> str:
     """What to do about a journal that cannot be written, in the command's words."""
     return (
         f"Free space on the disk of {exc.path} or fix its permissions (or give another journal with --journal); "
-        "`alma-onelink journal pending` lists the writes it lacks a line for, and the next run on the same "
-        "account settles them by reading Alma"
+        "then `alma-onelink journal settle` settles the writes it lacks a line for by reading Alma "
+        "(`alma-onelink journal pending` lists them)"
     )
 
 

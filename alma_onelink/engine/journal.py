@@ -301,8 +301,9 @@ class Journal:
     def pending(self) -> list[JournalEntry]:
         """Intents with neither a completion nor a settlement: the process stopped between the two lines.
 
-        The next registration of the same patron settles them by reading Alma, as ``restore`` and
-        ``undo_merge`` do for the entries they undo (`Journal.settle`).
+        ``alma-onelink journal settle`` (Python: `alma_onelink.engine.settle`) settles them by reading
+        Alma; so do the next registration of the same patron, and ``restore`` and ``undo_merge`` for the
+        entries they undo.
         """
         with self._locked():
             found = [e for e in self._read().values() if e.is_pending]

@@ -23,7 +23,7 @@ from alma_onelink.errors import InputError
 from alma_onelink.policy import Policy, load_policy
 
 from ._apply import applying
-from ._plan import MergeRules, check_force, check_segments, planning
+from ._plan import MergeRules, check_force, check_segments, planning, token_refusal
 from ._types import ActivityItem, MergeItem, MergeOutcome, MergePlan, MergeRefused, MergeResult
 from ._undo import undoing
 
@@ -58,7 +58,7 @@ def _plan_inputs(
     force: str | None,
     today: date | None,
 ) -> tuple[str, str, MergeRules, list[str] | None, str | None, date]:
-    for role, value in (("from_id", from_id), ("to_id", to_id)):
+    for role, value in (("FROM, the old account (Python: from_id)", from_id), ("TO (Python: to_id)", to_id)):
         if not isinstance(value, str) or not value.strip():
             raise InputError(f"{role} must be an account's primary id, like 'jd123'; got {value!r}")
     if policy is not None and not isinstance(policy, Policy):
@@ -147,10 +147,7 @@ def _apply_inputs(
     plan.verify()
     if not isinstance(confirm, str) or confirm.strip() != plan.token:
         raise MergeRefused(
-            [
-                f"confirm must be this plan's token, {plan.token[:12]}… (plan.token), to show the plan applied is the "
-                f"plan reviewed; got {str(confirm)[:12]!r}…"
-            ],
+            [token_refusal(plan.token, confirm)],
             what=f"Cannot apply the plan to merge {plan.from_id} into {plan.to_id}",
         )
     who = check_staff(staff)
@@ -267,7 +264,9 @@ def _merge_entries(
     elif isinstance(merge, str) and merge.strip():
         merge_id, path = merge.strip(), None
     else:
-        raise InputError(f"give the merge id (result.merge_id) or the MergeResult; got {merge!r}")
+        raise InputError(
+            f"give the merge id that merge apply printed (Python: result.merge_id, or the MergeResult); got {merge!r}"
+        )
     opened = open_journal(journal if journal is not None else path)
     entries = opened.entries(registration=merge_id)
     if not entries and len(merge_id) >= _MIN_PREFIX:  # the first characters of the id, as journal entries take

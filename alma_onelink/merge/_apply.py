@@ -231,7 +231,8 @@ def applying(
     summary = f"{len(plan.carried)} item(s) carried to {to_id}; {from_id} marked merged (INACTIVE)"
     if not delete_source:
         why = (
-            f"{from_id} is kept (delete_source=False): Alma's UI merge moves its activity and history, then deletes it"
+            f"{from_id} is kept, the merge being applied without --delete-source (Python: delete_source=False): "
+            "Alma's UI merge moves its activity and history, then deletes it"
         )
         return run.result(MergeOutcome.MERGED, f"{summary}; {why}", ui_steps=list(plan.ui_steps))
     return (yield from _delete(run, from_now, summary))

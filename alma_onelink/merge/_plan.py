@@ -7,6 +7,7 @@ What is carried, item by item, is decided in ``_carry``; what people read, in ``
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -88,10 +89,33 @@ def check_force(force: str | None) -> str | None:
         return None
     if not isinstance(force, str) or not force.strip():
         raise InputError(
-            "force must say why the two accounts are the same person (it goes into the journal and the note), "
-            f'like force="same Duke Unique ID; married name"; got {force!r}'
+            "The reason given with --force (Python: force=) must say why the two accounts are the same person, "
+            f'like "same Duke Unique ID; married name" (it goes into the journal and the note on From); got {force!r}'
         )
     return " ".join(force.split())
+
+
+def token_refusal(token: str, given: object) -> str:
+    """Why ``given`` is not the plan's ``token``, and what to give instead (always the whole token).
+
+    Only the token's first 8 characters are shown, followed by "…" and its length: a preview that
+    could be pasted back would be refused as shortened.
+    """
+    whole = (
+        'the whole token: the line `Token:` printed with the plan, or the plan file\'s "token", as in '
+        "`alma-onelink merge apply PLAN --confirm TOKEN` (Python: confirm=plan.token)"
+    )
+    typed = given.strip().rstrip(".…") if isinstance(given, str) else ""
+    if not typed:
+        return f"no token was given: applying a plan takes {whole}, to show the plan applied is the plan reviewed"
+    if typed == token:
+        return f"the token given has characters after it: give {whole}, alone"
+    if token.startswith(typed):
+        return f"the token given is shortened ({len(typed)} of its {len(token)} characters): give {whole}"
+    return (
+        f"the token given is not this plan's token ({token[:8]}…, {len(token)} characters): the plan applied must be "
+        f"the plan reviewed. Give {whole}; a plan made again has a new token"
+    )
 
 
 # --- the plan --------------------------------------------------------------------------------------
@@ -172,15 +196,17 @@ def check_accounts(
     if done := merged_into(from_user, to_id):
         reasons.append(
             f"{from_id} is already marked merged into {to_id} (its note: {done!r}): what the API can do is done; "
-            "what remains is Alma's UI merge (Admin > User Management > Merge Users), or undo_merge to start over"
+            "what remains is Alma's UI merge (Admin > User Management > Merge Users), or undoing the merge to start "
+            "over: `alma-onelink merge undo MERGE_ID`, MERGE_ID being the id merge apply printed (Python: undo_merge)"
         )
     if problem := rules.onelink_problem(to_id):
         reasons.append(f"To {to_id} is not a OneLink account for the {rules.name!r} policy: {problem}")
     mismatches = person_differences(from_user, to_user)
     if mismatches and not force:
         reasons.append(
-            f"they may not be the same person: {'; '.join(mismatches)}. If they are, say why with "
-            'force="<reason>" (it goes into the journal and the note on From)'
+            f"they may not be the same person: {'; '.join(mismatches)}. If they are, plan again saying why: "
+            f'`alma-onelink merge plan {shlex.quote(from_id)} {shlex.quote(to_id)} --force "WHY"` '
+            '(Python: force="WHY"); the reason goes into the journal and the note on From'
         )
     reasons += [f"the {rules.name or 'default'} policy vetoes it: {veto}" for veto in rules.vetoes(from_user, to_user)]
     return reasons, mismatches

@@ -12,6 +12,7 @@ import enum
 import hashlib
 import html
 import json
+import shlex
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -152,8 +153,9 @@ class MergePlan(pydantic.BaseModel):
         if self.digest() != self.token:
             raise MergeRefused(
                 [
-                    f"the plan's contents do not match its token {self.token[:12]}…: it was changed after "
-                    f"plan_merge made it. Make a new plan (plan_merge(alma, {self.from_id!r}, {self.to_id!r}))."
+                    "the plan's contents do not match its token: it was changed after it was made. Make a new "
+                    f"plan: `alma-onelink merge plan {shlex.quote(self.from_id)} {shlex.quote(self.to_id)}` "
+                    "(Python: plan_merge with the same two ids)."
                 ],
                 what="This merge plan cannot be used",
             )
@@ -171,7 +173,10 @@ class MergePlan(pydantic.BaseModel):
         try:
             plan = cls.model_validate_json(text)
         except pydantic.ValidationError as exc:
-            raise InputError(f"This is not a merge plan written by MergePlan.to_json(): {exc}") from exc
+            raise InputError(
+                "This is not a merge plan file as `alma-onelink merge plan` writes it "
+                f"(Python: MergePlan.to_json): {exc}"
+            ) from exc
         plan.verify()
         return plan
 
@@ -228,13 +233,13 @@ class MergePlan(pydantic.BaseModel):
             out += [f"  {line}" for line in lines]
         out.append("What changes:")
         out += [f"  {line}" for line in self.diff().splitlines()]
-        out.append(f"Token (confirm=): {self.token}")
+        out.append(f"Token: {self.token}")
         return "\n".join(out)
 
     def __repr__(self) -> str:
         return (
             f"<MergePlan {self.from_id!r} → {self.to_id!r} carried={len(self.carried)} "
-            f"activity={len(self.activity)} token={self.token[:12]}…>"
+            f"activity={len(self.activity)} token={self.token[:8]}…>"
         )
 
     def _repr_html_(self) -> str:
@@ -246,7 +251,7 @@ class MergePlan(pydantic.BaseModel):
             items = "".join(f"<li>{esc(line)}</li>" for line in shown)
             parts.append(f"<p><b>{esc(title)}</b></p><{tag}>{items}</{tag}>")
         parts.append(f"<p><b>What changes</b></p><pre>{esc(self.diff())}</pre>")
-        parts.append(f"<p>Token (confirm=): <code>{esc(self.token)}</code></p></div>")
+        parts.append(f"<p>Token: <code>{esc(self.token)}</code></p></div>")
         return "".join(parts)
 
     def __rich__(self) -> RenderableType:
@@ -256,7 +261,7 @@ class MergePlan(pydantic.BaseModel):
             body += [Text(f"  {line}") for line in lines]
         body.append(Text("What changes", style="bold"))
         body.append(Text(self.diff()))
-        body.append(Text(f"Token (confirm=): {self.token}", style="dim"))
+        body.append(Text(f"Token: {self.token}", style="dim"))
         return Panel(Group(*body), title=Text(self.headline(), style="bold"), expand=False)
 
 

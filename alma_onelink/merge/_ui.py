@@ -72,11 +72,13 @@ def plan_notes(from_user: User, to_user: User, plan: MergePlan, today: date) -> 
     if plan.activity:
         notes.append(
             f"From holds {activity_summary(plan)}: only Alma's UI merge can move them (the API has no way to move a "
-            "loan, request or fee), so apply_merge keeps From, INACTIVE, even with delete_source=True."
+            "loan, request or fee), so applying the merge keeps From, INACTIVE, even with --delete-source "
+            "(Python: delete_source=True)."
         )
     else:
         notes.append(
-            "From holds no active loans, requests or fees: apply_merge(delete_source=True) may delete it. Its "
+            "From holds no active loans, requests or fees: applied with --delete-source (Python: delete_source=True), "
+            "the merge may delete it. Its "
             "circulation history (returned loans, closed fees) is then deleted with it, where Alma's UI merge "
             "would move it to To."
         )

@@ -35,6 +35,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "issues",
     "candidates",
     "registration_id",
+    "journal_error",
 )
 """The keys of `RegistrationResult.to_record`, in order."""
 

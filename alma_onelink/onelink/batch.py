@@ -79,7 +79,7 @@ def _failed(policy: Policy, patron: Patron, index: int, exc: Exception, dry_run:
 
 
 def _entries(
-    policy: Policy, patrons: Iterable[Patron], today: date, dry_run: bool
+    policy: Policy, patrons: Iterable[Patron], dry_run: bool
 ) -> Iterator[tuple[int, Patron, RegistrationResult | None]]:
     """Each patron with its index, and a result already decided for an invalid application or a repeated ID.
 
@@ -93,7 +93,7 @@ def _entries(
                 f"patrons[{index}] is a {type(patron).__name__}, not a Patron; build each with Patron(...)"
             )
         try:
-            check_patron(policy, patron, today=today)
+            check_patron(policy, patron)
         except InputError as exc:
             yield index, patron, _settle(policy, patron, index, dry_run, exc)
             continue
@@ -228,7 +228,7 @@ def register_many(
     not_started = 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alma-onelink-register") as pool:
         running: set[Future[RegistrationResult | None]] = set()
-        for index, patron, decided in _entries(policy, items, day, dry_run):
+        for index, patron, decided in _entries(policy, items, dry_run):
             if stop.stopped:
                 not_started += 1
                 break
@@ -306,7 +306,7 @@ async def aregister_many(
     not_started = 0
     running: set[asyncio.Task[RegistrationResult | None]] = set()
     try:
-        for index, patron, decided in _entries(policy, items, day, dry_run):
+        for index, patron, decided in _entries(policy, items, dry_run):
             if stop.stopped:
                 not_started += 1
                 break

@@ -18,6 +18,8 @@ from alma_onelink.errors import AlmaError
 from alma_onelink.models import User
 from alma_onelink.policy import EligibilityIssue, Patron
 
+from ._render import COLOURS, Item, Section, beyond_outcome, label, step_line
+
 __all__ = ["Candidate", "Outcome", "RegistrationResult"]
 
 
@@ -90,6 +92,10 @@ class RegistrationResult:
     merge_from: str | None = None
     links: dict[str, str] = field(default_factory=dict)
     instructions: list[str] = field(default_factory=list)
+    """What to tell the patron, one line each (for ``blocked`` or ``failed``: what comes next)."""
+    staff_notes: list[str] = field(default_factory=list)
+    """What staff alone should do or know, one line each, never told to the patron: accounts that
+    matched by name or email only, a link the policy leaves unset that the patron would need."""
     dry_run: bool = False
     registration_id: str = ""
     journal_path: Path | None = None
@@ -124,15 +130,16 @@ class RegistrationResult:
     # --- renderings ----------------------------------------------------------------------------
     # Every rendering shows the same things in the same order: the headline, the account, what
     # stopped or concerns this outcome, the accounts found, the steps (their Alma calls and
-    # milliseconds only when verbose), what to tell the patron, the journal. Each thing is said once.
+    # milliseconds only when verbose), what to tell the patron, the notes for staff, the journal. Each
+    # thing is said once.
 
     def headline(self) -> str:
         """One line: who, which OneLink ID, the outcome in capitals and why (the outcome said once)."""
         dry = "DRY RUN — " if self.dry_run else ""
-        reason = _beyond_outcome(self.reason, self.outcome)
+        reason = beyond_outcome(self.reason, self.outcome.value)
         return (
             f"{dry}{self.patron.full_name} (OneLink ID {self.patron.onelink_id}): "
-            f"{_label(self.outcome)}{f' — {reason}' if reason else ''}"
+            f"{label(self.outcome.value)}{f' — {reason}' if reason else ''}"
         )
 
     def _account_line(self) -> str | None:
@@ -154,31 +161,29 @@ class RegistrationResult:
             lines.append(f"Merge From: {self.merge_from}  →  To: {self.patron.onelink_id}")
         return lines
 
-    def _findings(self) -> list[_Section]:
+    def _findings(self) -> list[Section]:
         """What stopped the registration, what staff should read, and the accounts found."""
         said = self.headline()  # a blocking issue's message is usually the reason: named there, not repeated
-        blocked = [_Item(i.code if i.message in said else f"{i.code}: {i.message}", i.hint) for i in self.blocking]
+        blocked = [Item(i.code if i.message in said else f"{i.code}: {i.message}", i.hint) for i in self.blocking]
         sections = [
-            _Section("Blocked by:", blocked, "yellow"),
-            _Section("For staff to read:", [_Item(f"{i.code}: {i.message}", i.hint) for i in self.warnings], "yellow"),
-            _Section("Accounts found:", [_Item(str(candidate)) for candidate in self.candidates]),
+            Section("Blocked by:", blocked, "yellow"),
+            Section("For staff to read:", [Item(f"{i.code}: {i.message}", i.hint) for i in self.warnings], "yellow"),
+            Section("Accounts found:", [Item(str(candidate)) for candidate in self.candidates]),
         ]
         return [section for section in sections if section.items]
 
-    def _telling(self) -> list[_Section]:
-        """The lines for the patron (``Next:`` when the patron has no account yet), then those for staff.
+    def _telling(self) -> list[Section]:
+        """The lines for the patron (``Next:`` when the patron has no account yet), then ``staff_notes``.
 
-        A line that repeats a hint shown under its issue is left out; a line the workflow addresses
-        to staff (``"Staff: …"``) is never told to the patron.
+        A line that repeats a hint shown under its issue is left out.
         """
         hints = {issue.hint for issue in [*self.blocking, *self.warnings] if issue.hint}
-        told = [line for line in self.instructions if line not in hints]
         sections = [
-            _Section(
+            Section(
                 "Tell the patron:" if self.ok else "Next:",
-                [_Item(line) for line in told if not line.startswith(_STAFF)],
+                [Item(line) for line in self.instructions if line not in hints],
             ),
-            _Section("For staff:", [_Item(line.removeprefix(_STAFF)) for line in told if line.startswith(_STAFF)]),
+            Section("For staff:", [Item(line) for line in self.staff_notes]),
         ]
         return [section for section in sections if section.items]
 
@@ -198,7 +203,7 @@ class RegistrationResult:
             lines += section.text()
         if self.steps:
             lines.append("Steps:")
-            lines += [f"  {_step_line(step, verbose=verbose)}" for step in self.steps]
+            lines += [f"  {step_line(step, verbose=verbose)}" for step in self.steps]
         for section in self._telling():
             lines += section.text()
         if journal := self._journal_line():
@@ -237,7 +242,7 @@ class RegistrationResult:
         ``verbose=True`` adds each step's Alma calls and milliseconds (the command's ``--verbose``).
         Nothing in it is read as rich markup.
         """
-        colour = _COLOURS.get(self.outcome.value, "green")
+        colour = COLOURS.get(self.outcome.value, "green")
         # The headline goes in the body, which wraps: a panel title is cut at the terminal's width.
         body: list[RenderableType] = [Text(self.headline(), style=f"bold {colour}")]
         body += [Text(fact, style="bold red" if fact.startswith("The journal") else "") for fact in self._facts()]
@@ -272,7 +277,7 @@ class RegistrationResult:
         ``primary_id``, ``user_group``, ``expiry_date`` (of the account after the run), ``merge_from``,
         ``reason``, ``issues`` (the codes of those that concern the outcome, ``blocking`` then
         ``warnings``, joined with ``"; "``), ``candidates`` (the primary ids
-        found), ``registration_id``.
+        found), ``registration_id``, ``journal_error`` (set when a journal line could not be written).
         """
         user = self.user
         return {
@@ -291,6 +296,7 @@ class RegistrationResult:
             "issues": "; ".join(issue.code for issue in [*self.blocking, *self.warnings]) or None,
             "candidates": "; ".join(c.primary_id for c in self.candidates) or None,
             "registration_id": self.registration_id or None,
+            "journal_error": self.journal_error,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -322,6 +328,7 @@ class RegistrationResult:
             "merge_from": self.merge_from,
             "links": dict(self.links),
             "instructions": list(self.instructions),
+            "staff_notes": list(self.staff_notes),
             "dry_run": self.dry_run,
             "registration_id": self.registration_id,
             "journal_path": str(self.journal_path) if self.journal_path else None,
@@ -330,75 +337,3 @@ class RegistrationResult:
             "index": self.index,
             "journal_error": self.journal_error,
         }
-
-
-# --- rendering helpers ----------------------------------------------------------------------------
-
-_STAFF = "Staff: "
-"""How the workflow marks an instruction addressed to staff, not to the patron."""
-
-_COLOURS = {"blocked": "yellow", "failed": "red", "needs_merge": "magenta", "already_registered": "cyan"}
-
-
-def _label(outcome: Outcome) -> str:
-    return outcome.value.upper().replace("_", " ")
-
-
-def _beyond_outcome(reason: str, outcome: Outcome) -> str:
-    """``reason`` without a leading repeat of the outcome: "renewed: expired" → "expired", "created" → ""."""
-    text = reason.strip()
-    word = outcome.value.replace("_", " ")
-    if not text.casefold().startswith(word):
-        return text
-    rest = text[len(word) :]
-    if not rest.strip(" ."):
-        return ""
-    return rest.lstrip(":;,—- ") if rest.lstrip(" ")[:1] in (":", ";", ",", "—", "-") else text
-
-
-def _step_line(step: Step, *, verbose: bool) -> str:
-    """``✓ find: found jd123`` (verbose: ``… [GET /users/jd123 → ok (12 ms)] 13 ms``)."""
-    line = f"{str(step)[0]} {step.name}: {step.summary}"
-    if verbose:
-        calls = f" [{', '.join(str(call) for call in step.calls)}]" if step.calls else ""
-        line += f"{calls} {step.seconds * 1000:.0f} ms"
-    return line
-
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    line: str
-    hint: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Section:
-    """A heading and its lines, each with an optional "what to do"."""
-
-    heading: str
-    items: list[_Item]
-    style: str = ""
-
-    def text(self) -> list[str]:
-        lines = [self.heading]
-        for item in self.items:
-            lines.append(f"  - {item.line}")
-            if item.hint:
-                lines.append(f"    What to do: {item.hint}")
-        return lines
-
-    def html(self) -> str:
-        esc = html.escape
-        items = "".join(
-            f"<li>{esc(item.line)}{f'<br><i>What to do:</i> {esc(item.hint)}' if item.hint else ''}</li>"
-            for item in self.items
-        )
-        return f"<p><b>{esc(self.heading)}</b></p><ul>{items}</ul>"
-
-    def rich(self) -> list[RenderableType]:
-        out: list[RenderableType] = [Text(self.heading, style=f"bold {self.style}".strip())]
-        for item in self.items:
-            out.append(Text(f"  • {item.line}", style=self.style))
-            if item.hint:
-                out.append(Text(f"    What to do: {item.hint}"))
-        return out

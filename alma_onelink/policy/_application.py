@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 PriorRole = Literal["faculty", "staff", "sponsored", "student"]
+"""A former affiliate's role at the institution (``Patron.prior_role``)."""
 PRIOR_ROLES: Final[tuple[str, ...]] = get_args(PriorRole)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")

@@ -207,8 +207,9 @@ class Policy:
             # eligibility() blocks this first (expiry_not_after_today); here only for a caller who skipped it.
             raise InputError(
                 f"The {self.name!r} policy gives {patron.full_name} an expiry date of {expiry.isoformat()}, "
-                f"which is not after {today.isoformat()}: no account can be built today; eligibility() "
-                "reports why (expiry_not_after_today, or the policy's own reason)."
+                f"which is not after {today.isoformat()}: no account can be built today. Checking eligibility says "
+                "why, as expiry_not_after_today or the policy's own reason: `alma-onelink check` "
+                "(Python: Policy.eligibility)."
             )
         group = self._decide("alma_onelink_patron_group", patron=patron)
         patron_type: UserStatistic = self._decide("alma_onelink_patron_type", patron=patron)

@@ -51,15 +51,20 @@ Severity = Literal["block", "warn"]
 RegistrationOutcome = Literal["created", "needs_merge", "renewed", "already_registered", "blocked", "failed"]
 """How a registration can end (the values of ``alma_onelink.onelink.Outcome``)."""
 REGISTRATION_OUTCOMES: Final[tuple[str, ...]] = get_args(RegistrationOutcome)
+"""Every `RegistrationOutcome`, in order: the values ``EligibilityIssue.applies_to`` may name."""
 
 NO_PURGE_DATE: Final = False
 """Return this from ``alma_onelink_purge_date`` to say "no purge date" (``None`` means "ask the next plugin")."""
 
 # Well-known keys of ``Policy.links()``; a policy may add others.
 LINK_ONELINK_REGISTRATION: Final = "onelink_registration"
+"""The key of the OneLink page where a patron creates a OneLink account or checks for one."""
 LINK_ONELINK_SIGN_IN: Final = "onelink_sign_in"
+"""The key of the OneLink sign-in test page, which shows the patron's unique ID."""
 LINK_SELF_SERVICE: Final = "self_service"
+"""The key of the self-service page where a patron resets their OneLink password."""
 LINK_MY_ACCOUNT: Final = "my_account"
+"""The key of the library's My Account page, where the patron tests their account (the procedure's last step)."""
 WELL_KNOWN_LINKS: Final = (LINK_ONELINK_REGISTRATION, LINK_ONELINK_SIGN_IN, LINK_SELF_SERVICE, LINK_MY_ACCOUNT)
 """The well-known link keys, in the order staff meet the pages."""
 

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from alma_onelink import cli
 from alma_onelink.cli import _app, _state
 from alma_onelink.cli._app import command
+from alma_onelink.errors import AlmaErrorDetail, BadRequestError
 from tests.cli.conftest import TODAY, Cli, flat, patron_args
 
 KEY = "l7xx0123456789abcdef0123456789abcdef"  # shaped like an Alma key; must never be shown
@@ -97,7 +98,7 @@ def test_an_error_is_one_line_and_a_hint_and_with_json_also_a_document(cli: Cli)
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert lines[1].startswith("error: No policy named 'dukee'. Did you mean 'duke'?")
-    assert lines[2] == "hint: alma-onelink policies lists the installed policies"
+    assert lines[2] == f"hint: alma-onelink --db {cli.db} --journal {cli.journal} policies lists the installed policies"
     assert len(lines) == 3
     assert result.stdout == ""
     as_json = cli("--policy", "dukee", "register", *patron_args(), "--json")
@@ -133,6 +134,26 @@ def test_a_db_that_is_not_a_database_is_a_usage_error(cli: Cli) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_db_path_longer_than_sqlite_takes_is_a_usage_error_naming_the_limit(cli: Cli, tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*["d" * 200] * 3)  # past SQLite's limit whatever the temporary folder's length
+    deep.mkdir(parents=True)
+    db = deep / "sandbox.sqlite3"
+    size = len(str(db).encode())
+    (tmp_path / "codes.json").write_text('{"UserGroups": {"MY_GROUP": "My group"}}', encoding="utf-8")
+    for args in (["--db", str(db), "user", "show", "jd123"], ["sandbox", "seed", "--db", str(db)],
+                 ["sandbox", "codes", "load", "codes.json", "--db", str(db)]):  # fmt: skip
+        result = cli(*args, target=[])
+        assert result.exit_code == 2, (args, result.stdout, result.stderr)
+        lines = [line for line in result.stderr.splitlines() if line.startswith(("error: ", "hint: "))]
+        assert lines == [
+            f"error: cannot open the sandbox database '{db}': its path is {size} bytes long, and SQLite cannot "
+            "open a database whose path is longer than 504 bytes",
+            "hint: give a shorter path with --db (for example --db ~/sandbox.sqlite3)",
+        ]
+        assert "Traceback" not in result.stderr
+    assert list(deep.iterdir()) == []  # nothing was made
+
+
 def test_an_unexpected_error_is_one_line_and_a_hint_to_use_debug(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(self: _state.State) -> None:
         raise RuntimeError("boom")
@@ -144,6 +165,45 @@ def test_an_unexpected_error_is_one_line_and_a_hint_to_use_debug(cli: Cli, monke
     assert "hint: this is a bug; run again with --debug" in result.stderr
     assert "Traceback" not in result.stderr
     assert "Traceback" in cli("register", *patron_args(), "--debug").stderr
+
+
+def _alma_refuses(monkeypatch: pytest.MonkeyPatch, code: str, message: str) -> None:
+    """The next command's first step gets Alma's error ``code`` (HTTP 400, with a tracking id)."""
+
+    def refused(self: _state.State) -> None:
+        detail = AlmaErrorDetail(code=code, message=message, tracking_id="E01-0203040506-ABCDE")
+        raise BadRequestError(status_code=400, method="POST", path="/almaws/v1/users", errors=[detail])
+
+    monkeypatch.setattr(_state.State, "policy", refused)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "hint"),
+    [
+        ("401664", "Mandatory field is missing: user_group.",
+         "Alma needs the named field; add it to the user before sending."),
+        ("999999", "Something Alma says.", "nothing was changed by this call"),
+        ("401851", "User with identifier 2000001 of type OneLink already exists.",
+         "another account already has this primary id or identifier: look it up first (PREFIX user show ID, "
+         "or PREFIX user search --identifier VALUE)"),
+    ],
+)  # fmt: skip
+def test_an_alma_error_says_its_hint_once(cli: Cli, monkeypatch: pytest.MonkeyPatch, code: str, message: str,
+                                         hint: str) -> None:  # fmt: skip
+    _alma_refuses(monkeypatch, code, message)
+    hint = hint.replace("PREFIX", f"alma-onelink --db {cli.db} --journal {cli.journal}")  # the options typed
+    result = cli("register", *patron_args())
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()[1:]
+    assert lines == [
+        f"error: Alma said: Alma answered HTTP 400 to POST /almaws/v1/users: {code}: {message} "
+        "(tracking id E01-0203040506-ABCDE)",
+        f"hint: {hint}",
+    ]
+    assert "users.get" not in result.stderr
+    as_json = cli.json("register", *patron_args(), code=3)["error"]
+    assert as_json["hint"] == hint
+    assert "hint:" not in as_json["message"]
 
 
 @pytest.fixture

@@ -64,7 +64,8 @@ def test_a_refused_plan_exits_1_and_a_bad_plan_file_2(cli: Cli, tmp_path: Path) 
     (tmp_path / "junk.json").write_text("{}", encoding="utf-8")
     junk = cli("merge", "apply", "junk.json", "--confirm", "x")
     assert junk.exit_code == 2
-    assert "This is not a merge plan" in junk.stderr
+    assert "error: 'junk.json' is not a merge plan file as merge plan writes it: 14 fields missing" in junk.stderr
+    assert f"hint: make one with: alma-onelink --db {cli.db} --journal {cli.journal} merge plan FROM TO" in junk.stderr
 
 
 def test_a_plan_changed_after_it_was_made_is_refused(cli: Cli, tmp_path: Path) -> None:

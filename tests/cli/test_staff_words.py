@@ -5,58 +5,33 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from typer.testing import Result
 
-from alma_onelink.cli._words import staff_words
+from alma_onelink.cli import app
+from alma_onelink.cli._words import COMMANDS, staff_words
 from alma_onelink.onelink import Journal
 from alma_onelink.sandbox import DUKE_UNIQUE_IDS
 from tests.cli.conftest import TODAY, Cli, patron_args
 
 PYTHON = re.compile(
     r"force=|delete_source=|plan\.token|confirm=|donation\.given_on|str\(result\)|journal\.pending\(\)"
-    r"|restore\(alma|plan_merge\(|apply_merge\(|undo_merge\(|=True\b|=False\b"
+    r"|restore\(alma|plan_merge|apply_merge|undo_merge|=True\b|=False\b|\(Python:|MergePlan|merge_id|pydantic"
+    r"|eligibility\(\)"
 )
 NETID_ERA = DUKE_UNIQUE_IDS["netid_era_alumna"]
 
 
-@pytest.mark.parametrize(
-    ("python", "command"),
-    [
-        (
-            "restore them one by one (restore(alma, entry_id, force=True))",
-            "restore them one by one (alma-onelink journal restore ENTRY --force)",
-        ),
-        ("in that order (restore(alma, entry_id))", "in that order (alma-onelink journal restore ENTRY)"),
-        ("check journal.pending() and the account", "check alma-onelink journal pending and the account"),
-        ("this plan's token, 3f2a… (plan.token), to show", "this plan's token, 3f2a…, to show"),
-        (
-            "Make a new plan (plan_merge(alma, 'jd123', '0456789')).",
-            "Make a new plan (alma-onelink merge plan jd123 0456789).",
-        ),
-        ("Token (confirm=): 3f2a", "Token: 3f2a"),
-        ("jd123 is kept (delete_source=False): Alma", "jd123 is kept (without --delete-source): Alma"),
-        (
-            "so apply_merge keeps From, even with delete_source=True.",
-            "so merge apply keeps From, even with --delete-source.",
-        ),
-        ('like force="same person; married name"', 'like --force "same person; married name"'),
-        ("Pass force=True to put it back anyway.", "Add --force to put it back anyway."),
-        (
-            "donation.given_on must not be in the future",
-            "the date of the gift (--donation-date) must not be in the future",
-        ),
-    ],
-)
-def test_the_librarys_python_idioms_become_commands_and_flags(python: str, command: str) -> None:
-    assert staff_words(python) == command
-    assert not PYTHON.search(staff_words(python))
+def test_the_commands_staff_words_knows_are_the_apps() -> None:
+    names = {command.name for command in app.registered_commands} | {group.name for group in app.registered_groups}
+    assert set(COMMANDS) == names
 
 
-def test_the_prefix_is_the_one_typed() -> None:
-    assert (
-        staff_words("check journal.pending()", "alma-onelink --db x.db")
-        == "check alma-onelink --db x.db journal pending"
+def test_a_python_aside_is_dropped_whatever_it_says_and_commands_get_the_options_typed() -> None:
+    prefix = "alma-onelink --db x.db"
+    text = "put back (Python: restore(alma, entry_id, force=True)); run `alma-onelink journal pending` (Python: x)."
+    assert staff_words(text, prefix) == "put back; run `alma-onelink --db x.db journal pending`."
+    assert staff_words("Merged by alma-onelink; `alma-onelink --db y.db user show jd123`", prefix) == (
+        "Merged by alma-onelink; `alma-onelink --db y.db user show jd123`"  # a note, and a command with its options
     )
 
 
@@ -87,11 +62,24 @@ def test_nothing_staff_read_holds_python(cli: Cli, tmp_path: Path) -> None:
     merge_id = re.search(r"merge undo (\S+)", applied.stdout)
     assert merge_id
     outputs.append(cli("merge", "undo", merge_id.group(1), "--yes"))
-    outputs.append(cli("merge", "plan", "jd123", "0123456", "--today", TODAY))  # refused: another person
+    other = cli("merge", "plan", "jd123", "0123456", "--today", TODAY)  # refused: another person
+    outputs.append(other)
+    (tmp_path / "junk.json").write_text("{}", encoding="utf-8")
+    outputs.append(cli("merge", "apply", "junk.json", "--confirm", "x"))
+    (tmp_path / "cut.json").write_text('{"from_id": "jd1', encoding="utf-8")
+    outputs.append(cli("merge", "apply", "cut.json", "--confirm", "x"))
+    changed = (tmp_path / "plan.json").read_text(encoding="utf-8").replace('"segments": [', '"segments": [ "x", ', 1)
+    (tmp_path / "changed.json").write_text(changed, encoding="utf-8")
+    outputs.append(cli("merge", "apply", "changed.json", "--confirm", token.group(1)))
     for result in outputs:
         assert "Traceback" not in result.stderr
         found = PYTHON.search(said(result))
         assert found is None, f"{found.group(0)!r} in: {said(result)}"
+    # The commands the library names come with the options typed, to run on the same sandbox and journal.
+    prefix = f"alma-onelink --db {cli.db} --journal {cli.journal}"
+    assert f"{prefix} merge plan jd123 0123456 --force" in other.stderr
+    assert "--delete-source" in applied.stdout
+    assert f"make one with: {prefix} merge plan FROM TO" in outputs[-2].stderr
 
 
 def test_a_shortened_token_asks_for_the_whole_token_not_a_new_plan(cli: Cli) -> None:

@@ -342,7 +342,7 @@ ARABIC_INDIC = "".join(chr(0x0660 + int(digit)) for digit in "0345678")
 def test_look_alike_digits_are_refused_before_any_request(
     onelink_id: str, alma: AlmaClient, sandbox: Sandbox, policy: Policy, journal: Journal
 ) -> None:
-    with pytest.raises(InputError, match="onelink_id"):
+    with pytest.raises(InputError, match="OneLink ID"):
         register_patron(alma, policy, new_registrant(onelink_id=onelink_id), today=TODAY, journal=journal)
     assert sandbox.request_log == []
 

@@ -126,7 +126,7 @@ def test_the_plan_reads_well_everywhere(jane: MergePlan) -> None:
     assert f"To {JANE}:" in diff
     assert "+ identifier BARCODE DK250000123456 [Internal]" in diff
     assert "- identifier BARCODE DK250000123456 [External]" in diff
-    assert jane.token[:12] in repr(jane)
+    assert f"token={jane.token[:8]}…>" in repr(jane)
     html = jane._repr_html_()
     assert "<ol>" in html
     assert "&lt;" not in jane.headline()
@@ -230,10 +230,23 @@ def test_a_wrong_token_is_refused_and_nothing_is_written(
     alma: AlmaClient, sandbox: Sandbox, jane: MergePlan, journal: Journal
 ) -> None:
     sandbox.clear_log()
-    for wrong in ("", jane.token[:-1] + "0" if jane.token[-1] != "0" else jane.token[:-1] + "1", None):
-        with pytest.raises(MergeRefused, match=r"confirm must be this plan's token") as caught:
+    other = jane.token[:-1] + ("0" if jane.token[-1] != "0" else "1")
+    for wrong, said in (
+        ("", "no token was given"),
+        (None, "no token was given"),
+        (other, f"the token given is not this plan's token ({jane.token[:8]}…, 64 characters)"),
+        (jane.token[:12], "the token given is shortened (12 of its 64 characters)"),
+        (jane.token[:12] + "…", "the token given is shortened (12 of its 64 characters)"),
+        (jane.token + ".", "the token given has characters after it"),
+    ):
+        with pytest.raises(MergeRefused) as caught:
             apply_merge(alma, jane, confirm=wrong, journal=journal)  # type: ignore[arg-type]
-        assert len(caught.value.reasons) == 1
+        [reason] = caught.value.reasons
+        assert said in reason
+        assert "the whole token" in reason
+        assert "`alma-onelink merge apply PLAN --confirm TOKEN` (Python: confirm=plan.token)" in reason
+        assert jane.token[:9] not in reason, "no preview long enough to be pasted back"
+        assert "new token" in reason or "plan again" not in reason
     assert sandbox.request_log == []
 
 

@@ -54,10 +54,10 @@ def test_every_refusal_is_listed_at_once_before_any_write(alma: AlmaClient, sand
     reasons = refused(alma, "staffer", "notonelink", policy=policy)
     assert len(reasons) == 3, reasons
     assert "holds roles besides Patron (role types 21)" in reasons[0]
-    assert "To notonelink is not a OneLink account for the 'duke' policy: onelink_id must be 7 digits" in reasons[1]
+    assert "To notonelink is not a OneLink account for the 'duke' policy: the OneLink ID must be 7 digits" in reasons[1]
     for field in ("last_name: From 'Dough', To 'Doe'", "first_name: From 'Janet', To 'Jane'", "birth_date"):
         assert field in reasons[2]
-    assert 'force="<reason>"' in reasons[2]
+    assert '`alma-onelink merge plan staffer notonelink --force "WHY"` (Python: force="WHY")' in reasons[2]
     assert writes(sandbox) == []
     assert all(entry.method == "GET" for entry in sandbox.request_log)
 
@@ -124,7 +124,7 @@ def test_birth_dates_differing_where_both_have_one(alma: AlmaClient, sandbox: Sa
 @pytest.mark.parametrize("force", ["", "   ", 42])
 def test_a_blank_force_is_an_input_error(alma: AlmaClient, sandbox: Sandbox, force: Any) -> None:
     sandbox.clear_log()
-    with pytest.raises(InputError, match="force must say why"):
+    with pytest.raises(InputError, match=r"--force \(Python: force=\) must say why"):
         plan_merge(alma, JD123, JANE, force=force)
     assert sandbox.request_log == []
 

@@ -23,7 +23,7 @@ from alma_onelink.cli._patron_opts import FIELDS
 from alma_onelink.engine import ApiCall, Step
 from alma_onelink.errors import NotFoundError
 from alma_onelink.models import Code, User, UserIdentifier
-from alma_onelink.onelink import Outcome, RegistrationResult, register_patron
+from alma_onelink.onelink import Outcome, RegistrationResult, register_many, register_patron
 from alma_onelink.policy import (
     EXPIRY_NOT_AFTER_TODAY,
     REGISTRATION_OUTCOMES,
@@ -145,10 +145,6 @@ def test_a_lapsed_gift_is_dukes_membership_lapsed_block_and_nothing_else(duke: P
     assert "--donation-date" in (lapsed.hint or "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs onelink/_register.py to build the record after eligibility (check_patron raises first today)",
-)
 def test_registering_a_lapsed_gift_is_blocked_not_an_input_error(
     alma: AlmaClient, duke: Policy, tmp_path: Path
 ) -> None:
@@ -156,6 +152,25 @@ def test_registering_a_lapsed_gift_is_blocked_not_an_input_error(
     assert result.outcome is Outcome.BLOCKED
     assert [issue.code for issue in result.blocking] == ["membership_lapsed"]
     assert not [call for call in result.calls if call.method in WRITES]
+    check = result.steps[0]
+    assert (check.name, check.summary) == (
+        "check",
+        "OneLink ID 0777002 is valid for the 'duke' policy; friends → group DUKE_FRIENDS",
+    )
+    assert "A new gift renews the membership" in result.instructions[0]
+
+
+def test_a_lapsed_gift_in_a_batch_is_blocked_and_the_batch_goes_on(
+    alma: AlmaClient, duke: Policy, tmp_path: Path
+) -> None:
+    fresh = lapsed_friend().model_copy(
+        update={"onelink_id": "0777003", "donation": Donation(amount=Decimal("200"), given_on=TODAY)}
+    )
+    results = list(register_many(alma, duke, [lapsed_friend(), fresh], today=TODAY, journal=tmp_path / "j.jsonl"))
+    by_id = {result.patron.onelink_id: result for result in results}
+    assert by_id["0777002"].outcome is Outcome.BLOCKED
+    assert [issue.code for issue in by_id["0777002"].blocking] == ["membership_lapsed"]
+    assert by_id["0777003"].outcome is Outcome.CREATED
 
 
 class Backdated:
@@ -237,7 +252,8 @@ def result_of(outcome: Outcome, **fields: Any) -> RegistrationResult:
         "reason": outcome.value.replace("_", " "),
         "issues": issues,
         "steps": [step],
-        "instructions": ["Sign in to My Account with your OneLink account.", "Staff: check whether jd9 is hers."],
+        "instructions": ["Sign in to My Account with your OneLink account."],
+        "staff_notes": ["Check whether jd9 is hers."],
     }
     return RegistrationResult(outcome=outcome, patron=patron, **{**defaults, **fields})
 
@@ -328,11 +344,15 @@ def test_the_patrons_lines_come_under_tell_the_patron_and_staff_lines_apart() ->
     text = str(result)
     tell = text.index("Tell the patron:")
     assert text.index("  - Sign in to My Account with your OneLink account.") > tell
-    assert "For staff:\n  - check whether jd9 is hers." in text
-    assert "Staff: check" not in text
+    assert text.index("For staff:\n  - Check whether jd9 is hers.") > text.index("  - Sign in to My Account")
     rich_text = rendered(result)
     assert rich_text.index("Tell the patron:") < rich_text.index("Sign in to My Account")
-    assert "For staff:" in rich_text
+    assert rich_text.index("Sign in to My Account") < rich_text.index("For staff:") < rich_text.index("Check whether")
+    page = result._repr_html_()
+    assert page.index("Tell the patron:") < page.index("For staff:") < page.index("Check whether jd9 is hers.")
+    data = result.to_dict()
+    assert data["instructions"] == ["Sign in to My Account with your OneLink account."]
+    assert data["staff_notes"] == ["Check whether jd9 is hers."]
     assert "Next:" in str(result_of(Outcome.BLOCKED, instructions=["Come back later."]))
 
 
@@ -420,6 +440,27 @@ def test_dukes_my_account_link_is_unset_until_configured_and_says_how(
     configured = load_policy("duke")
     assert configured.links()["my_account"] == "https://duke.example/account"
     assert configured.unset_links() == {}
+
+
+def test_an_unset_my_account_link_is_a_note_for_staff_never_a_line_for_the_patron(
+    alma: AlmaClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duke: Policy
+) -> None:
+    patron = Patron(onelink_id="0777004", first_name="Una", last_name="Set", affiliation="trln", home_institution="UNC")
+    result = register_patron(alma, duke, patron, today=TODAY, journal=tmp_path / "j.jsonl", staff="t")
+    assert result.outcome is Outcome.CREATED
+    assert result.staff_notes == [duke.unset_links()["my_account"]]
+    assert not any("[insert link" in line or "not set" in line for line in result.instructions)
+    assert result.instructions[0].startswith("Sign in to the library's My Account with your OneLink account")
+    text = str(result)
+    assert text.index("Tell the patron:") < text.index("For staff:") < text.index("[insert link to My accounts]")
+
+    site = tmp_path / "site.toml"
+    site.write_text('[links]\nmy_account = "https://duke.example/account"\n')
+    monkeypatch.setenv("ALMA_ONELINK_DUKE_CONFIG", str(site))
+    again = register_patron(alma, load_policy("duke"), patron, today=TODAY, journal=tmp_path / "j.jsonl", staff="t")
+    assert again.outcome is Outcome.ALREADY_REGISTERED
+    assert again.staff_notes == []
+    assert "My Account at https://duke.example/account" in again.instructions[0]
 
 
 def test_the_default_policy_leaves_every_well_known_link_unset() -> None:

@@ -22,7 +22,8 @@ from alma_onelink.policy import Policy, hookimpl
 from alma_onelink.sandbox import Sandbox, SqliteStore
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-LOAD_HINT = "add it with: alma-onelink sandbox codes load FILE"
+LOAD_HINT = re.compile(r"add it with: alma-onelink( --\S+ \S+)* sandbox codes load FILE")
+"""The command names itself with the options typed (--db, --journal), so the hint is copyable as it stands."""
 
 
 def flat(text: str) -> str:
@@ -111,7 +112,8 @@ def test_a_plugins_own_group_is_refused_naming_table_and_code_until_codes_load_a
     assert refused.exit_code == 3, refused.output
     said = flat(refused.stdout + refused.stderr)
     assert "Given user group is not legal." in said  # Alma's words, first
-    assert f"the UserGroups table has no code EX_ALUMNI; {LOAD_HINT}" in said
+    assert "the UserGroups table has no code EX_ALUMNI; " in said
+    assert LOAD_HINT.search(said)
     assert run.loaded() == {}
 
     codes = run.file("codes.toml", '[UserGroups]\nEX_ALUMNI = "Example alumni"\n')
@@ -127,7 +129,8 @@ def test_an_edit_to_an_unknown_group_works_once_loaded_from_json(run: Run) -> No
     edit = ["user", "edit", "jd123", "--set", "user_group=VISITOR", "--yes"]
     refused = run(*edit)
     assert refused.exit_code == 3
-    assert f"the UserGroups table has no code VISITOR; {LOAD_HINT}" in flat(refused.stderr)
+    assert "the UserGroups table has no code VISITOR; " in flat(refused.stderr)
+    assert LOAD_HINT.search(flat(refused.stderr))
     run.json("sandbox", "codes", "load", run.file("codes.json", '{"UserGroups": {"VISITOR": "Visiting scholar"}}'))
     assert run(*edit).exit_code == 0
     shown = run.json("user", "show", "jd123")
