@@ -21,17 +21,20 @@ def fold(text: str | None) -> str:
 
 
 def same_name(user: User, first_name: str, last_name: str) -> bool:
-    """Whether ``user`` bears this name: last names equal and first names equal or sharing the first word.
+    """Whether ``user`` bears this name: last names equal, and one first name the other's leading words.
 
-    Accents, case and spacing are ignored, so "María José Ibáñez" matches "Maria Jose Ibanez" and
-    "María Ibáñez"; "Mario Ibáñez" does not.
+    Accents, case, hyphens and spacing are ignored, so "María José Ibáñez" matches "Maria Jose Ibanez"
+    and "María Ibáñez" (a first name given short); "Mario Ibáñez" does not, and neither do two
+    different compound first names that only begin alike ("Anne-Marie" and "Anne-Sophie", "Mary Ann"
+    and "Mary Beth"): those are two people.
     """
     if fold(user.last_name) != fold(last_name) or not fold(last_name):
         return False
-    ours, theirs = fold(first_name), fold(user.first_name)
+    ours, theirs = fold(first_name).split(), fold(user.first_name).split()
     if not ours or not theirs:
         return False
-    return ours == theirs or ours.split()[0] == theirs.split()[0]
+    shorter, longer = sorted((ours, theirs), key=len)
+    return longer[: len(shorter)] == shorter
 
 
 def same_value(a: str | None, b: str | None) -> bool:
