@@ -11,6 +11,7 @@ from alma_onelink.engine import (
     Journal,
     JournalEntry,
     JournalLike,
+    Procedure,
     RestoreResult,
     Trace,
     check_staff,
@@ -137,9 +138,16 @@ async def aplan_merge(
 # --- apply ----------------------------------------------------------------------------------------------
 
 
-def _apply_inputs(
-    plan: MergePlan, confirm: str, staff: str | None, today: date | None
-) -> tuple[MergeRules, str | None, date]:
+def _applying(
+    plan: MergePlan,
+    confirm: str,
+    *,
+    journal: JournalLike,
+    delete_source: bool,
+    staff: str | None,
+    today: date | None,
+) -> tuple[Procedure[MergeResult], Journal, Trace]:
+    """The checked arguments of `apply_merge` as the procedure to drive, its journal and its trace."""
     if not isinstance(plan, MergePlan):
         raise InputError(
             f"plan must be a MergePlan from plan_merge(...) or MergePlan.from_json(...); got {type(plan).__name__}"
@@ -155,7 +163,18 @@ def _apply_inputs(
     # The policy the plan was made with; read back from a file, it is loaded again by name.
     policy = plan._policy if plan._policy is not None else (load_policy(plan.policy) if plan.policy else None)
     rules = MergeRules(policy)
-    return rules, who, (day if day is not None else rules.today())
+    opened = open_journal(journal)
+    trace = Trace()
+    procedure = applying(
+        plan,
+        rules=rules,
+        delete_source=bool(delete_source),
+        staff=who,
+        today=day if day is not None else rules.today(),
+        merge_id=uuid.uuid4().hex,
+        trace=trace,
+    )
+    return procedure, opened, trace
 
 
 def apply_merge(
@@ -203,17 +222,8 @@ def apply_merge(
         PolicyError: the plan's policy cannot be loaded (a plan read from a file loads it by name).
         JournalError: the journal could not be written before the first write; nothing was sent.
     """
-    rules, who, day = _apply_inputs(plan, confirm, staff, today)
-    opened = open_journal(journal)
-    trace = Trace()
-    procedure = applying(
-        plan,
-        rules=rules,
-        delete_source=bool(delete_source),
-        staff=who,
-        today=day,
-        merge_id=uuid.uuid4().hex,
-        trace=trace,
+    procedure, opened, trace = _applying(
+        plan, confirm, journal=journal, delete_source=delete_source, staff=staff, today=today
     )
     result = drive(procedure, alma, journal=opened, trace=trace)
     result.journal_path = opened.path
@@ -231,17 +241,8 @@ async def aapply_merge(
     today: date | None = None,
 ) -> MergeResult:
     """`apply_merge` for `AsyncAlmaClient`: the same procedure, arguments and result."""
-    rules, who, day = _apply_inputs(plan, confirm, staff, today)
-    opened = open_journal(journal)
-    trace = Trace()
-    procedure = applying(
-        plan,
-        rules=rules,
-        delete_source=bool(delete_source),
-        staff=who,
-        today=day,
-        merge_id=uuid.uuid4().hex,
-        trace=trace,
+    procedure, opened, trace = _applying(
+        plan, confirm, journal=journal, delete_source=delete_source, staff=staff, today=today
     )
     result = await drive_async(procedure, alma, journal=opened, trace=trace)
     result.journal_path = opened.path
