@@ -9,47 +9,82 @@ with AlmaClient.sandbox() as alma:          # or AlmaClient(api_key=..., region=
 ```
 """
 
-from ._client import AlmaClient, AsyncAlmaClient
-from ._config import REGIONS
-from ._ratelimit import RateLimiter, TokenBucket
-from ._response import RawResponse
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_names
 from ._version import __version__
-from .engine import Journal, JournalEntry, arestore, asettle, restore, settle
-from .errors import (
-    AlmaError,
-    AlreadyExistsError,
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    DailyThresholdExceeded,
-    EditNotTakenError,
-    InputError,
-    InternalServerError,
-    NoNextPageError,
-    NotFoundError,
-    OutcomeUnknownError,
-    PermissionDeniedError,
-    QueryNotUnderstoodError,
-    RateLimitError,
-    ResponseTooLargeError,
-)
-from .merge import (
-    MergePlan,
-    MergeRefused,
-    MergeResult,
-    aapply_merge,
-    aplan_merge,
-    apply_merge,
-    aundo_merge,
-    plan_merge,
-    undo_merge,
-)
-from .onelink import Outcome, RegistrationResult, aregister_many, aregister_patron, register_many, register_patron
-from .pagination import AsyncOffsetPage, SyncOffsetPage
-from .policy import Donation, Patron
+
+# Each name is imported on first use (PEP 562): ``import alma_onelink`` loads none of httpx, pydantic or rich,
+# and a script that uses only the client never loads the registration, the merge or the journal.
+if TYPE_CHECKING:
+    from ._client import AlmaClient, AsyncAlmaClient
+    from ._config import REGIONS
+    from ._ratelimit import RateLimiter, TokenBucket
+    from ._response import RawResponse
+    from .engine import Journal, JournalEntry, arestore, asettle, restore, settle
+    from .errors import (
+        AlmaError,
+        AlreadyExistsError,
+        APIConnectionError,
+        APIResponseValidationError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        DailyThresholdExceeded,
+        EditNotTakenError,
+        InputError,
+        InternalServerError,
+        NoNextPageError,
+        NotFoundError,
+        OutcomeUnknownError,
+        PermissionDeniedError,
+        QueryNotUnderstoodError,
+        RateLimitError,
+        ResponseTooLargeError,
+    )
+    from .merge import (
+        MergePlan,
+        MergeRefused,
+        MergeResult,
+        aapply_merge,
+        aplan_merge,
+        apply_merge,
+        aundo_merge,
+        plan_merge,
+        undo_merge,
+    )
+    from .onelink import Outcome, RegistrationResult, aregister_many, aregister_patron, register_many, register_patron
+    from .pagination import AsyncOffsetPage, SyncOffsetPage
+    from .policy import Donation, Patron
+else:
+    __getattr__, __dir__ = lazy_names(
+        __name__,
+        {
+            "._client": ("AlmaClient", "AsyncAlmaClient"),
+            "._config": ("REGIONS",),
+            "._ratelimit": ("RateLimiter", "TokenBucket"),
+            "._response": ("RawResponse",),
+            ".engine": ("Journal", "JournalEntry", "arestore", "asettle", "restore", "settle"),
+            ".errors": (
+                "AlmaError", "AlreadyExistsError", "APIConnectionError", "APIResponseValidationError",
+                "APIStatusError", "APITimeoutError", "AuthenticationError", "BadRequestError",
+                "DailyThresholdExceeded", "EditNotTakenError", "InputError", "InternalServerError", "NoNextPageError",
+                "NotFoundError", "OutcomeUnknownError", "PermissionDeniedError", "QueryNotUnderstoodError",
+                "RateLimitError", "ResponseTooLargeError",
+            ),
+            ".merge": (
+                "MergePlan", "MergeRefused", "MergeResult", "aapply_merge", "aplan_merge", "apply_merge", "aundo_merge",
+                "plan_merge", "undo_merge",
+            ),
+            ".onelink": (
+                "Outcome", "RegistrationResult", "aregister_many", "aregister_patron", "register_many",
+                "register_patron",
+            ),
+            ".pagination": ("AsyncOffsetPage", "SyncOffsetPage"),
+            ".policy": ("Donation", "Patron"),
+        },
+    )  # fmt: skip
 
 __all__ = [
     "REGIONS",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -18,7 +18,7 @@ import pydantic
 
 from ._config import USER_AGENT, ClientConfig, Secret, deadline_seconds
 from ._limits import BodyReader, check_request_bounds
-from ._ratelimit import TokenBucket
+from ._ratelimit import RateLimiter, TokenBucket
 from ._response import RawResponse
 from ._retry import IDEMPOTENT_METHODS, first_retry_wait, retry_kwargs, retry_reason
 from .errors import (
@@ -35,7 +35,7 @@ from .errors import (
 )
 from .models import AlmaModel
 
-__all__ = ["BaseClient", "RequestSpec", "parse_model", "quota_left"]
+__all__ = ["BaseClient", "RequestSpec", "async_send_tracer", "parse_model", "quota_left", "send_tracer"]
 
 log = logging.getLogger("alma_onelink")
 
@@ -140,6 +140,37 @@ def quota_left(value: str) -> int | None:
     """``X-Exl-Api-Remaining`` as a number, or ``None`` if it is not one (only ASCII digits count)."""
     text = value.strip()
     return int(text) if text.isascii() and text.isdigit() else None
+
+
+# httpcore's events (``http11.…``, ``http2.…``) just before and just after it writes a request's headers.
+_LEAVING, _LEFT = "send_request_headers.started", "send_request_headers.complete"
+
+
+def send_tracer(limiter: RateLimiter, sleep: Callable[[float], object]) -> Callable[[str, dict[str, Any]], None]:
+    """httpx's ``trace`` callback that holds a request at ``limiter``'s gate just before it leaves
+    (`RateLimiter.clear_to_send`, waiting with ``sleep``) and counts it from when it is written out."""
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith(_LEAVING):
+            limiter.clear_to_send(sleep)
+        elif event.endswith(_LEFT):
+            limiter.sent()
+
+    return trace
+
+
+def async_send_tracer(
+    limiter: RateLimiter, sleep: Callable[[float], Awaitable[object]]
+) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    """`send_tracer` for httpx's async transports, which await the callback."""
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith(_LEAVING):
+            await limiter.clear_to_send_async(sleep)
+        elif event.endswith(_LEFT):
+            limiter.sent()
+
+    return trace
 
 
 ELAPSED = "alma_onelink.elapsed"

@@ -3,6 +3,9 @@
 Both take a `RequestSpec`, wait their turn at the rate limiter, send,
 turn the outcome into a typed error or a parsed object, and retry what is safe to retry. All the
 deciding happens in ``_base`` and ``_retry``; these loops differ only in ``await``.
+
+Each request also passes the rate limiter's gate just before its headers are written (httpx's
+``trace`` extension); transports that report nothing (the sandbox's, ``httpx.MockTransport``) have none.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 import httpx
 import tenacity
 
-from ._base import BaseClient, RequestSpec
+from ._base import BaseClient, RequestSpec, async_send_tracer, send_tracer
 from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     ClientConfig,
@@ -39,6 +42,9 @@ if TYPE_CHECKING:
 __all__ = ["AlmaClient", "AsyncAlmaClient"]
 
 T = TypeVar("T")
+
+POOL = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+"""Every connection of a burst kept open (httpx keeps 20): each second's 25 go out on open connections."""
 
 
 def _limiter_for(config: ClientConfig, rate_limiter: TokenBucket | None) -> TokenBucket | None:
@@ -114,6 +120,11 @@ class _ClientCommon(BaseClient):
         return make(
             api_key=target.api_key, base_url=target.base_url, transport=cls._sandbox_transport(target), **options
         )
+
+    def _left(self) -> None:
+        """The request is out (or failed): if it passed no gate, the limiter counts it from when it was let through."""
+        if self._limiter is not None:
+            self._limiter.finished()
 
     def _paced_retries(self, first: AlmaError, wait: float, options: dict[str, Any]) -> tuple[float, dict[str, Any]]:
         """With a rate limiter, a per-second 429 is retried as soon as the limiter lets it through.
@@ -201,7 +212,7 @@ class AlmaClient(_ClientCommon):
         self._http: httpx.Client
         self._sleep = sleep if sleep is not None else time.sleep
         self._configure(
-            make_http=lambda timeout: httpx.Client(transport=transport, timeout=timeout),
+            make_http=lambda timeout: httpx.Client(transport=transport, timeout=timeout, limits=POOL),
             http_client=http_client,
             transport=transport,
             rate_limiter=rate_limiter,
@@ -237,10 +248,15 @@ class AlmaClient(_ClientCommon):
         request = self._build_request(self._http, spec)  # bad input fails here, before taking a turn
         if self._limiter is not None:
             self._limiter.acquire(self._sleep, retry=retry)
+            self._limiter.follow_send()
+            request.extensions["trace"] = send_tracer(self._limiter, self._sleep)
         started, began = time.perf_counter(), time.monotonic()
         failure: AlmaError
         try:
-            response = self._http.send(request, stream=True)
+            try:
+                response = self._http.send(request, stream=True)
+            finally:
+                self._left()
         except httpx.RequestError as exc:  # transport failures before the headers
             failure = self._connection_error(spec, exc)
         else:
@@ -307,7 +323,7 @@ class AsyncAlmaClient(_ClientCommon):
         self._http: httpx.AsyncClient
         self._sleep = sleep if sleep is not None else asyncio.sleep
         self._configure(
-            make_http=lambda timeout: httpx.AsyncClient(transport=transport, timeout=timeout),
+            make_http=lambda timeout: httpx.AsyncClient(transport=transport, timeout=timeout, limits=POOL),
             http_client=http_client,
             transport=transport,
             rate_limiter=rate_limiter,
@@ -343,6 +359,11 @@ class AsyncAlmaClient(_ClientCommon):
         request = self._build_request(self._http, spec)  # bad input fails here, before taking a turn
         if self._limiter is not None:
             await self._limiter.acquire_async(self._sleep, retry=retry)
+            self._limiter.follow_send()
+            request.extensions["trace"] = async_send_tracer(self._limiter, self._sleep)
+            # The other tasks due now are let through before this one does the work of sending: a
+            # burst is let through together, and that work overlaps its wait at the gate.
+            await asyncio.sleep(0)
         started, began = time.perf_counter(), time.monotonic()
         failure: AlmaError
         seconds = deadline_seconds(self._timeout_for(spec))
@@ -350,7 +371,10 @@ class AsyncAlmaClient(_ClientCommon):
         try:
             # The deadline holds exactly here: the whole exchange is cancelled when it passes.
             async with asyncio.timeout(seconds):
-                response = await self._http.send(request, stream=True)
+                try:
+                    response = await self._http.send(request, stream=True)
+                finally:
+                    self._left()
                 try:
                     reader = self._body_reader(spec, response, began)
                     async for chunk in response.aiter_bytes():

@@ -1,9 +1,17 @@
 """The client-side rate limiter that keeps a client at Alma's per-second threshold, and no further.
 
 Alma allows 25 calls a second per institution and answers 429 ``PER_SECOND_THRESHOLD`` past it.
-`RateLimiter` keeps a log of the last ``limit`` sends and lets a request go only when that cannot put
-more than ``limit`` sends in any one-second window (a sliding-window log), so a quiet client may send
-a whole window's worth at once and a busy one never draws a 429 of its own making.
+`RateLimiter` keeps a log of the last ``limit`` requests it let through and lets one more through only
+when that cannot put more than ``limit`` in any one-second window (a sliding-window log), so a quiet
+client may send a whole window's worth at once and a busy one never draws a 429 of its own making.
+
+Alma counts arrivals, and a request let through may leave later than the next one (its connection
+still opening): each request also passes a *gate* at the moment it leaves (``_sendgate``), which
+counts the others from when they left.
+
+Sends ``limit`` places apart are at least ``window + edge_margin`` apart (20 ms of margin by
+default), so that the jitter between two bursts on the way to Alma (the first burst's packets, or
+the gateway's counting of them, a little later than the second's) does not put them in one window.
 
 Waiting requests hold a *place in a queue*, not a reserved time: each one sleeps until the earliest
 moment its place could go, then asks again, so a change of pace (a 429, a cancelled waiter) reaches
@@ -21,7 +29,6 @@ no recovery and no queue places for retries, which are most of what this module 
 
 from __future__ import annotations
 
-import contextvars
 import math
 import threading
 import time
@@ -29,25 +36,19 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from ._retry import retry_after_seconds
+from ._sendgate import SendGate, admission
 from .errors import DailyThresholdExceeded, RateLimitError
 
-__all__ = ["RateLimiter", "TokenBucket", "paced_by_limiter"]
+__all__ = ["DEFAULT_EDGE_MARGIN", "RateLimiter", "TokenBucket", "paced_by_limiter"]
 
 WINDOW = 1.0
 """Alma counts calls per second."""
 
-# Sends exactly one window apart would both sit in a *closed* one-second window; this gap keeps even
-# a closed window (and a timer that fires a hair early) within the limit.
-_MARGIN = 1e-3
+DEFAULT_EDGE_MARGIN = 0.02
+"""Seconds added to the window between a send and the one ``limit`` sends later (see `RateLimiter`)."""
 
 # How far ahead a waiter's wake-up is simulated exactly; further back, a lower bound is enough.
 _SIMULATED_WINDOWS = 2
-
-# The limiter and the number of the caller's last admission: a 429 for a request sent before the
-# last cut does not cut again. A context variable follows the request in its own thread or task.
-_admission: contextvars.ContextVar[tuple[object, int] | None] = contextvars.ContextVar(
-    "alma_onelink_admission", default=None
-)
 
 
 class _Ticket:
@@ -62,12 +63,14 @@ class _Ticket:
         self.admitted_at = 0.0
 
 
-class RateLimiter:
+class RateLimiter(SendGate):
     """Rate limiter shared by every thread and task of a client, its ``with_options`` copies, and any
     client it is passed to.
 
     Never more than ``rate`` sends in any one-second window (at most ``floor(rate)`` of them, or
-    one per ``1/rate`` seconds below one a second), whatever mix of threads and tasks asks.
+    one per ``1/rate`` seconds below one a second), whatever mix of threads and tasks asks: counted
+    when the requests were let through (`acquire`), and again when they leave (`clear_to_send`,
+    which the clients call when their transport says the request is about to be written).
 
     Args:
         rate: requests per second at full speed (Alma's threshold is 25).
@@ -77,10 +80,16 @@ class RateLimiter:
         recovery_seconds: after a 429 halves the rate, it climbs back by ``rate / recovery_seconds``
             each second: from half to full in half that time.
         min_rate: the floor a run of 429s cannot push the rate below.
+        edge_margin: seconds added to the window at its edge: the send ``limit`` places after another
+            goes at least ``1 + edge_margin`` seconds after it (default 0.02 s). It keeps two bursts
+            apart at Alma's end when the network (or Alma's gateway) delays the first a little more
+            than the second, and keeps even a *closed* one-second window within the limit; it costs
+            ``edge_margin / (1 + edge_margin)`` of the rate (2 % by default).
         clock: a monotonic clock in seconds (tests pass a fake one).
 
     Raises:
-        ValueError: a rate that is not positive, a burst below 1, or a negative pause or recovery time.
+        ValueError: a rate that is not positive, a burst below 1, a negative pause or recovery time,
+            or an ``edge_margin`` that is not between 0 (excluded) and 1 second.
     """
 
     def __init__(
@@ -91,6 +100,7 @@ class RateLimiter:
         pause: float = 0.1,
         recovery_seconds: float = 2.0,
         min_rate: float = 1.0,
+        edge_margin: float = DEFAULT_EDGE_MARGIN,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not rate > 0 or math.isinf(rate):
@@ -99,6 +109,8 @@ class RateLimiter:
             raise ValueError(f"burst must be at least 1, got {burst!r}")
         if not pause >= 0 or not recovery_seconds > 0:
             raise ValueError("pause must be at least 0 and recovery_seconds positive")
+        if not 0 < edge_margin < 1:
+            raise ValueError(f"edge_margin must be more than 0 and less than 1 second, got {edge_margin!r}")
         self.rate = float(rate)
         # Below one a second, "one per 1/rate seconds" is the window instead of one second.
         self.limit = max(1, math.floor(self.rate))
@@ -107,9 +119,14 @@ class RateLimiter:
         self.pause = float(pause)
         self.recovery_seconds = float(recovery_seconds)
         self.min_rate = min(float(min_rate), self.rate)
+        self.edge_margin = float(edge_margin)
+        self._span = self.window + self.edge_margin
         self._clock = clock
         self._lock = threading.Lock()
-        self._sent: deque[float] = deque(maxlen=self.limit)  # the last `limit` sends, oldest first
+        self._admissions: deque[float] = deque(maxlen=self.limit)  # the last `limit` let through, oldest first
+        self._sent = {}  # the gate's (SendGate)
+        self._followed = set()
+        self._waiting = set()
         self._retries: deque[_Ticket] = deque()
         self._firsts: deque[_Ticket] = deque()
         self._latest = clock()  # the limiter's time never runs backwards, nor behind a waiter's due time
@@ -148,12 +165,12 @@ class RateLimiter:
         rate = self._rate_at(when)
         return self.limit if rate >= self.rate else max(1, math.floor(rate * self.window))
 
-    def _earliest(self, sent: deque[float] | list[float], not_before: float) -> float:
+    def _earliest(self, sent: list[float], not_before: float) -> float:
         """The earliest time at or after ``not_before`` that one more send keeps every rule."""
         at = max(not_before, self._paused_until)
         if self.burst < self.limit and len(sent) >= self.burst:
             at = max(at, sent[-self.burst] + self.burst / self.rate)
-        span = self.window + _MARGIN
+        span = self._span
         if self._capacity(at) >= self.limit:
             if len(sent) >= self.limit:
                 at = max(at, sent[-self.limit] + span)
@@ -179,7 +196,7 @@ class RateLimiter:
         least one window after the one ``limit`` places before it), so nobody sleeps past their turn.
         """
         simulated = min(place + 1, _SIMULATED_WINDOWS * self.limit)
-        sent = list(self._sent)
+        sent = list(self._admissions)
         slots = []
         for _ in range(simulated):
             at = self._earliest(sent, now)
@@ -189,7 +206,7 @@ class RateLimiter:
         while index >= simulated:
             index -= self.limit
             extra_windows += 1
-        return slots[index] + extra_windows * (self.window + _MARGIN)
+        return slots[index] + extra_windows * self._span
 
     # --- the queue ---------------------------------------------------------------------------------
 
@@ -213,10 +230,12 @@ class RateLimiter:
                 ticket.due = slot
                 return slot - now
             self._leave_queue(ticket)
-            self._sent.append(now)
+            self._admissions.append(now)
             self._admitted += 1
+            self._sent[self._admitted] = now
+            self._forget(now)
             ticket.admitted_at = now
-            _admission.set((self._identity, self._admitted))
+            admission.set((self._identity, self._admitted))
             return 0.0
 
     def _leave_queue(self, ticket: _Ticket) -> None:
@@ -271,7 +290,7 @@ class RateLimiter:
         with self._lock:
             now = self._now()
             self._paused_until = max(self._paused_until, now + self.pause)
-            mark = _admission.get()
+            mark = admission.get()
             if mark is not None and mark[0] is self._identity and mark[1] <= self._cut_after:
                 return
             self._reduced = max(self.min_rate, self._rate_at(now) / 2)
@@ -279,7 +298,10 @@ class RateLimiter:
             self._cut_after = self._admitted
 
     def __repr__(self) -> str:
-        return f"RateLimiter(rate={self.rate:g}, burst={self.burst}, current_rate={self.current_rate():.2f})"
+        return (
+            f"RateLimiter(rate={self.rate:g}, burst={self.burst}, edge_margin={self.edge_margin:g}, "
+            f"current_rate={self.current_rate():.2f})"
+        )
 
 
 TokenBucket = RateLimiter

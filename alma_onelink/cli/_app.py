@@ -8,18 +8,18 @@ closes the client and the sandbox whatever happens.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import shlex
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar, cast
 
 import typer
 
-from alma_onelink import REGIONS, __version__
-from alma_onelink.engine import JournalError
+from alma_onelink import __version__
 from alma_onelink.errors import (
     AlmaError,
     APIConnectionError,
@@ -28,15 +28,18 @@ from alma_onelink.errors import (
     InputError,
     NotFoundError,
 )
-from alma_onelink.merge import MergeRefused
-from alma_onelink.onelink import RestoreError
-from alma_onelink.policy import PolicyError
 
 from ._globals import GlobalOptionsGroup
+from ._sdk import REGION_NAMES
 from ._state import ExitCode, Settings, State, UsageProblem, default_staff, state_of
 from ._words import staff_words
 
-__all__ = ["EXIT_CODES_HELP", "GLOBAL_OPTIONS_NOTE", "app", "command", "guarded", "main"]
+if TYPE_CHECKING:
+    from alma_onelink.merge import MergeRefused
+
+__all__ = ["EXIT_CODES_HELP", "GLOBAL_OPTIONS_NOTE", "app", "command", "guarded", "main", "with_evaluated_annotations"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 EXIT_CODES_HELP: Final = (
     "Exit status: 0 done; 1 done but a person must act (needs_merge, blocked, a refused merge or restore, "
@@ -71,23 +74,30 @@ def _without_hint(text: str, hint: str | None) -> str:
     return "\n".join(line for line in text.splitlines() if line.strip() != f"hint: {hint}")
 
 
+def _is_a(exc: BaseException, package: str, name: str) -> bool:
+    """Whether ``exc`` is a ``package.name``, without loading ``package``: an error of a package that was never
+    imported cannot have been raised (``--help`` and a mistyped flag load nothing of the SDK)."""
+    loaded = sys.modules.get(package)
+    return loaded is not None and isinstance(exc, getattr(loaded, name))
+
+
 def _error_parts(exc: BaseException) -> tuple[ExitCode, str, str | None]:
     """The exit code, the one-line message and the hint for an error a command raised."""
     if isinstance(exc, UsageProblem):
         return ExitCode.USAGE, str(exc), exc.hint
-    if isinstance(exc, JournalError):
+    if _is_a(exc, "alma_onelink.engine", "JournalError"):
         # The library's message says what was not written, what Alma may hold, and what to do.
         return ExitCode.JOURNAL, str(exc), None
-    if isinstance(exc, MergeRefused):
-        reasons = "; ".join(exc.reasons)
+    if _is_a(exc, "alma_onelink.merge", "MergeRefused"):
+        reasons = "; ".join(cast("MergeRefused", exc).reasons)
         return (
             ExitCode.ACTION,
             f"merge refused: {reasons}",
             "nothing was written; do what the reasons say",
         )
-    if isinstance(exc, RestoreError):
+    if _is_a(exc, "alma_onelink.engine", "RestoreError"):
         return ExitCode.ACTION, f"restore refused: {exc}", "nothing was written"
-    if isinstance(exc, PolicyError):
+    if _is_a(exc, "alma_onelink.policy", "PolicyError"):
         return ExitCode.USAGE, str(exc), "alma-onelink policies lists the installed policies"
     if isinstance(exc, InputError):
         return ExitCode.USAGE, str(exc), None
@@ -195,13 +205,29 @@ def guarded(
     return decorate
 
 
+def with_evaluated_annotations(func: _F, *, like: Callable[..., Any] | None = None) -> _F:
+    """``func``, given the signature of ``like`` (default: its own) with every annotation evaluated, once.
+
+    The command modules postpone their annotations (``from __future__ import annotations``), and typer
+    evaluates each annotation's text four times as it builds the app, for ``--help`` too: evaluated
+    here once, at import, they are read as they are.
+    """
+    signature = inspect.signature(like or func, eval_str=True)
+    func.__signature__ = signature  # type: ignore[attr-defined]
+    func.__annotations__ = {
+        **{name: p.annotation for name, p in signature.parameters.items() if p.annotation is not p.empty},
+        "return": signature.return_annotation,
+    }
+    return func
+
+
 def command(
     group: typer.Typer, name: str, *, banner: Callable[[State], str | None] | None = None, **options: Any
 ) -> Callable[[Callable[..., int | None]], Callable[..., None]]:
     """Register ``func`` as the command ``name`` of ``group``, guarded (see `guarded`)."""
 
     def decorate(func: Callable[..., int | None]) -> Callable[..., None]:
-        wrapped = guarded(banner=banner)(func)
+        wrapped = with_evaluated_annotations(guarded(banner=banner)(func), like=func)
         options.setdefault("epilog", GLOBAL_OPTIONS_NOTE)
         group.command(name, **options)(wrapped)
         return wrapped
@@ -249,6 +275,7 @@ def _quote(text: str) -> str:
 
 
 @app.callback()
+@with_evaluated_annotations
 def _global_options(
     ctx: typer.Context,
     *,
@@ -267,7 +294,7 @@ def _global_options(
     ] = None,
     region: Annotated[
         str | None,
-        typer.Option("--region", envvar="ALMA_REGION", help=f"Alma region: {', '.join(REGIONS)} (default na)."),
+        typer.Option("--region", envvar="ALMA_REGION", help=f"Alma region: {', '.join(REGION_NAMES)} (default na)."),
     ] = None,
     db: Annotated[
         Path | None,

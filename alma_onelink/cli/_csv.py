@@ -23,12 +23,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
-
-from alma_onelink.policy import Patron, Policy
+from typing import TYPE_CHECKING, Final
 
 from ._patron_opts import FIELDS, REQUIRED, FieldProblem, PatronForm, build_patron, check_affiliation, missing_fields
 from ._state import UsageProblem
+
+if TYPE_CHECKING:
+    from alma_onelink.policy import Patron, Policy
 
 __all__ = ["PatronFile", "Row", "header_names", "read_patrons"]
 

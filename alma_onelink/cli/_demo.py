@@ -6,10 +6,9 @@ from typing import Annotated
 
 import typer
 
-from alma_onelink.demo import MAX_PATRONS as DEMO_MAX_PATRONS
-
 from ._app import app, command
 from ._register import parse_today, today_option
+from ._sdk import DEMO_MAX_PATRONS
 from ._state import DEFAULT_PATRONS, State, state_of
 
 __all__ = ["DEMO_MAX_PATRONS", "demo"]

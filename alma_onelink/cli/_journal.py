@@ -4,17 +4,16 @@ putting a record back."""
 from __future__ import annotations
 
 import shlex
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-
-from alma_onelink.engine import JournalError, settle
-from alma_onelink.models import User
-from alma_onelink.onelink import JournalEntry, Restored, RestoreResult, restore
 
 from ._app import app, command
 from ._state import ExitCode, State, UsageProblem, state_of
 from ._words import staff_words
+
+if TYPE_CHECKING:
+    from alma_onelink.engine import JournalEntry, RestoreResult
 
 __all__ = ["journal_app", "restore_json", "say_restore"]
 
@@ -99,6 +98,8 @@ def _alma_holds(entry: JournalEntry) -> str | None:
     """The account a settled write left, as staff check it: ``Ann Lee <2000001>, group …, expires …``."""
     if entry.result != "done" or entry.after is None:
         return None
+    from alma_onelink.models import User  # noqa: PLC0415  (loaded when a command runs, not for --help)
+
     user = User.from_alma(entry.after)
     group = user.user_group.value if user.user_group else "no group"
     expiry = user.expiry_date.isoformat() if user.expiry_date else "no expiry date"
@@ -140,6 +141,8 @@ def settle_entries(
     Alma cannot tell about (the message says why and what to do), 3 Alma could not be read (the
     entries shown before it are settled), 4 the journal could not be written.
     """
+    from alma_onelink.engine import JournalError, settle  # noqa: PLC0415  (loaded when a command runs)
+
     state = state_of(ctx)
     journal = state.journal()
     entries = [journal.get(entry_id)] if entry_id is not None else [e for e in journal.entries() if e.is_unsettled]
@@ -198,6 +201,8 @@ def _what_restore_does(entry: JournalEntry) -> str:
         return f"delete {entry.target}, which this entry created (only if unchanged since and without activity)"
     if entry.action == "delete":
         return f"create {entry.target} again as it was before it was deleted"
+    from alma_onelink.models import User  # noqa: PLC0415  (loaded when a command runs, not for --help)
+
     before = User.from_alma(entry.before) if entry.before else None
     return f"put {entry.target} back as it was before this update ({before})" if before else f"put {entry.target} back"
 
@@ -215,6 +220,8 @@ def restore_entry(
     Exit status: 0 restored (or nothing to do), 1 refused (the record changed since, or has activity), 3 failed,
     4 the journal could not be written (what Alma holds is shown, and what to do).
     """
+    from alma_onelink.engine import Restored, restore  # noqa: PLC0415  (loaded when a command runs)
+
     state = state_of(ctx)
     journal = state.journal()
     entry = journal.get(entry_id)
@@ -253,6 +260,8 @@ def restore_json(result: RestoreResult) -> dict[str, object]:
 
 def say_restore(state: State, result: RestoreResult, *, style: str = "") -> None:
     """One restore as staff read it: what was put back (red if it failed), then what the journal lacks, if anything."""
+    from alma_onelink.engine import Restored  # noqa: PLC0415  (loaded with the result)
+
     entry, prefix = result.entry, state.command_prefix()
     settled = f"; settled first: {entry.result}" if result.settled else ""
     line = f"restore of {entry.action} {entry.target} ({entry.id[:8]}{settled}): {result.outcome.value} — "

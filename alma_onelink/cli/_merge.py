@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pydantic
 import typer
 
 from alma_onelink.errors import InputError
-from alma_onelink.merge import MergeOutcome, MergePlan, MergeRefused, MergeResult, apply_merge, plan_merge, undo_merge
-from alma_onelink.onelink import Restored
 
 from ._app import app, command
 from ._journal import restore_json, say_restore
@@ -19,6 +16,9 @@ from ._register import parse_today, today_option
 from ._registration import show_steps
 from ._state import ExitCode, State, UsageProblem, check_file_path, state_of
 from ._words import staff_words
+
+if TYPE_CHECKING:
+    from alma_onelink.merge import MergePlan, MergeResult
 
 __all__ = ["merge_app"]
 
@@ -55,6 +55,8 @@ def plan(
 
     Exit status: 0 planned, 1 refused (the reasons say why).
     """
+    from alma_onelink.merge import plan_merge  # noqa: PLC0415  (loaded when a command runs, not for --help)
+
     state = state_of(ctx)
     target = check_file_path(out or Path(f"merge-{from_id}-{to_id}.json"), "--out", what="a .json file")
     chosen = [part.strip() for part in segments.split(",") if part.strip()] if segments is not None else None
@@ -107,6 +109,8 @@ def _show_plan(state: State, plan: MergePlan) -> None:
 
 
 def _read_plan(state: State, path: Path) -> MergePlan:
+    from alma_onelink.merge import MergePlan  # noqa: PLC0415  (loaded when a command runs, not for --help)
+
     make = f"make one with: {state.command_prefix()} merge plan FROM TO"
     try:
         text = path.read_text(encoding="utf-8")
@@ -124,6 +128,8 @@ def _read_plan(state: State, path: Path) -> MergePlan:
 
 def _why(exc: InputError) -> str:
     """What is wrong with a plan file, in a few words (not the validator's page of text)."""
+    import pydantic  # noqa: PLC0415  (loaded with the plan)
+
     cause = exc.__cause__
     if not isinstance(cause, pydantic.ValidationError):
         return staff_words(str(exc))
@@ -153,6 +159,8 @@ def _show_result(state: State, result: MergeResult) -> None:
 
 def _check_token(plan: MergePlan, confirm: str) -> None:
     """Refuse a ``--confirm`` that is not the plan's whole token, saying what to paste (not to plan again)."""
+    from alma_onelink.merge import MergeRefused  # noqa: PLC0415  (loaded with the plan)
+
     typed = confirm.strip()
     shortened = typed.rstrip(".…")
     if typed == plan.token:
@@ -189,6 +197,8 @@ def apply(
     Exit status: 0 merged, 1 refused (the token, or an account changed since the plan), 3 rolled back or failed,
     4 the journal could not be written (what Alma holds is shown, and what to do).
     """
+    from alma_onelink.merge import MergeOutcome, apply_merge  # noqa: PLC0415  (loaded when a command runs)
+
     state = state_of(ctx)
     reviewed = _read_plan(state, plan_file)
     _check_token(reviewed, confirm)
@@ -227,6 +237,9 @@ def undo(
     Exit status: 0 undone, 1 refused (an account changed since) or not confirmed, 3 a restore failed, 4 the journal
     could not be written (what Alma holds is shown, and what to do).
     """
+    from alma_onelink.engine import Restored  # noqa: PLC0415  (loaded when a command runs, not for --help)
+    from alma_onelink.merge import undo_merge  # noqa: PLC0415
+
     state = state_of(ctx)
     if not yes:
         if not state.interactive:

@@ -26,7 +26,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
 from rich.console import Console, RenderableType
 from rich.text import Text
 
@@ -54,7 +53,8 @@ def _plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, BaseModel):
+    pydantic = sys.modules.get("pydantic")  # a model can only be here if pydantic was loaded: never load it here
+    if pydantic is not None and isinstance(value, pydantic.BaseModel):
         return value.model_dump(mode="json")
     if is_dataclass(value) and hasattr(value, "to_dict"):
         return value.to_dict()

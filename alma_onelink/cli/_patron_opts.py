@@ -14,13 +14,16 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 import typer
 
 from alma_onelink.errors import InputError
-from alma_onelink.policy import Donation, Patron, Policy, PostalAddress
-from alma_onelink.policy.types import PRIOR_ROLES, affiliation_code
+
+from ._sdk import PRIOR_ROLES
+
+if TYPE_CHECKING:
+    from alma_onelink.policy import Patron, Policy
 
 __all__ = [
     "FIELDS",
@@ -233,6 +236,8 @@ def _problem_field(problem: str) -> str | None:
 
 def build_patron(form: Mapping[str, str | bool | None]) -> Patron:
     """The `Patron` the form describes. Raises `FieldProblem` naming every field at fault."""
+    from alma_onelink.policy import Donation, Patron, PostalAddress  # noqa: PLC0415  (the help needs none of it)
+
     problems: list[tuple[str | None, str]] = []
     dates: dict[str, date | None] = {}
     for field in FIELDS:
@@ -310,6 +315,8 @@ def build_patron(form: Mapping[str, str | bool | None]) -> Patron:
 
 def check_affiliation(policy: Policy, text: str) -> str:
     """The policy's affiliation code for ``text``. Raises `FieldProblem` listing the codes it offers."""
+    from alma_onelink.policy.types import affiliation_code  # noqa: PLC0415  (the help needs none of it)
+
     code = affiliation_code(text)
     offered = [a.code for a in policy.affiliations()]
     if code not in offered:
@@ -334,6 +341,8 @@ def missing_fields(policy: Policy, form: Mapping[str, str | bool | None]) -> lis
     missing = [name for name in REQUIRED if not _text(form, name)]
     code = _text(form, "affiliation")
     if code:
+        from alma_onelink.policy.types import affiliation_code  # noqa: PLC0415  (the help needs none of it)
+
         try:
             needs = policy.affiliation(affiliation_code(code)).requires
         except InputError:

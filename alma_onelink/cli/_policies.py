@@ -10,33 +10,26 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from alma_onelink.errors import InputError
-from alma_onelink.policy import (
-    Affiliation,
-    Donation,
-    Patron,
-    Policy,
-    PolicyError,
-    PostalAddress,
-    add_months,
-    available_policies,
-    load_policy,
-)
-from alma_onelink.policy.types import PRIOR_ROLES
 
 from ._app import app, command
 from ._patron_opts import requirement_flags
 from ._register import parse_today, today_option
 from ._state import ExitCode, State, default_policy, state_of
 
+if TYPE_CHECKING:
+    from alma_onelink.policy import Affiliation, Patron, Policy
+
 __all__ = ["describe_policy"]
 
 
 def _sample(code: str, day: date, role: str | None) -> Patron:
+    from alma_onelink.policy import Donation, Patron, PostalAddress, add_months  # noqa: PLC0415  (not for --help)
+
     past = min(day, date.today())  # a Patron's dates must not be in the future
     return Patron(
         onelink_id="0000000",
@@ -54,6 +47,9 @@ def _sample(code: str, day: date, role: str | None) -> Patron:
 
 def _answer(policy: Policy, affiliation: Affiliation, day: date) -> dict[str, Any]:
     """What the policy answers for ``affiliation``: group, Patron type (per former role when they differ), dates."""
+    from alma_onelink.policy import PolicyError  # noqa: PLC0415  (loaded when a command runs, not for --help)
+    from alma_onelink.policy.types import PRIOR_ROLES  # noqa: PLC0415
+
     found: dict[str, Any] = {"user_group": None, "patron_type": None, "expiry_date": None, "purge_date": None}
     types: dict[str, str] = {}
     for role in (None, *PRIOR_ROLES):
@@ -79,6 +75,8 @@ def _answer(policy: Policy, affiliation: Affiliation, day: date) -> dict[str, An
 
 def describe_policy(name: str, day: date) -> dict[str, Any]:
     """One policy as JSON-ready data: plugins, affiliations with their answers, links (or the error loading it)."""
+    from alma_onelink.policy import PolicyError, load_policy  # noqa: PLC0415  (not for --help)
+
     try:
         policy = load_policy(name)
     except PolicyError as exc:
@@ -151,6 +149,8 @@ def policies(
     """List every installed policy with its affiliations: what each needs, its limits (a minimum gift…), the
     group and Patron type it gives, the expiry and purge dates of an account registered --today, the policy's
     links, and the links it leaves unset (with how to set them)."""
+    from alma_onelink.policy import available_policies  # noqa: PLC0415  (loaded when a command runs)
+
     state = state_of(ctx)
     day = parse_today(today) or state.policy().today()
     selected = state.settings.policy or default_policy()

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
-
-from alma_onelink.onelink import Outcome, RegistrationResult, register_patron
-from alma_onelink.policy import Patron, Policy
 
 from ._app import app, command
 from ._patron_opts import (
@@ -23,8 +20,15 @@ from ._patron_opts import (
     with_patron_flags,
 )
 from ._registration import account_line, beyond_outcome, headline, show_registration
+from ._sdk import on_first_call
 from ._state import OUTCOME_EXIT, ExitCode, State, UsageProblem, state_of
 from ._words import staff_words
+
+if TYPE_CHECKING:
+    from alma_onelink.onelink import RegistrationResult, register_patron
+    from alma_onelink.policy import Patron, Policy
+else:
+    register_patron = on_first_call("alma_onelink.onelink", "register_patron")
 
 __all__ = ["parse_today", "read_patron", "today_option"]
 
@@ -98,13 +102,13 @@ def read_patron(state: State, policy: Policy, form: PatronForm, *, ask_email: bo
 
 
 def _next_step(state: State, result: RegistrationResult) -> str | None:
-    if result.outcome is Outcome.NEEDS_MERGE and result.merge_from:
+    if result.outcome == "needs_merge" and result.merge_from:
         return f"{state.command_prefix()} merge plan {result.merge_from} {result.patron.onelink_id}"
     return None
 
 
-_WRITES: Final = (Outcome.CREATED, Outcome.NEEDS_MERGE, Outcome.RENEWED)
-"""Outcomes whose registration writes to Alma."""
+_WRITES: Final = ("created", "needs_merge", "renewed")
+"""Outcomes whose registration writes to Alma (`Outcome` values)."""
 
 
 def _summary(state: State, policy: Policy, patron: Patron, preview: RegistrationResult) -> None:
@@ -247,7 +251,7 @@ def check(
     result = register_patron(
         state.alma(), policy, patron, dry_run=True, today=parse_today(today), journal=state.journal_path()
     )
-    eligible = result.outcome not in (Outcome.BLOCKED, Outcome.FAILED)
+    eligible = result.outcome not in ("blocked", "failed")
     if state.out.json_mode:
         full = result.to_dict()
         state.out.document(
@@ -265,6 +269,6 @@ def check(
         )
     else:
         _check_rendering(state, result, eligible)
-    if result.outcome is Outcome.FAILED:
+    if result.outcome == "failed":
         return ExitCode.ALMA
     return ExitCode.OK if eligible else ExitCode.ACTION

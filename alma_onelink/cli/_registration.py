@@ -7,14 +7,16 @@ milliseconds only with ``--verbose``.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from alma_onelink.engine import Step
-from alma_onelink.onelink import Outcome, RegistrationResult
-from alma_onelink.policy import EligibilityIssue
-
-from ._state import State
 from ._words import staff_words
+
+if TYPE_CHECKING:
+    from alma_onelink.engine import Step
+    from alma_onelink.onelink import Outcome, RegistrationResult
+    from alma_onelink.policy import EligibilityIssue
+
+    from ._state import State
 
 __all__ = ["COLOURS", "account_line", "beyond_outcome", "headline", "show_registration", "show_steps"]
 

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import copy
 import errno
-import ipaddress
-import socket
-import sqlite3
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
 from alma_onelink._constants import API_PATH
-from alma_onelink.sandbox import FAULT_KINDS, Faults, Sandbox, SqliteStore, default_db_path
 
 from ._app import app, command
 from ._sandbox_codes import codes_app
+from ._sdk import FAULT_KINDS
 from ._state import (
     DEFAULT_PATRONS,
     MAX_PATRONS,
@@ -32,6 +29,11 @@ from ._state import (
     sandbox_db_problem,
     state_of,
 )
+
+if TYPE_CHECKING:
+    import socket
+
+    from alma_onelink.sandbox import Sandbox
 
 __all__ = ["bind", "run_server", "sandbox_app"]
 
@@ -57,7 +59,7 @@ NoDukeOption = Annotated[bool, typer.Option("--no-duke", help="Leave out the Duk
 
 def _db(state: State, given: Path | None) -> Path:
     chosen = given if given is not None else state.settings.db
-    return check_file_path(chosen, "--db", what="a SQLite file") if chosen is not None else default_db_path()
+    return check_file_path(chosen, "--db", what="a SQLite file") if chosen is not None else state.settings.db_path
 
 
 def _banner(state: State, where: str) -> None:
@@ -69,6 +71,8 @@ def _no_banner(state: State) -> None:
 
 
 def _kinds(text: str, flag: str) -> list[str]:
+    from alma_onelink.sandbox import FAULT_KINDS, Faults  # noqa: PLC0415  (the emulator loads when a command runs)
+
     entries = [part.strip() for part in text.split(",") if part.strip()]
     try:
         Faults(script=entries)  # checks every entry
@@ -79,6 +83,8 @@ def _kinds(text: str, flag: str) -> list[str]:
 
 def bind(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` (``port`` 0: any free port). Raises `UsageProblem` saying why not."""
+    import socket  # noqa: PLC0415  (only `serve` listens)
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -122,6 +128,8 @@ def run_server(sandbox: Sandbox, sock: socket.socket) -> None:
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress  # noqa: PLC0415  (only `serve` asks)
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -178,6 +186,10 @@ def serve(
 
     Prints the URL, the key to use and a curl line, once the port is bound (--port 0: the port chosen).
     """
+    import sqlite3  # noqa: PLC0415  (the emulator and its store load when a command runs, not for --help)
+
+    from alma_onelink.sandbox import Faults, Sandbox  # noqa: PLC0415
+
     state = state_of(ctx)
     if memory and db is not None:
         raise UsageProblem("--db and --memory cannot be used together", "--memory keeps users in memory only")
@@ -262,6 +274,10 @@ def seed_command(
     no_duke: NoDukeOption = False,
 ) -> int:
     """Add --patrons generated patrons, and the Duke scenarios not there yet, to the sandbox's SQLite file."""
+    import sqlite3  # noqa: PLC0415  (the emulator and its store load when a command runs, not for --help)
+
+    from alma_onelink.sandbox import Sandbox  # noqa: PLC0415
+
     state = state_of(ctx)
     path = _db(state, db)
     _banner(state, f"at {path}")
@@ -287,6 +303,10 @@ def reset(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
 ) -> int:
     """Delete every user, loan, request and fee from the sandbox's SQLite file (the file stays)."""
+    import sqlite3  # noqa: PLC0415  (the emulator and its store load when a command runs, not for --help)
+
+    from alma_onelink.sandbox import SqliteStore  # noqa: PLC0415
+
     state = state_of(ctx)
     path = _db(state, db)
     _banner(state, f"at {path}")

@@ -8,18 +8,16 @@ lists what the sandbox knows. A file with an unknown table or a bad entry is ref
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from alma_onelink.sandbox import CodeFileError, CodeTables, SqliteStore
-from alma_onelink.sandbox._codefile import LOADABLE_TABLES, read_code_file
-from alma_onelink.sandbox._codes import DEFAULT_TABLE_NAMES
-
 from ._app import command
 from ._state import ExitCode, State, UsageProblem, check_file_path, sandbox_db_problem, state_of
+
+if TYPE_CHECKING:
+    from alma_onelink.sandbox import CodeTables, SqliteStore
 
 __all__ = ["codes_app"]
 
@@ -50,6 +48,10 @@ def _no_banner(state: State) -> None:
 
 
 def _open(path: Path) -> SqliteStore:
+    import sqlite3  # noqa: PLC0415  (the emulator and its store load when a command runs, not for --help)
+
+    from alma_onelink.sandbox import SqliteStore  # noqa: PLC0415
+
     try:
         return SqliteStore(path)
     except (sqlite3.Error, OSError) as exc:
@@ -58,6 +60,8 @@ def _open(path: Path) -> SqliteStore:
 
 def _known(store: SqliteStore | None) -> tuple[CodeTables, dict[str, dict[str, str]]]:
     """The tables the sandbox checks against (built-in, then loaded) and the loaded ones alone."""
+    from alma_onelink.sandbox import CodeTables  # noqa: PLC0415  (the emulator loads when a command runs)
+
     loaded = store.codes() if store is not None else {}
     tables = CodeTables()
     for table, rows in loaded.items():
@@ -78,6 +82,9 @@ def load(
     Every later command on the sandbox, and `alma-onelink sandbox serve` (even one already running),
     accepts them. The file is checked whole first: an unknown table or a bad entry stores nothing.
     """
+    from alma_onelink.sandbox import CodeFileError  # noqa: PLC0415  (the emulator loads when a command runs)
+    from alma_onelink.sandbox._codefile import read_code_file  # noqa: PLC0415
+
     state = state_of(ctx)
     path = _db(state, db)
     state.out.note(f"Sandbox at {path}", style="dim")
@@ -112,6 +119,9 @@ def load(
 
 
 def _table_arg(name: str | None) -> list[str]:
+    from alma_onelink.sandbox._codefile import LOADABLE_TABLES  # noqa: PLC0415  (the emulator loads when used)
+    from alma_onelink.sandbox._codes import DEFAULT_TABLE_NAMES  # noqa: PLC0415
+
     if name is None:
         return list(LOADABLE_TABLES)
     if name in DEFAULT_TABLE_NAMES:

@@ -5,9 +5,7 @@ the policy and the journal, opened lazily and closed once; exit codes and the tw
 from __future__ import annotations
 
 import enum
-import getpass
 import os
-import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +13,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import typer
 
-from alma_onelink import REGIONS, demo
 from alma_onelink.errors import InputError
-from alma_onelink.onelink import Outcome
 
 from ._output import Output
+from ._sdk import DEMO_DEFAULT_PATRONS
 
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient
@@ -44,9 +41,9 @@ __all__ = [
     "state_of",
 ]
 
-DEFAULT_PATRONS: Final = demo.DEFAULT_PATRONS
+DEFAULT_PATRONS: Final = DEMO_DEFAULT_PATRONS
 """Generated patrons in a new sandbox, for ``sandbox serve``, ``sandbox seed``, ``demo`` and the default target:
-the demo's own constant (`Sandbox.demo`'s default), so there is one number to change."""
+the demo's own number (`Sandbox.demo`'s default), written where the help can show it without loading the demo."""
 
 SQLITE_PATH_BYTES: Final = 504
 """The longest path (in bytes, made absolute) SQLite opens a database at: its limit of 512 bytes for a file
@@ -75,15 +72,17 @@ class ExitCode(enum.IntEnum):
     """Whoever read the output stopped reading (``| head``)."""
 
 
-OUTCOME_EXIT: Final[dict[Outcome, ExitCode]] = {
-    Outcome.CREATED: ExitCode.OK,
-    Outcome.RENEWED: ExitCode.OK,
-    Outcome.ALREADY_REGISTERED: ExitCode.OK,
-    Outcome.NEEDS_MERGE: ExitCode.ACTION,
-    Outcome.BLOCKED: ExitCode.ACTION,
-    Outcome.FAILED: ExitCode.ALMA,
+OUTCOME_EXIT: Final[dict[str, ExitCode]] = {
+    "created": ExitCode.OK,
+    "renewed": ExitCode.OK,
+    "already_registered": ExitCode.OK,
+    "needs_merge": ExitCode.ACTION,
+    "blocked": ExitCode.ACTION,
+    "failed": ExitCode.ALMA,
+    "deferred": ExitCode.ACTION,  # not started, to keep Alma's daily quota: run again after the reset
 }
-"""The exit status of a registration's outcome."""
+"""The exit status of a registration's outcome (an `Outcome`, or its value: the keys are the values, so this
+module loads nothing of the SDK)."""
 
 
 class UsageProblem(InputError):
@@ -159,6 +158,8 @@ class Settings:
         """The Alma gateway commands go to, as typed (``--base-url``) or from the region."""
         if self.base_url:
             return self.base_url.strip().rstrip("/")
+        from alma_onelink import REGIONS  # noqa: PLC0415  (the client's settings: loaded when Alma is the target)
+
         return REGIONS.get((self.region or "na").strip().lower(), f"(unknown region {self.region!r})")
 
     def target_line(self) -> str:
@@ -256,6 +257,8 @@ def open_sandbox(db: Path | None, *, patrons: int = DEFAULT_PATRONS, seed: int =
 
     Raises `UsageProblem` for a ``db`` that is a folder, in a missing folder, or not a database.
     """
+    import sqlite3  # noqa: PLC0415  (the emulator and its store load when a command runs, not for --help)
+
     from alma_onelink.sandbox import Sandbox, default_db_path  # noqa: PLC0415
 
     path = check_file_path(db, "--db", what="a SQLite file") if db is not None else default_db_path()
@@ -271,6 +274,8 @@ def sandbox_db_problem(path: Path, exc: BaseException) -> UsageProblem:
     SQLite says only "unable to open database file" for a path longer than it can take: that case
     names the path, its length and the limit, and asks for a shorter ``--db``.
     """
+    import sqlite3  # noqa: PLC0415  (loaded by the store that raised ``exc``)
+
     full = path.expanduser().absolute()
     size = len(os.fsencode(full))
     if isinstance(exc, sqlite3.Error) and size > SQLITE_PATH_BYTES:
@@ -305,6 +310,8 @@ def default_staff() -> str | None:
     configured = os.environ.get("ALMA_ONELINK_STAFF", "").strip()
     if configured:
         return configured
+    import getpass  # noqa: PLC0415  (when a command runs, not for --help)
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name to be found (a container without /etc/passwd entry)

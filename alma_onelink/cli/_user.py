@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
-
-from alma_onelink.models import Code, User
 
 from ._app import app, command
 from ._patron_opts import parse_date
 from ._state import ExitCode, UsageProblem, state_of
+
+if TYPE_CHECKING:
+    from alma_onelink.models import Code, User
 
 __all__ = ["EDITABLE", "user_app"]
 
@@ -188,6 +189,8 @@ def parse_changes(assignments: list[str]) -> dict[str, Any]:
 
 
 def _current(user: User, name: str) -> Any:
+    from alma_onelink.models import Code  # noqa: PLC0415  (loaded with the user)
+
     value = getattr(user, name)
     if isinstance(value, Code):
         return value.value
@@ -195,6 +198,8 @@ def _current(user: User, name: str) -> Any:
 
 
 def _apply(user: User, changes: dict[str, Any]) -> None:
+    from alma_onelink.models import Code  # noqa: PLC0415  (loaded with the user)
+
     for name, value in changes.items():
         if name in CODE_FIELDS:
             setattr(user, name, Code(value=value) if value is not None else None)

@@ -10,12 +10,29 @@ Nothing here knows of registration or merging: `alma_onelink.onelink` and `alma_
 top of this package, beside each other.
 """
 
-from ._driver import Procedure, drive, drive_async
-from ._inputs import JournalLike, check_staff, check_today, journal_for, open_journal
-from ._settle import asettle, settle
-from ._trace import ApiCall, Step, Trace
-from .journal import Journal, JournalEntry, JournalError, default_journal_path
-from .restore import Restored, RestoreError, RestoreResult, arestore, comparable, restore
+from typing import TYPE_CHECKING
+
+from alma_onelink._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from ._driver import Procedure, drive, drive_async
+    from ._inputs import JournalLike, check_staff, check_today, journal_for, open_journal
+    from ._settle import asettle, settle
+    from ._trace import ApiCall, Step, Trace
+    from .journal import Journal, JournalEntry, JournalError, default_journal_path
+    from .restore import Restored, RestoreError, RestoreResult, arestore, comparable, restore
+else:
+    __getattr__, __dir__ = lazy_names(
+        __name__,
+        {
+            "._driver": ("Procedure", "drive", "drive_async"),
+            "._inputs": ("JournalLike", "check_staff", "check_today", "journal_for", "open_journal"),
+            "._settle": ("asettle", "settle"),
+            "._trace": ("ApiCall", "Step", "Trace"),
+            ".journal": ("Journal", "JournalEntry", "JournalError", "default_journal_path"),
+            ".restore": ("Restored", "RestoreError", "RestoreResult", "arestore", "comparable", "restore"),
+        },
+    )
 
 __all__ = [
     "ApiCall",

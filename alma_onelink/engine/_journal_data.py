@@ -233,38 +233,73 @@ class SettlementLine(pydantic.BaseModel):
     settled: UtcDatetime
 
 
-def apply_line(line: bytes, entries: dict[str, JournalEntry]) -> bool:
-    """Merge one line into ``entries``; False if it is damaged, of unknown shape, or out of place."""
+Parsed = (
+    tuple[Literal["intent"], JournalEntry]
+    | tuple[Literal["completion"], CompletionLine]
+    | tuple[Literal["settlement"], SettlementLine]
+)
+"""One line of the journal as read: its kind and what it holds."""
+
+
+def parse_line(line: bytes) -> Parsed | None:
+    """One line, parsed and checked; None if it is damaged or of unknown shape (whatever its place in the file)."""
     try:
         obj = pydantic_core.from_json(line)  # twice as fast as json.loads on a long journal
     except (ValueError, RecursionError):
-        return False
+        return None
     if not isinstance(obj, dict):
-        return False
+        return None
+    kind = obj.get("type")
     try:
-        if obj.get("type") == "intent":
-            entry = JournalEntry.model_validate({key: obj[key] for key in _INTENT_KEYS if key in obj})
-            if entry.id in entries:
-                return False
-            entries[entry.id] = entry
-            return True
-        if obj.get("type") == "completion":
-            done = CompletionLine.model_validate(obj)
-            pending = entries.get(done.id)
-            if pending is None or pending.completed is not None:
-                return False
-            entries[done.id] = merge(pending, done)
-            return True
-        if obj.get("type") == "settlement":
-            settlement = SettlementLine.model_validate(obj)
-            found = entries.get(settlement.id)
-            if found is None or not found.is_unsettled:
-                return False
-            entries[settlement.id] = settle(found, settlement)
-            return True
+        if kind == "intent":
+            return "intent", JournalEntry.model_validate({key: obj[key] for key in _INTENT_KEYS if key in obj})
+        if kind == "completion":
+            return "completion", CompletionLine.model_validate(obj)
+        if kind == "settlement":
+            return "settlement", SettlementLine.model_validate(obj)
     except pydantic.ValidationError:
+        return None
+    return None
+
+
+def apply_line(line: bytes, entries: dict[str, JournalEntry]) -> bool:
+    """Merge one line into ``entries``; False if it is damaged, of unknown shape, or out of place.
+
+    The journal read whole, line by line: what the index (`alma_onelink.engine._journal_index`) must
+    always answer the same as.
+    """
+    parsed = parse_line(line)
+    if parsed is None:
         return False
-    return False
+    if parsed[0] == "intent":
+        entry = parsed[1]
+        if entry.id in entries:
+            return False
+        entries[entry.id] = entry
+        return True
+    if parsed[0] == "completion":
+        done = parsed[1]
+        pending = entries.get(done.id)
+        if pending is None or pending.completed is not None:
+            return False
+        entries[done.id] = merge(pending, done)
+        return True
+    settlement = parsed[1]
+    found = entries.get(settlement.id)
+    if found is None or not found.is_unsettled:
+        return False
+    entries[settlement.id] = settle(found, settlement)
+    return True
+
+
+def held_values(record: Mapping[str, Any] | None) -> set[str]:
+    """The identifier values an Alma JSON record holds (``user_identifier``), casefolded."""
+    identifiers = (record or {}).get("user_identifier") or []
+    if isinstance(identifiers, dict):  # a lone identifier, as Alma sometimes writes it
+        identifiers = [identifiers]
+    if not isinstance(identifiers, list):
+        return set()
+    return {str(i.get("value") or "").casefold() for i in identifiers if isinstance(i, dict)}
 
 
 def merge(pending: JournalEntry, done: CompletionLine) -> JournalEntry:

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ._journal_data import held_values
 from .journal import Journal, JournalEntry
 
 __all__ = ["holds", "moved_off", "next_write", "unsettled_for"]
 
+Overlay = dict[str, JournalEntry]
+"""Entries settled in memory only (a dry run), by id: read over the journal's."""
+
 
 def holds(record: dict[str, Any] | None, onelink_id: str) -> bool:
     """Whether the Alma JSON ``record`` holds ``onelink_id`` as one of its identifiers (ignoring case)."""
-    identifiers = (record or {}).get("user_identifier") or []
-    if isinstance(identifiers, dict):  # a lone identifier, as Alma sometimes writes it
-        identifiers = [identifiers]
-    wanted = onelink_id.casefold()
-    return any(isinstance(i, dict) and str(i.get("value") or "").casefold() == wanted for i in identifiers)
+    return onelink_id.casefold() in held_values(record)
 
 
 def _is_move(entry: JournalEntry, onelink_id: str) -> bool:
@@ -33,12 +33,12 @@ def _same(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
 
-def _read(journal: Journal | None, settled: Iterable[JournalEntry] = ()) -> list[JournalEntry]:
-    if journal is None or not journal.path.exists():
+def _select(journal: Journal | None, overlay: Overlay, **conditions: Any) -> list[tuple[int, JournalEntry]]:
+    """The journal's entries matching ``conditions`` (indexed look-ups: see `Journal.entries`), overlay applied."""
+    if journal is None:
         return []
-    entries = journal._snapshot()  # the engine's own journal, read without copying every record
-    overlay = {entry.id: entry for entry in settled}
-    return [overlay.get(entry.id, entry) for entry in entries] if overlay else entries
+    found = journal._select(**conditions)  # the engine's own journal: each look-up reads only the lines it needs
+    return [(seq, overlay.get(entry.id, entry)) for seq, entry in found] if overlay else found
 
 
 def moved_off(journal: Journal | None, onelink_id: str, settled: Iterable[JournalEntry] = ()) -> list[str]:
@@ -49,35 +49,31 @@ def moved_off(journal: Journal | None, onelink_id: str, settled: Iterable[Journa
     journal's. A move stops counting when a later done write on that account holds the id again (the
     identifier put back, the move restored) or a merge of that account stands.
     """
-    entries = _read(journal, settled)
+    overlay = {entry.id: entry for entry in settled}
     old: list[str] = []
-    for position, entry in enumerate(entries):
-        if entry.operation != "register" or entry.action != "update":
-            continue  # the cheap tests first: a journal holds thousands of entries, and is read per patron
+    for seq, entry in _select(journal, overlay, held=onelink_id, operation="register", action="update"):
         if not _is_move(entry, onelink_id) or any(_same(entry.target, known) for known in old):
             continue
-        later = [e for e in entries[position + 1 :] if _same(e.target, entry.target) and e.result == "done"]
-        if any(holds(e.after, onelink_id) for e in later):
+        later = _select(journal, overlay, target=entry.target, after=seq)
+        if any(e.result == "done" and holds(e.after, onelink_id) for _, e in later):
             continue  # put back since: the old account holds the id again
-        if not _merged(entries, entry.target):
+        if not _merged(journal, overlay, entry.target):
             old.append(entry.target)
     return old
 
 
-def _merged(entries: list[JournalEntry], target: str) -> bool:
+def _merged(journal: Journal | None, overlay: Overlay, target: str) -> bool:
     """Whether a merge of ``target`` into another account stands: its mark or delete of ``target`` done, the
     merge neither rolled back nor undone."""
-    for entry in entries:
-        if not _same(entry.target, target) or entry.operation != "merge" or entry.result != "done":
+    for _, entry in _select(journal, overlay, target=target, operation="merge"):
+        if entry.result != "done" or entry.registration is None or not _marks(entry):
             continue
-        if entry.registration is None or not _marks(entry):
-            continue
-        writes = [e for e in entries if e.registration == entry.registration]
+        writes = [w for _, w in _select(journal, overlay, registration=entry.registration)]
         if any(w.operation == "merge_rollback" for w in writes):
             continue  # rolled back part-way: both accounts are as they were
-        ids = {w.id for w in writes}
-        undone = any(r.operation == "restore" and r.result == "done" and r.registration in ids for r in entries)
-        if not undone:
+        ids = frozenset(w.id for w in writes)
+        restores = _select(journal, overlay, registrations=ids, operation="restore")
+        if not any(r.result == "done" for _, r in restores):
             return True
     return False
 
@@ -99,22 +95,20 @@ def unsettled_for(journal: Journal | None, onelink_id: str) -> list[JournalEntry
     restores of those writes: a merge's write on the old account comes with its write on the OneLink
     account.
     """
-    entries = _read(journal)
-    unsettled = [e for e in entries if e.is_unsettled]
+    unsettled = [e for _, e in _select(journal, {}, results=("pending", "unknown"))]
     if not unsettled:
-        return []  # the usual case, found in one pass
-    runs = {e.registration for e in unsettled if e.registration is not None} | {e.id for e in unsettled}
-    related = [e for e in entries if e.registration in runs or e.id in runs]
-    concerned = [e for e in related if _same(e.target, onelink_id) or holds(e.before, onelink_id)]
+        return []  # the usual case, found in one look-up
+    runs = frozenset({e.registration for e in unsettled if e.registration is not None} | {e.id for e in unsettled})
+    related = dict(_select(journal, {}, registrations=runs)) | dict(_select(journal, {}, ids=runs))
+    concerned = [e for e in related.values() if _same(e.target, onelink_id) or holds(e.before, onelink_id)]
     wanted = {e.registration for e in concerned if e.registration is not None} | {e.id for e in concerned}
     return [e for e in unsettled if e.id in wanted or e.registration in wanted]
 
 
 def next_write(journal: Journal | None, entry: JournalEntry) -> JournalEntry | None:
     """The first write after ``entry`` on the same account (its intent written later), or None."""
-    entries = _read(journal)
-    ids = [e.id for e in entries]
-    if entry.id not in ids:
+    found = _select(journal, {}, ids=frozenset({entry.id}))
+    if not found:
         return None
-    later = entries[ids.index(entry.id) + 1 :]
-    return next((e for e in later if _same(e.target, entry.target)), None)
+    later = _select(journal, {}, target=entry.target, after=found[0][0], limit=1)
+    return later[0][1] if later else None

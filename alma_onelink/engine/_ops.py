@@ -52,18 +52,32 @@ class GetUser:
 
 @dataclass(frozen=True, slots=True)
 class SearchUsers:
-    """``GET /users?q=…``: the first ``limit`` brief records matching ``filters`` → ``list[User]``."""
+    """``GET /users?q=…``: the first ``limit`` brief records matching ``filters`` → ``list[User]``.
+
+    ``filters`` are ``field~value`` conditions joined with ``AND``. ``alternatives`` are more such
+    groups, joined to the first with ``OR``: ``email~X OR last_name~B AND first_name~A`` (``AND``
+    binds tighter; no parentheses), for an Alma that accepts ``OR`` in a user search. A value the
+    query cannot carry raises `InputError` (thrown into the procedure), before any request.
+    """
 
     filters: Mapping[str, str]
     limit: int = 20
+    alternatives: tuple[Mapping[str, str], ...] = ()
     method: Literal["GET"] = "GET"
 
     def invoke(self, users: Any) -> Any:
-        return users.list(limit=self.limit, **dict(self.filters))
+        if not self.alternatives:
+            return users.list(limit=self.limit, **dict(self.filters))
+        # Loaded with the client that runs this (``alma_onelink.engine`` itself stays light to import).
+        from alma_onelink.resources._query import build_query  # noqa: PLC0415
+
+        groups = [build_query(None, group) for group in (self.filters, *self.alternatives)]
+        return users.list(q=" OR ".join(group for group in groups if group), limit=self.limit)
 
     @property
     def path(self) -> str:
-        return "/users?q=" + " AND ".join(f"{k}~{v}" for k, v in self.filters.items())
+        groups = (self.filters, *self.alternatives)
+        return "/users?q=" + " OR ".join(" AND ".join(f"{k}~{v}" for k, v in group.items()) for group in groups)
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,7 +111,7 @@ def settling(entries: Iterable[JournalEntry], *, write: bool = True) -> Generato
 
 def _entries(entry: JournalEntry | str | None, journal: Journal) -> list[JournalEntry]:
     if entry is None:
-        return [e for e in journal.entries() if e.is_unsettled]
+        return journal.unsettled()
     if isinstance(entry, str):
         return [journal.get(entry)]
     if isinstance(entry, JournalEntry):

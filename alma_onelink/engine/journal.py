@@ -1,4 +1,4 @@
-"""The journal: an append-only JSON Lines file of every write the OneLink workflow makes.
+"""The journal: an append-only JSON Lines file of every write the OneLink workflow makes, with an index beside it.
 
 Each write to Alma is journaled ahead: an *intent* line (with the full record as it was before)
 goes to disk before the request, then a *completion* line (the record after, or the error) once
@@ -10,18 +10,20 @@ own completion, should it come after a settlement, is what counts.
 The file is shared safely by threads and processes: every append and every read happens under a
 ``threading.Lock`` and a ``filelock.FileLock`` on ``<path>.lock``, and each append is one write of
 a complete line followed by fsync. Reading is lenient: a damaged line is skipped and counted.
+Look-ups go through ``<path>.index.sqlite3`` (`alma_onelink.engine._journal_index`), derived from
+the file and its archives and checked against them on every use, so they read only the lines they
+need; `Journal.archive` moves old settled entries to ``<path>.archive-YYYYMMDD.jsonl`` files that
+stay part of the journal, and `Journal.export` writes it whole as JSON Lines for an audit.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ import pydantic
 
 from alma_onelink.errors import InputError
 
+from ._journal_archive import Archived, Destination, archive_journal, cutoff_of, export_journal
 from ._journal_data import (
     ACTIONS,
     COMPLETIONS,
@@ -44,15 +47,24 @@ from ._journal_data import (
     Result,
     Settlement,
     SettlementLine,
-    apply_line,
-    detached,
     encode,
     merge,
     plain_record,
     settle,
 )
+from ._journal_index import index_for
+from ._journal_lookup import UNSETTLED, Query, query_of
 
-__all__ = ["Action", "Journal", "JournalEntry", "JournalError", "Result", "Settlement", "default_journal_path"]
+__all__ = [
+    "Action",
+    "Archived",
+    "Journal",
+    "JournalEntry",
+    "JournalError",
+    "Result",
+    "Settlement",
+    "default_journal_path",
+]
 
 log = logging.getLogger("alma_onelink")
 
@@ -69,28 +81,6 @@ def default_journal_path() -> Path:
     if configured:
         return Path(configured).expanduser()
     return platformdirs.user_data_path("alma-onelink", appauthor=False) / "journal.jsonl"
-
-
-@dataclass
-class _ReadState:
-    """What has been read of the file so far, so each read parses only the bytes appended since."""
-
-    file_id: tuple[int, int] | None = None
-    offset: int = 0  # bytes consumed, always just after a newline
-    line_count: int = 0
-    entries: dict[str, JournalEntry] = field(default_factory=dict)  # by id, in intent order
-    damaged: list[int] = field(default_factory=list)  # line numbers (1-based) of skipped lines
-
-
-# One thread lock per journal file in this process, so Journal objects on the same file wait on
-# each other in memory instead of polling the file lock.
-_thread_locks: dict[str, threading.Lock] = {}
-_thread_locks_guard = threading.Lock()
-
-
-def _thread_lock_for(path: Path) -> threading.Lock:
-    with _thread_locks_guard:
-        return _thread_locks.setdefault(str(path), threading.Lock())
 
 
 class Journal:
@@ -129,11 +119,20 @@ class Journal:
         self._path = resolved
         self._now = now or (lambda: datetime.now(UTC))
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
-        self._thread_lock = _thread_lock_for(resolved)
+        self._index = index_for(resolved)  # shared by the Journal objects of this file in this process
+        self._thread_lock = self._index.lock  # so they wait on each other in memory, not by polling the file lock
         self._file_lock = filelock.FileLock(f"{resolved}.lock", thread_local=False, poll_interval=0.005)
-        self._state = _ReadState()
+        self._damaged: tuple[int, list[str]] | None = None  # the damaged lines, as the index last said
         self._skipped = 0
         self._warned = 0
+
+    def close(self) -> None:
+        """Close the index's database connection (shared by this process's Journal objects on the file).
+
+        Optional: it is opened again when next needed, and closed when the process exits.
+        """
+        with self._thread_lock:
+            self._index.close()
 
     @property
     def path(self) -> Path:
@@ -188,7 +187,7 @@ class Journal:
         }
         data = encode(line)
         with self._locked():
-            if entry.id in self._read():
+            if self._index.ask(lambda index: index.has(entry.id)):
                 raise InputError(
                     f"The journal {self._path} already has an entry with id {entry.id}; ids must be unique."
                 )
@@ -233,7 +232,7 @@ class Journal:
                 raise InputError(f"Cannot journal this completion: {exc}") from exc
             line = {"type": "completion", **done.model_dump(mode="json"), "completed": done.completed.isoformat()}
             self._append(encode(line))
-        return detached(merge(pending, done))
+        return merge(pending, done)
 
     def settle(
         self,
@@ -267,7 +266,7 @@ class Journal:
                 entry.id if isinstance(entry, JournalEntry) else entry, exact=isinstance(entry, JournalEntry)
             )
             if not found.is_unsettled:
-                return detached(found)  # completed meanwhile by the write itself, or settled by another run
+                return found  # completed meanwhile by the write itself, or settled by another run
             try:
                 line = SettlementLine(
                     id=found.id, result=result, after=record, error=error, note=note.strip(), settled=self._now()
@@ -276,27 +275,33 @@ class Journal:
                 raise InputError(f"Cannot journal this settlement: {exc}") from exc
             data = {"type": "settlement", **line.model_dump(mode="json"), "settled": line.settled.isoformat()}
             self._append(encode(data))
-        return detached(settle(found, line))
+        return settle(found, line)
 
-    def entries(self, *, target: str | None = None, registration: str | None = None) -> list[JournalEntry]:
+    def entries(
+        self,
+        *,
+        target: str | None = None,
+        registration: str | None = None,
+        operation: str | None = None,
+        last: int | None = None,
+    ) -> list[JournalEntry]:
         """Every entry (intent merged with its completion), in the order the intents were written.
 
         ``target`` keeps entries for that primary id, compared ignoring case; ``registration``
-        keeps entries of that registration, merge or restore. Never raises on a damaged file.
+        keeps entries of that registration, merge or restore; ``operation`` those of one kind
+        (``"register"``, ``"merge"``, ``"restore"``…); ``last`` keeps only the newest N (still
+        oldest first). Each look-up reads only the lines it returns (archives included). Raises
+        `InputError` for a filter that is not text, or a ``last`` below 0; never on a damaged file.
         """
+        query = query_of(target=target, registration=registration, operation=operation, last=last)
         with self._locked():
-            found = list(self._read().values())
-        if target is not None:
-            wanted = target.strip().casefold()
-            found = [e for e in found if e.target.strip().casefold() == wanted]
-        if registration is not None:
-            found = [e for e in found if e.registration == registration]
-        return [detached(e) for e in found]
+            return [entry for _, entry in self._index.ask(lambda index: index.select(query))]
 
-    def _snapshot(self) -> list[JournalEntry]:
-        """Every entry as read, not copied: for the engine's own look-ups, which never change them."""
+    def count(self, *, target: str | None = None, registration: str | None = None, operation: str | None = None) -> int:
+        """How many entries `entries` would return with these filters, without reading them."""
+        query = query_of(target=target, registration=registration, operation=operation)
         with self._locked():
-            return list(self._read().values())
+            return self._index.ask(lambda index: index.count(query))
 
     def pending(self) -> list[JournalEntry]:
         """Intents with neither a completion nor a settlement: the process stopped between the two lines.
@@ -306,23 +311,26 @@ class Journal:
         entries they undo.
         """
         with self._locked():
-            found = [e for e in self._read().values() if e.is_pending]
-        return [detached(e) for e in found]
+            return [entry for _, entry in self._index.ask(lambda index: index.select(Query(results=("pending",))))]
+
+    def unsettled(self) -> list[JournalEntry]:
+        """Entries whose outcome is not known, oldest first: ``pending``, and ``unknown`` (Alma's answer was lost)."""
+        with self._locked():
+            return [entry for _, entry in self._index.ask(lambda index: index.select(Query(results=UNSETTLED)))]
 
     def get(self, entry_id: str) -> JournalEntry:
-        """The entry with this id, or with a unique prefix of it of at least 6 characters.
+        """The entry with this id, or with a unique prefix of it of at least 6 characters (archives included).
 
         Raises `InputError` naming the id and the file if no entry matches, or if the prefix is
         shared by several entries.
         """
         with self._locked():
-            found = self._find(entry_id, exact=False)
-        return detached(found)
+            return self._find(entry_id, exact=False)
 
     def __len__(self) -> int:
-        """The number of intents in the journal."""
+        """The number of intents in the journal, archives included."""
         with self._locked():
-            return len(self._read())
+            return self._index.ask(lambda index: index.count(Query()))
 
     def __iter__(self) -> Iterator[JournalEntry]:
         return iter(self.entries())
@@ -330,26 +338,108 @@ class Journal:
     def __repr__(self) -> str:
         return f"<Journal {self._path}>"
 
+    def archive(self, *, before: date | datetime) -> Archived:
+        """Move the settled entries older than ``before`` into a new archive file beside the journal; return what moved.
+
+        ``before`` is a date (midnight UTC) or a datetime (a naive one is taken as UTC). An entry
+        moves when it is ``done`` or ``failed``, older than ``before``, every entry of its
+        registration (or merge, or restore) is too, and no entry kept on the same account is older:
+        the writes of one registration stay together, those on one account in their order. The
+        archive, ``<journal>.archive-YYYYMMDD.jsonl`` (today's date, ``-2``… for a second one),
+        keeps each line as it was; the live file is rewritten without them, atomically (written
+        beside it, synced, renamed over it), after the archive is synced. A crash at any point
+        leaves every entry readable exactly once. Archived entries stay part of the journal:
+        `get`, `entries`, ``restore`` and `export` read them. Raises `InputError` for a ``before``
+        that is not a date, `JournalError` if the files cannot be written (nothing is lost then).
+        """
+        cutoff = cutoff_of(before)
+        with self._locked():
+            try:
+                done = archive_journal(self._path, self._index, cutoff, cutoff_of(self._now()))
+            except OSError as exc:
+                cause = str(exc) or type(exc).__name__
+                raise JournalError(
+                    f"The journal {self._path} could not be archived ({cause}); nothing was moved or lost",
+                    path=self._path,
+                    cause=cause,
+                    nothing_sent=True,
+                ) from exc
+            self._sync()
+        return done
+
+    def export(self, destination: Destination) -> int:
+        """Write every entry, archives included, as JSON Lines (one merged entry a line, oldest first); return how many.
+
+        ``destination`` is a file path (written beside it first, then renamed into place, so it is
+        whole or absent) or an open file (text or binary). Each line is an entry's fields as
+        `JournalEntry` has them: readable, and greppable by id, target or registration. Raises
+        `InputError` for a path that is one of the journal's own files or in a folder that does not
+        exist, `JournalError` if it cannot be written. The journal stays locked while it is written.
+        """
+        with self._locked():
+            try:
+                return export_journal(self._path, self._index, destination)
+            except OSError as exc:
+                cause = str(exc) or type(exc).__name__
+                raise JournalError(
+                    f"The export of the journal {self._path} could not be written ({cause})",
+                    path=self._path,
+                    cause=cause,
+                    nothing_sent=True,
+                ) from exc
+
+    def reindex(self) -> int:
+        """Rebuild the index from the journal's files (after a hand edit, say); return how many entries it holds."""
+        with self._locked():
+            self._index.ask(lambda index: index.rebuild())
+            self._sync()
+            return self._index.ask(lambda index: index.count(Query()))
+
     # --- internals: callers hold the locks -------------------------------------------------
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
         with self._thread_lock, self._file_lock:
+            self._sync()
             yield
 
+    def _select(self, **conditions: Any) -> list[tuple[int, JournalEntry]]:
+        """For the engine's look-ups: entries matching `Query` conditions, each with its place in the journal."""
+        query = Query(**conditions)
+        with self._locked():
+            return self._index.ask(lambda index: index.select(query))
+
+    def _sync(self) -> None:
+        """Bring the index up to date with the files, and count the damaged lines."""
+        self._index.ask(lambda index: index.sync())
+        if self._damaged is None or self._damaged[0] != self._index.generation:
+            self._damaged = (self._index.generation, self._index.ask(lambda index: index.damaged()))
+        damaged = self._damaged[1]
+        torn = [str(self._index.torn)] if self._index.torn else []  # a crash mid-write, or one in progress
+        self._skipped = len(damaged) + len(torn)
+        if self._skipped > self._warned:
+            shown = ", ".join((damaged + torn)[:10])
+            log.warning(
+                "Journal %s: skipped %d damaged line(s) (line %s); the rest reads normally.",
+                self._path,
+                self._skipped,
+                shown,
+            )
+        self._warned = self._skipped
+
     def _find(self, entry_id: str, *, exact: bool) -> JournalEntry:
-        entries = self._read()
         wanted = entry_id.strip() if isinstance(entry_id, str) else ""
-        if wanted in entries:
-            return entries[wanted]
+        found = self._index.ask(lambda index: index.by_id(wanted)) if wanted else None
+        if found is not None:
+            return found[1]
         if not exact and len(wanted) >= _MIN_PREFIX:
-            prefix = wanted.lower()
-            matches = [e for key, e in entries.items() if key.lower().startswith(prefix)]
+            matches = self._index.ask(lambda index: index.by_prefix(wanted, 2))
             if len(matches) == 1:
-                return matches[0]
+                return matches[0][1]
             if matches:
+                total = self._index.ask(lambda index: index.count_prefix(wanted))
                 raise InputError(
-                    f"{len(matches)} entries in the journal {self._path} have ids starting with {wanted!r}; "
+                    f"{total} entries in the journal {self._path} have ids starting with {wanted!r}; "
                     "give more characters of the id."
                 )
         hint = (
@@ -369,49 +459,3 @@ class Journal:
                 written += file.write(data[written:])
             file.flush()
             os.fsync(file.fileno())
-
-    def _read(self) -> dict[str, JournalEntry]:
-        """Parse what was appended since the last read; start over if the file was replaced."""
-        state = self._state
-        try:
-            stat = os.stat(self._path)
-        except FileNotFoundError:
-            self._state = _ReadState()
-            self._skipped = self._warned = 0
-            return self._state.entries
-        file_id = (stat.st_dev, stat.st_ino)
-        if state.file_id != file_id or stat.st_size < state.offset:
-            state = self._restart(file_id)
-        tail = b""
-        if stat.st_size > state.offset:
-            with open(self._path, "rb") as file:
-                if state.offset:
-                    file.seek(state.offset - 1)
-                    if file.read(1) != b"\n":  # rewritten in place, not appended to: read it all again
-                        state = self._restart(file_id)
-                file.seek(state.offset)
-                data = file.read()
-            end = data.rfind(b"\n") + 1
-            for line in data[:end].split(b"\n")[:-1]:
-                state.line_count += 1
-                if line.strip() and not apply_line(line, state.entries):
-                    state.damaged.append(state.line_count)
-            state.offset += end
-            tail = data[end:]
-        torn = [state.line_count + 1] if tail.strip() else []  # a crash mid-write, or one in progress
-        self._skipped = len(state.damaged) + len(torn)
-        if self._skipped > self._warned:
-            shown = ", ".join(map(str, (state.damaged + torn)[:10]))
-            log.warning(
-                "Journal %s: skipped %d damaged line(s) (line %s); the rest reads normally.",
-                self._path,
-                self._skipped,
-                shown,
-            )
-        self._warned = self._skipped
-        return state.entries
-
-    def _restart(self, file_id: tuple[int, int]) -> _ReadState:
-        self._state = _ReadState(file_id=file_id)
-        self._warned = 0
-        return self._state

@@ -15,8 +15,21 @@ The procedure is written once (``_plan``, ``_apply``: generators, no I/O) and ru
 engine's sync or async driver (`alma_onelink.engine`), beside registration, never inside it.
 """
 
-from ._api import aapply_merge, aplan_merge, apply_merge, aundo_merge, plan_merge, undo_merge
-from ._types import ActivityItem, MergeItem, MergeOutcome, MergePlan, MergeRefused, MergeResult
+from typing import TYPE_CHECKING
+
+from alma_onelink._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from ._api import aapply_merge, aplan_merge, apply_merge, aundo_merge, plan_merge, undo_merge
+    from ._types import ActivityItem, MergeItem, MergeOutcome, MergePlan, MergeRefused, MergeResult
+else:
+    __getattr__, __dir__ = lazy_names(
+        __name__,
+        {
+            "._api": ("aapply_merge", "aplan_merge", "apply_merge", "aundo_merge", "plan_merge", "undo_merge"),
+            "._types": ("ActivityItem", "MergeItem", "MergeOutcome", "MergePlan", "MergeRefused", "MergeResult"),
+        },
+    )
 
 __all__ = [
     "ActivityItem",

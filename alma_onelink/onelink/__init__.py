@@ -18,26 +18,29 @@ merge is its own package, `alma_onelink.merge`.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alma_onelink.engine import (
-    ApiCall,
-    Journal,
-    JournalEntry,
-    JournalError,
-    Restored,
-    RestoreError,
-    RestoreResult,
-    Step,
-    arestore,
-    default_journal_path,
-    restore,
-)
+from alma_onelink._lazy import lazy_names
 
-from ._records import to_dataframe, to_records
-from .batch import aregister_many, register_many
-from .register import aregister_patron, register_patron
-from .result import Candidate, Outcome, RegistrationResult
+if TYPE_CHECKING:
+    from alma_onelink.engine import (
+        ApiCall,
+        Journal,
+        JournalEntry,
+        JournalError,
+        Restored,
+        RestoreError,
+        RestoreResult,
+        Step,
+        arestore,
+        default_journal_path,
+        restore,
+    )
+
+    from ._records import to_dataframe, to_records
+    from .batch import aregister_many, register_many
+    from .register import aregister_patron, register_patron
+    from .result import Candidate, Outcome, RegistrationResult
 
 __all__ = [
     "ApiCall",
@@ -70,15 +73,37 @@ _MOVED_TO_MERGE = frozenset(
 )  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
+def _moved_to_merge(name: str) -> Any:
     """The merge's names, which lived here before the merge had its own package: still found, with a warning."""
     if name in _MOVED_TO_MERGE:
         warnings.warn(
             f"alma_onelink.onelink.{name} moved: import it from alma_onelink.merge (or alma_onelink)",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         from alma_onelink import merge  # noqa: PLC0415  (only for code written before the move)
 
         return getattr(merge, name)
     raise AttributeError(f"module 'alma_onelink.onelink' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        """Names imported on first use, and the merge's old names (with a warning)."""
+
+else:
+    __getattr__, __dir__ = lazy_names(
+        __name__,
+        {
+            "alma_onelink.engine": (
+                "ApiCall", "Journal", "JournalEntry", "JournalError", "Restored", "RestoreError", "RestoreResult",
+                "Step", "arestore", "default_journal_path", "restore",
+            ),
+            "._records": ("to_dataframe", "to_records"),
+            ".batch": ("aregister_many", "register_many"),
+            ".register": ("aregister_patron", "register_patron"),
+            ".result": ("Candidate", "Outcome", "RegistrationResult"),
+        },
+        fallback=_moved_to_merge,
+    )  # fmt: skip

@@ -23,8 +23,9 @@ __all__ = ["new_account"]
 def new_account(run: Run, old: User | None, older: list[User]) -> Procedure:
     """Create the OneLink account, first moving the OneLink ID off an old account that holds it (journaled).
 
-    Ends ``created`` or ``needs_merge`` (read back by `verify`); a create that fails puts the identifier
-    back on the old account, so the patron stays reachable by their ID; an outcome not known says so.
+    Ends ``created`` or ``needs_merge`` (`verify` checks the record Alma returned); a create that fails
+    puts the identifier back on the old account, so the patron stays reachable by their ID; an outcome
+    not known says so.
     """
     patron, trace = run.patron, run.trace
     onelink_id = patron.onelink_id
@@ -89,7 +90,7 @@ def new_account(run: Run, old: User | None, older: list[User]) -> Procedure:
     if created.result == "done":
         trace.end(f"created {onelink_id}")
         reason = f"created; merge {merge_from} into it" if merge_from else "created"
-        return (yield from verify(run, created.user or run.record, outcome, reason, merge_from=merge_from))
+        return (yield from verify(run, created.user, run.record, outcome, reason, merge_from=merge_from))
 
     if isinstance(created.error, AlreadyExistsError):
         # Another registration of the same patron may have created it a moment ago: look before undoing.

@@ -7,6 +7,7 @@ account an earlier registration took the OneLink ID off, still to be merged).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ __all__ = ["Found", "find_accounts", "interrupted", "settle_earlier"]
 
 _SEARCH_LIMIT = 20
 """Search results to look at per query: a person has a handful of accounts, never pages of them."""
+_WORD = re.compile(r"[^\W_]+")
+_NO_ID = "no usable primary id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +95,18 @@ def interrupted(run: Run) -> JournalEntry | None:
 
 
 def _search(run: Run, *, exclude: set[str]) -> Generator[Op, Any, None]:
-    """Candidates by email and by name; an account that holds the patron's email and name is the patron's."""
+    """Candidates by email and by name; an account that holds the patron's email and name is the patron's.
+
+    Two searches (by email, by name), or one ``email~… OR last_name~… AND first_name~…`` where the
+    policy says the institution's Alma accepts ``OR`` (`Policy.search_with_or`); the candidates are
+    the same either way (see `_search_once`).
+    """
     patron = run.patron
-    by_email: list[User] = []
-    if patron.email:
-        by_email = yield from _try_search(run, {"email": patron.email}, "email")
-    by_name = yield from _try_search(
-        run, {"last_name": patron.last_name, "first_name": patron.first_name.split()[0]}, "name"
-    )
-    email_ids = {fold(u.primary_id) for u in by_email}
+    name = {"last_name": patron.last_name, "first_name": patron.first_name.split()[0]}
+    if patron.email and run.policy.search_with_or:
+        by_email, by_name, email_ids = yield from _search_once(run, {"email": patron.email}, name, exclude)
+    else:
+        by_email, by_name, email_ids = yield from _search_apart(run, patron.email, name)
     seen = set(exclude)
     for brief in [*by_email, *by_name]:
         key = fold(brief.primary_id)
@@ -108,20 +114,79 @@ def _search(run: Run, *, exclude: set[str]) -> Generator[Op, Any, None]:
             continue
         seen.add(key)
         named = is_patron(brief, patron)
-        emailed = key in email_ids
-        if not (named or emailed):
+        emailed = email_ids.get(key, False)  # None: the search cannot say; the full record does
+        if not named and emailed is False:
             continue  # a word-prefix match of the name search, not this person's name
         user = brief
-        if emailed and named:
+        if emailed is None or (emailed and named):
             try:
                 user = yield GetUser(brief.primary_id or "")  # search records are brief: eligibility needs the full one
             except InputError:  # not a usable primary id (an Alma contact's placeholder): shown, never acted on
-                run.candidates.append(Candidate(brief, ("same email", "same name", "no usable primary id"), False))
+                why = ["same email"] if emailed else [] if named else ["same email or a similar name"]
+                why += ["same name"] if named else []
+                run.candidates.append(Candidate(brief, (*why, _NO_ID), acted_on=False))
                 continue
             # Alma's search matches words: only an account that holds the address itself has "the same email".
             emailed = _holds_email(user, patron.email or "")
+            if not (named or emailed):
+                continue  # found by a word of the name, and its email is not the patron's
         reasons = tuple(r for r, hit in (("same email", emailed), ("same name", named)) if hit)
-        run.candidates.append(Candidate(user, reasons or ("similar email",), acted_on=emailed and named))
+        run.candidates.append(Candidate(user, reasons or ("similar email",), acted_on=bool(emailed) and named))
+
+
+Searched = tuple[list[User], list[User], dict[str, bool | None]]
+"""``(by_email, by_name, email_ids)``: the records found by email, by name, and whether each (by its
+folded primary id) was found by email (``None``: the search cannot say; the full record does)."""
+
+
+def _search_apart(run: Run, email: str | None, name: dict[str, str]) -> Generator[Op, Any, Searched]:
+    """The search by email (when the application has one), then the search by name."""
+    by_email = (yield from _try_search(run, {"email": email}, "email")) if email else []
+    by_name = yield from _try_search(run, name, "name")
+    return by_email, by_name, {fold(u.primary_id): True for u in by_email}
+
+
+def _search_once(
+    run: Run, email: dict[str, str], name: dict[str, str], exclude: set[str]
+) -> Generator[Op, Any, Searched]:
+    """One search by email OR name, read as `_search_apart` would have found the records.
+
+    The records come back brief (primary id, names), so which condition found each is told from its
+    names: a record whose names the name condition cannot match was found by email. One that it can
+    match may have been found by either: the full record says, read anyway when the names are the
+    patron's. When more than one record is in doubt, the search by email follows (as without
+    ``OR``: two searches); when the page is full (it may have left accounts out), both searches
+    follow, as without ``OR``. A value one condition cannot carry: both searches, each saying so.
+    """
+    limit = 2 * _SEARCH_LIMIT  # room for what each of the two searches would have returned
+    found: list[User] | None = None
+    try:
+        found = yield SearchUsers(email, limit=limit, alternatives=(name,))
+    except InputError:
+        found = None  # a value the query cannot carry: apart, the other search still runs, and staff are told
+    if found is None or len(found) >= limit:
+        return (yield from _search_apart(run, email["email"], name))
+    doubt = {fold(u.primary_id) for u in found if _may_match_name(u, name)} - exclude - {""}
+    if len(doubt) > 1:
+        by_email = yield from _try_search(run, email, "email")
+        known = {fold(u.primary_id) for u in by_email}
+        return by_email, [u for u in found if fold(u.primary_id) not in known], dict.fromkeys(known, True)
+    # A record the name condition cannot have found was found by email; the one in doubt, by its full record.
+    certain = [u for u in found if fold(u.primary_id) not in doubt]
+    email_ids: dict[str, bool | None] = {**dict.fromkeys(doubt, None), **{fold(u.primary_id): True for u in certain}}
+    return certain, [u for u in found if fold(u.primary_id) in doubt], email_ids
+
+
+def _may_match_name(user: User, name: dict[str, str]) -> bool:
+    """Whether a name condition could have found ``user``: each word of each value inside the field's text.
+
+    Looser than Alma's word-prefix match on purpose: a record this says no to was certainly found by email.
+    """
+    for field, value in name.items():
+        text = fold(getattr(user, field, None))
+        if not text or not all(word in text for word in _WORD.findall(fold(value))):
+            return False
+    return True
 
 
 def _try_search(run: Run, filters: dict[str, str], what: str) -> Generator[Op, Any, list[User]]:

@@ -84,4 +84,5 @@ def existing_account(run: Run, account: User) -> Procedure:
         f"updated {account.primary_id}: group {group}, Patron type {patron_type.statistic_category}, "
         f"expires {day(expiry)}"
     )
-    return (yield from verify(run, renewed, Outcome.RENEWED, f"renewed: {', '.join(stale)}", merge_from=merge_from))
+    reason = f"renewed: {', '.join(stale)}"
+    return (yield from verify(run, done.user, renewed, Outcome.RENEWED, reason, merge_from=merge_from))

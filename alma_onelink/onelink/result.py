@@ -20,7 +20,9 @@ from alma_onelink.policy import EligibilityIssue, Patron
 
 from ._render import COLOURS, Item, Section, beyond_outcome, label, step_line
 
-__all__ = ["Candidate", "Outcome", "RegistrationResult"]
+_COLOURS = {**COLOURS, "deferred": "blue"}
+
+__all__ = ["DEFERRED_REASON", "Candidate", "Outcome", "RegistrationResult"]
 
 
 class Outcome(enum.StrEnum):
@@ -38,6 +40,13 @@ class Outcome(enum.StrEnum):
     """Something stands in the way (``issues`` say what and how to fix it); nothing was written."""
     FAILED = "failed"
     """Alma refused or could not be reached; ``reason`` says what happened to each write (the journal too)."""
+    DEFERRED = "deferred"
+    """Not started, to keep Alma's daily quota (`register_many`'s ``reserve``): no call was made for the patron
+    and nothing was journaled. Neither success nor failure: run the same batch again after Alma's daily reset."""
+
+
+DEFERRED_REASON = "not started, to keep Alma's daily quota; run again after Alma's daily reset"
+"""The ``reason`` of every ``deferred`` result."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +118,11 @@ class RegistrationResult:
 
     @property
     def ok(self) -> bool:
-        """Whether the patron has a working, up-to-date account (or a dry run says they would)."""
+        """Whether the patron has a working, up-to-date account (or a dry run says they would).
+
+        False for ``blocked``, ``failed`` and ``deferred`` (a patron not started is not an error either:
+        ``error`` is None and the next run of the batch registers them).
+        """
         return self.outcome in (Outcome.CREATED, Outcome.NEEDS_MERGE, Outcome.RENEWED, Outcome.ALREADY_REGISTERED)
 
     @property
@@ -242,7 +255,7 @@ class RegistrationResult:
         ``verbose=True`` adds each step's Alma calls and milliseconds (the command's ``--verbose``).
         Nothing in it is read as rich markup.
         """
-        colour = COLOURS.get(self.outcome.value, "green")
+        colour = _COLOURS.get(self.outcome.value, "green")
         # The headline goes in the body, which wraps: a panel title is cut at the terminal's width.
         body: list[RenderableType] = [Text(self.headline(), style=f"bold {colour}")]
         body += [Text(fact, style="bold red" if fact.startswith("The journal") else "") for fact in self._facts()]

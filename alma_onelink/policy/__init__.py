@@ -10,40 +10,63 @@ from the ``alma_onelink.policies`` entry-point group, and add-ons from ``alma_on
 Write a plugin with ``@hookimpl`` functions named after the hooks in ``hookspecs``.
 """
 
-from ._facts import fact_label, facts_label
-from .hookspecs import hookimpl, hookspec
-from .manager import (
-    DEFAULT_POLICY,
-    EXPIRY_NOT_AFTER_TODAY,
-    PLUGIN_GROUP,
-    POLICY_GROUP,
-    Policy,
-    available_policies,
-    load_policy,
-)
-from .types import (
-    LINK_DESCRIPTIONS,
-    LINK_MY_ACCOUNT,
-    LINK_ONELINK_REGISTRATION,
-    LINK_ONELINK_SIGN_IN,
-    LINK_SELF_SERVICE,
-    NO_PURGE_DATE,
-    REGISTRATION_OUTCOMES,
-    WELL_KNOWN_LINKS,
-    Affiliation,
-    Donation,
-    EligibilityIssue,
-    EligibilityIssues,
-    Patron,
-    PolicyError,
-    PostalAddress,
-    PriorRole,
-    RegistrationOutcome,
-    Severity,
-    add_months,
-    blocking,
-    onelink_id_clash,
-)
+from typing import TYPE_CHECKING
+
+from alma_onelink._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from ._facts import fact_label, facts_label
+    from .hookspecs import hookimpl, hookspec
+    from .manager import (
+        DEFAULT_POLICY,
+        EXPIRY_NOT_AFTER_TODAY,
+        PLUGIN_GROUP,
+        POLICY_GROUP,
+        Policy,
+        available_policies,
+        load_policy,
+    )
+    from .types import (
+        LINK_DESCRIPTIONS,
+        LINK_MY_ACCOUNT,
+        LINK_ONELINK_REGISTRATION,
+        LINK_ONELINK_SIGN_IN,
+        LINK_SELF_SERVICE,
+        NO_PURGE_DATE,
+        REGISTRATION_OUTCOMES,
+        WELL_KNOWN_LINKS,
+        Affiliation,
+        Donation,
+        EligibilityIssue,
+        EligibilityIssues,
+        Patron,
+        PolicyError,
+        PostalAddress,
+        PriorRole,
+        RegistrationOutcome,
+        Severity,
+        add_months,
+        blocking,
+        onelink_id_clash,
+    )
+else:
+    __getattr__, __dir__ = lazy_names(
+        __name__,
+        {
+            "._facts": ("fact_label", "facts_label"),
+            ".hookspecs": ("hookimpl", "hookspec"),
+            ".manager": (
+                "DEFAULT_POLICY", "EXPIRY_NOT_AFTER_TODAY", "PLUGIN_GROUP", "POLICY_GROUP", "Policy",
+                "available_policies", "load_policy",
+            ),
+            ".types": (
+                "LINK_DESCRIPTIONS", "LINK_MY_ACCOUNT", "LINK_ONELINK_REGISTRATION", "LINK_ONELINK_SIGN_IN",
+                "LINK_SELF_SERVICE", "NO_PURGE_DATE", "REGISTRATION_OUTCOMES", "WELL_KNOWN_LINKS", "Affiliation",
+                "Donation", "EligibilityIssue", "EligibilityIssues", "Patron", "PolicyError", "PostalAddress",
+                "PriorRole", "RegistrationOutcome", "Severity", "add_months", "blocking", "onelink_id_clash",
+            ),
+        },
+    )  # fmt: skip
 
 __all__ = [
     "DEFAULT_POLICY",

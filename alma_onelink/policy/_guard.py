@@ -103,6 +103,12 @@ def _nothing(value: object) -> None:
         raise _WrongAnswer
 
 
+def _flag(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise _WrongAnswer
+
+
 def _purge(value: object) -> date | bool | None:
     return False if value is False else _date(value)
 
@@ -125,6 +131,7 @@ _CHECKS: dict[str, tuple[Callable[[object], object], str]] = {
     "alma_onelink_prepare_user": (_nothing, "None (change `user` in place)"),
     "alma_onelink_links": (_links, "a dict of str keys to str URLs, or None"),
     "alma_onelink_unset_links": (_links, "a dict of str keys to str sentences, or None"),
+    "alma_onelink_search_with_or": (_flag, "True or False, or None"),
     "alma_onelink_timezone": (_message, 'an IANA time zone name like "America/New_York", or None'),
     "alma_onelink_merge_segments": (_list_of(str), 'a list of segment names like ["identifiers", "notes"], or None'),
     "alma_onelink_merge_veto": (_message, "a reason (a non-blank str), or None for no objection"),

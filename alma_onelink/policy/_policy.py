@@ -256,6 +256,16 @@ class Policy:
         moment = now if now is not None else datetime.now(UTC)
         return moment.astimezone(zone).date() if zone is not None else moment.astimezone().date()
 
+    @property
+    def search_with_or(self) -> bool:
+        """Whether the institution's Alma accepts ``OR`` in a user search (``alma_onelink_search_with_or``).
+
+        With it, the registration workflow looks for older accounts by email and by name in one
+        search instead of two; the defaults say no.
+        """
+        answer: bool = self._decide("alma_onelink_search_with_or")
+        return answer
+
     def links(self) -> dict[str, str]:
         """The pages staff and patrons need, by key (``onelink_registration``, ``my_account``…).
 

@@ -137,6 +137,12 @@ def alma_onelink_timezone() -> str | None:
 
 
 @hookimpl(trylast=True)
+def alma_onelink_search_with_or() -> bool:
+    """No: Alma does not document ``OR`` in a user search, so the workflow searches by email and by name apart."""
+    return False
+
+
+@hookimpl(trylast=True)
 def alma_onelink_purge_date(expiry: date) -> date | None:
     """One year after expiry."""
     return add_months(expiry, PURGE_GRACE_MONTHS)

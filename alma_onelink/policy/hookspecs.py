@@ -33,6 +33,7 @@ __all__ = [
     "alma_onelink_patron_type",
     "alma_onelink_prepare_user",
     "alma_onelink_purge_date",
+    "alma_onelink_search_with_or",
     "alma_onelink_timezone",
     "alma_onelink_unset_links",
     "alma_onelink_validate_onelink_id",
@@ -225,6 +226,23 @@ def alma_onelink_timezone() -> str | None:
 
     Returns:
         An IANA time zone name, or `None` to let the next plugin decide.
+    """
+
+
+@hookspec(firstresult=True)
+def alma_onelink_search_with_or() -> bool | None:
+    """Whether the institution's Alma accepts ``OR`` in a user search. **firstresult.**
+
+    Called by `Policy.search_with_or`, which the registration workflow reads when it looks for
+    older accounts of a patron without a OneLink account. With `True`, the search by email and the
+    search by name are one call, ``q=email~X OR last_name~B AND first_name~A`` (Alma's ``AND``
+    binding tighter), so a new patron takes 3 calls instead of 4; the accounts found, and so every
+    outcome, are the same either way. Alma does not document ``OR`` in a user search: answer `True`
+    only once the institution's Alma has been seen to answer such a query with the users of both
+    conditions. The defaults answer `False`.
+
+    Returns:
+        `True` or `False`, or `None` to let the next plugin decide.
     """
 
 

@@ -48,7 +48,9 @@ __all__ = [
 Severity = Literal["block", "warn"]
 """``"block"``: do not create the account; ``"warn"``: staff should read this, then may proceed."""
 
-RegistrationOutcome = Literal["created", "needs_merge", "renewed", "already_registered", "blocked", "failed"]
+RegistrationOutcome = Literal[
+    "created", "needs_merge", "renewed", "already_registered", "blocked", "failed", "deferred"
+]
 """How a registration can end (the values of ``alma_onelink.onelink.Outcome``)."""
 REGISTRATION_OUTCOMES: Final[tuple[str, ...]] = get_args(RegistrationOutcome)
 """Every `RegistrationOutcome`, in order: the values ``EligibilityIssue.applies_to`` may name."""

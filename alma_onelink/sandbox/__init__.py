@@ -13,9 +13,10 @@ from ._duke import DUKE_SCENARIOS, DUKE_UNIQUE_IDS
 from ._faults import FAULT_KINDS, Faults, Knobs, ManualClock
 from ._http import AlmaFailure, SandboxRequest, SandboxResponse
 from ._log import LogEntry
+from ._memory import MemoryStore
 from ._sandbox import DEFAULT_BASE_URL, Sandbox, default_db_path
 from ._sqlite import SqliteStore
-from ._store import MemoryStore, Store
+from ._store import Store
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -58,6 +58,11 @@ def code_value(value: Any) -> str:
     return str(value).strip() if value is not None else ""
 
 
+def is_unpaid_fee(fee: Json) -> bool:
+    """Whether money is still owed on the fee."""
+    return float(fee.get("balance") or 0) > 0 and code_value(fee.get("status")).upper() != "CLOSED"
+
+
 def text(value: Any) -> str:
     """A string field as Alma returns it: ``""`` when unset."""
     return "" if value is None else str(value)

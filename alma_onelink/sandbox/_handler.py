@@ -6,6 +6,8 @@ Then a fault is drawn for the accepted request: ``read_timeout``/``connection_re
 ``429``/``500``/``503`` answer with an Alma-shaped error; an injected ``429`` or ``connection_reset``
 gives its call back (Alma never processed it). Then the API. ``commit_then_fail`` fires only if the
 API succeeded. Any exception inside a route becomes an Alma-shaped 500, never a stack trace on the wire.
+An answer asked for in XML that XML cannot carry (a control character in a record) is a 402119 naming
+the character; a write whose answer that is is undone, so the refusal is true.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import datetime
 from urllib.parse import unquote
 
 from alma_onelink._constants import API_PATH
-from alma_onelink.errors import DAILY_THRESHOLD, PER_SECOND_THRESHOLD
+from alma_onelink.errors import DAILY_THRESHOLD, PER_SECOND_THRESHOLD, InputError
 
 from ._faults import Governor
 from ._fields import Json, stamp_log
@@ -169,6 +171,8 @@ class Handler:
             response = self._injected(fault) or self._api(call)
         except AlmaFailure as failure:
             response = self._error(failure, request)
+        except InputError as exc:  # the answer, in XML, would be a broken document
+            response = self._error(_not_in_xml(exc), request)
         except Exception:
             logger.exception("the Alma sandbox failed on %s %s", method, request.path)
             response = self._error(AlmaFailure("GENERAL_ERROR", GENERAL_ERROR_MESSAGE, status=500), request)
@@ -274,6 +278,17 @@ def _ok(call: Call, root: str, data: Json) -> SandboxResponse:
     return SandboxResponse(status=200, headers={"Content-Type": JSON_TYPE}, body=json_body(data))
 
 
+def _not_in_xml(exc: InputError) -> AlmaFailure:
+    """The refusal of an answer XML cannot carry: what holds which character, and how to read it anyway."""
+    return AlmaFailure("402119", f"General error. Sandbox: {exc}; or ask for JSON (Accept: application/json).")
+
+
+def _write(handler: Handler, call: Call, root: str, write: Callable[[], Json]) -> SandboxResponse:
+    """A write and its answer in one transaction: if the answer cannot be written, neither is the record."""
+    with handler.service.store.transaction():
+        return _ok(call, root, write())
+
+
 def _user_body(call: Call) -> bytes | Json:
     """The request body as the user rules take it: JSON bytes, or a ``<user>`` document read into JSON."""
     return user_from_xml(call.request.body) if body_is_xml(call.request) else call.request.body
@@ -299,11 +314,13 @@ Operation = Callable[[Handler, Call], SandboxResponse]
 
 ROUTES: dict[tuple[str, str], Operation] = {
     ("GET", "/users"): lambda h, c: _ok(c, "users", search_users(h.service, c.params, c.base, h.search_knobs())),
-    ("POST", "/users"): lambda h, c: _ok(c, "user", h.service.create(_user_body(c))),
+    ("POST", "/users"): lambda h, c: _write(h, c, "user", lambda: h.service.create(_user_body(c))),
     ("GET", "/users/operation/test"): lambda h, c: _ok(c, "test", {}),
     ("POST", "/users/operation/test"): lambda h, c: _ok(c, "test", {}),
     ("GET", "/users/{user_id}"): lambda h, c: _ok(c, "user", h.service.get(c.user_id, c.params, c.base)),
-    ("PUT", "/users/{user_id}"): lambda h, c: _ok(c, "user", h.service.update(c.user_id, _user_body(c), c.params)),
+    ("PUT", "/users/{user_id}"): lambda h, c: _write(
+        h, c, "user", lambda: h.service.update(c.user_id, _user_body(c), c.params)
+    ),
     ("DELETE", "/users/{user_id}"): _delete_user,
     ("POST", "/users/{user_id}"): _user_operation,  # op=auth; op=refresh is not emulated
     ("GET", "/users/{user_id}/loans"): lambda h, c: _ok(

@@ -18,18 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from ._fields import Json, code_value
 from ._http import AlmaFailure
+from ._query import UnsupportedQuery, UserQuery, parse_query
 from ._records import render_brief_item
-from ._searchable import ID_FIELDS, QUERY_FIELDS, WORD_FIELDS, Row, digits, fold, words
-from ._users import UserService, is_active_loan, is_active_request, is_unpaid_fee, user_link
+from ._users import UserService, is_active_loan, is_active_request, user_link
 
 _ORDER_BY = ("last_name", "first_name", "primary_id")
 _FEE_STATUSES = ("ACTIVE", "INDISPUTE", "EXPORTED", "CLOSED")
-_DIGIT_FIELDS = frozenset({"phone_number", "birth_date"})
 T = TypeVar("T")
 
 
@@ -39,13 +37,6 @@ class SearchKnobs:
 
     overstate: int = 0
     unsupported_query: str = "402119"
-
-
-class UnsupportedQuery(AlmaFailure):
-    """A ``q`` Alma cannot run: 402119, or ``total_record_count: -1`` when the knob says so."""
-
-    def __init__(self) -> None:
-        super().__init__("402119", "General error.")
 
 
 def _general_error() -> AlmaFailure:
@@ -74,62 +65,6 @@ def _page(
     return result
 
 
-class Term(NamedTuple):
-    """One ``field~value`` term of ``q``, its value folded once."""
-
-    field: str
-    value: str  # folded (phone numbers and dates: digits only first); a prefix when `prefix`
-    prefix: bool  # the value ended with ``*``
-    words: tuple[str, ...]  # word fields: the folded words, each after a NUL as `Row.text` has them
-
-    def matches(self, row: Row, fees: Callable[[int], float]) -> bool:
-        """Whether the user of ``row`` satisfies this term (``fees(uid)``: the user's unpaid fees)."""
-        if self.field == "fines_fees_sum":
-            return f"{fees(row.uid):.2f}" == self.value
-        if self.field in WORD_FIELDS:
-            text = row.text(self.field)  # each word must start a word of the field
-            return bool(self.words) and all(word in text for word in self.words)
-        have = row.values(self.field)
-        if self.prefix:
-            return any(h.startswith(self.value) for h in have)
-        if self.field == "phone_number":  # with or without the country code
-            return any(h.endswith(self.value) for h in have if self.value)
-        return self.value in have
-
-
-def _term(part: str) -> Term:
-    field, sep, value = part.strip().partition("~")
-    field = field.strip()
-    field = "ALL" if field.upper() == "ALL" else field.lower()
-    value = value.strip()
-    if not sep or field not in QUERY_FIELDS or not value:
-        raise UnsupportedQuery
-    if field == "fines_fees_sum":
-        try:
-            return Term(field, f"{float(value):.2f}", False, ())
-        except ValueError:
-            raise UnsupportedQuery from None
-    if field in _DIGIT_FIELDS:
-        value = digits(value)
-    prefix = value.endswith("*")
-    needles = tuple(f"\0{word}" for word in words(value.rstrip("*")))
-    return Term(field, fold(value[:-1] if prefix else value), prefix, needles)
-
-
-def parse_query(q: str) -> list[list[Term]]:
-    """``q`` as groups of terms: a user matches when every term of some group matches.
-
-    Raises `UnsupportedQuery` for anything Alma cannot run.
-    """
-    groups = []
-    for branch in q.split(" OR "):
-        terms = [_term(part) for part in branch.split(" AND ")]
-        if len(terms) > 1 and any(term.field == "ALL" for term in terms):
-            raise UnsupportedQuery  # ALL: "without support for the AND operator" (OAS)
-        groups.append(terms)
-    return groups
-
-
 def _modified_since(params: Mapping[str, str]) -> date | None:
     raw = params.get("modify_date_from", "").strip()
     if not raw:
@@ -140,49 +75,45 @@ def _modified_since(params: Mapping[str, str]) -> date | None:
         raise _general_error() from None
 
 
-def search_users(service: UserService, params: Mapping[str, str], base: str, knobs: SearchKnobs) -> Json:
-    """``GET /users``: filter, sort, page; brief items unless ``expand=full``."""
-    limit, offset = paging(params)
+def user_query(params: Mapping[str, str]) -> UserQuery:
+    """The `UserQuery` of ``GET /users``'s ``q``, ``order_by`` and ``modify_date_from``.
+
+    Raises `UnsupportedQuery` for a ``q`` Alma cannot run, 402119 for anything else it refuses.
+    """
     q = params.get("q", "").strip()
     since = _modified_since(params)
     if q and since is not None:
         raise _general_error()  # q and modify_date_from are mutually exclusive (OAS)
+    groups = parse_query(q) if q else ()
+    order_by = params.get("order_by", "").strip().lower()
+    if order_by and order_by not in _ORDER_BY:
+        raise _general_error()
+    keys = [order_by] if order_by else ["last_name", "first_name"]
+    if order_by != "primary_id" and not q:
+        keys.append("primary_id")  # Alma adds primary_id as a tie-breaker, except for queries
+    return UserQuery(groups, tuple(keys), since)
+
+
+def search_users(service: UserService, params: Mapping[str, str], base: str, knobs: SearchKnobs) -> Json:
+    """``GET /users``: filter, sort, page; brief items unless ``expand=full``."""
+    limit, offset = paging(params)
     try:
-        groups = parse_query(q) if q else [[]]
+        query = user_query(params)
     except UnsupportedQuery:
         if knobs.unsupported_query == "-1":
             return {"total_record_count": -1}
         raise
-    order_by = params.get("order_by", "").strip().lower()
-    if order_by and order_by not in _ORDER_BY:
-        raise _general_error()
     store = service.store
-
-    @cache
-    def fees(uid: int) -> float:
-        return round(sum(float(fee.get("balance") or 0) for fee in store.items(uid, "fees") if is_unpaid_fee(fee)), 2)
-
-    # One group whose first term is an exact id: the store's index of folded ids finds the users to look at.
-    first = groups[0][0] if len(groups) == 1 and groups[0] else None
-    only = (first.field, first.value) if first and first.field in ID_FIELDS and not first.prefix else None
-    hits = [
-        row
-        for row in store.scan(only)
-        if any(all(term.matches(row, fees) for term in group) for group in groups)
-        and (since is None or date.fromisoformat(row.entry.get("modified", "1970-01-01")) >= since)
-    ]
-    keys = [order_by] if order_by else ["last_name", "first_name"]
-    if order_by != "primary_id" and not q:
-        keys.append("primary_id")  # Alma adds primary_id as a tie-breaker, except for queries
-    hits.sort(key=lambda row: row.sort_key(keys))
+    total, uids = store.search(query, limit, offset)
     full = params.get("expand", "").strip().lower() == "full"
-
-    def show(row: Row) -> Json:
-        user = row.entry["user"]
+    shown = []
+    for entry in store.get_many(uids):  # one deleted since the search (by another process) is left out
+        user = entry["user"]
         link = user_link(base, user["primary_id"])
-        return {**user, "link": link} if full else render_brief_item(user, link)
-
-    return _page("user", hits, limit, offset, knobs.overstate, show=show)
+        shown.append({**user, "link": link} if full else render_brief_item(user, link))
+    result: Json = {"user": shown} if shown else {}
+    result["total_record_count"] = total + knobs.overstate
+    return result
 
 
 def _sort_items(items: list[Json], key: str, descending: bool) -> list[Json]:

@@ -1,8 +1,8 @@
-"""What ``GET /users`` compares: each user's search fields folded (case and accents) once, when it is saved.
+"""What ``GET /users`` compares: each user's search fields, folded (case and accents).
 
-Both stores keep a `SearchCache` where they keep what ``scan()`` hands out, so a search folds only its
-query. The cache also indexes the folded primary ids and identifier values, so an exact id term
-looks its users up instead of reading every row.
+A `Row` is one user as the reference search (a scan over every user) sees it. The stores' search
+index (`_index`) is built from the same `Row`, so the two agree by construction; the property tests
+check that they return the same users in the same order.
 """
 
 from __future__ import annotations
@@ -10,12 +10,23 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from contextlib import suppress
+from functools import lru_cache
 from typing import Any
 
-from ._fields import Json, code_value
+from ._fields import Json, code_value, is_unpaid_fee
 
-__all__ = ["ID_FIELDS", "QUERY_FIELDS", "SEARCH_FIELDS", "WORD_FIELDS", "Row", "SearchCache", "digits", "fold", "words"]
+__all__ = [
+    "ID_FIELDS",
+    "QUERY_FIELDS",
+    "SEARCH_FIELDS",
+    "SORT_FIELDS",
+    "WORD_FIELDS",
+    "Row",
+    "digits",
+    "fold",
+    "unpaid_total",
+    "words",
+]
 
 SEARCH_FIELDS = (
     "primary_id",
@@ -42,9 +53,10 @@ the one more Alma documents, is computed from the fees when a search asks for it
 QUERY_FIELDS = frozenset({*SEARCH_FIELDS, "fines_fees_sum"})
 WORD_FIELDS = frozenset({"first_name", "middle_name", "last_name", "note_text", "general_info", "ALL"})
 """Fields matched word by word; the others match whole values."""
-ID_FIELDS = ("primary_id", "identifiers")  # indexed by folded value
+ID_FIELDS = ("primary_id", "identifiers")  # the fields `Store.scan(only=...)` narrows by
 SORT_FIELDS = ("last_name", "first_name", "primary_id")
 _WORD = re.compile(r"[^\W_]+")
+_REMEMBERED = 16_384  # folded strings kept: names, places and codes recur from user to user
 _CODE_FIELDS = ("job_category", "user_group", "campus_code")
 _SEGMENT_CODES = {
     "block_type": ("user_block", "block_type"),
@@ -54,8 +66,11 @@ _SEGMENT_CODES = {
 }
 
 
+@lru_cache(maxsize=_REMEMBERED)
 def fold(value: str) -> str:
     """Case- and accent-insensitive form of ``value`` (``Müller`` → ``muller``)."""
+    if value.isascii():  # the same answer, much sooner: ASCII has no accents, and casefold is lower there
+        return value.lower()
     decomposed = unicodedata.normalize("NFKD", value.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -63,6 +78,12 @@ def fold(value: str) -> str:
 def words(value: str) -> list[str]:
     """The folded words of ``value``; ``_``, ``-`` and ``'`` separate words."""
     return _WORD.findall(fold(value))
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _spelled(value: str) -> str:
+    """The folded words of ``value``, each after a NUL (see `Row.text`)."""
+    return "".join(f"\0{word}" for word in words(value))
 
 
 def digits(value: str) -> str:
@@ -123,9 +144,13 @@ def field_values(user: Json, field: str) -> list[str]:
         return [str(note.get("note_text") or "") for note in _items(user, "user_note")]
     if field == "general_info":
         return _general_info(user)
-    # ALL: words from every field, emails, the birth date and identifiers included.
+    return [*_general_info(user), *_beyond_general_info(user)]  # ALL
+
+
+def _beyond_general_info(user: Json) -> list[str]:
+    """What ``ALL`` reads besides ``general_info``: emails, identifiers and the birth date."""
     birth_date = str(user.get("birth_date") or "")[:10]
-    return [*_general_info(user), *field_values(user, "email"), *field_values(user, "identifiers"), birth_date]
+    return [*field_values(user, "email"), *field_values(user, "identifiers"), birth_date]
 
 
 class Row:
@@ -141,16 +166,24 @@ class Row:
         self._folded: dict[str, Any] = {}
         self._sort: dict[str, str] = {}
         for field in SEARCH_FIELDS:
-            with suppress(Exception):
-                self._folded[field] = self._fold(field)
+            try:
+                if field == "ALL" and "general_info" in self._folded:  # the same text, without reading it twice
+                    more = "".join(_spelled(value) for value in _beyond_general_info(entry["user"]))
+                    self._folded[field] = self._folded["general_info"] + more
+                else:
+                    self._folded[field] = self._fold(field)
+            except Exception:  # noqa: S112 - left out: see above
+                continue
         for field in SORT_FIELDS:
-            with suppress(Exception):
+            try:
                 self._sort[field] = self._sort_value(field)
+            except Exception:  # noqa: S112 - left out: see above
+                continue
 
     def _fold(self, field: str) -> tuple[str, ...] | str:
         values = field_values(self.entry["user"], field)
         if field in WORD_FIELDS:
-            return "".join(f"\0{word}" for value in values for word in words(value))
+            return "".join(_spelled(value) for value in values)
         return tuple(fold(value) for value in values if value)
 
     def _sort_value(self, field: str) -> str:
@@ -181,55 +214,9 @@ class Row:
             return tuple([self._sort_value(field) for field in fields])  # unreadable when saved: raises again
 
 
-class SearchCache:
-    """A store's rows in ``scan()`` order, with the folded primary ids and identifier values indexed.
+def unpaid_total(fees: Iterable[Json]) -> float:
+    """What a user owes: the balances of the unpaid fees (`is_unpaid_fee`), rounded to cents.
 
-    Not thread-safe: the store calls it under its own lock.
+    ``fines_fees_sum`` compares this; raises (``ValueError``, ``AttributeError``…) on a malformed fee.
     """
-
-    def __init__(self, entries: Iterable[tuple[int, Json]] = ()) -> None:
-        self._rows: dict[int, Row] = {}
-        self._ids: dict[tuple[str, str], set[int]] = {}
-        self._unindexed: set[int] = set()  # rows whose ids cannot be read: every id lookup includes them
-        for uid, entry in entries:
-            self.put(uid, entry)
-
-    def get(self, uid: int) -> Row | None:
-        """The row of ``uid``, if any."""
-        return self._rows.get(uid)
-
-    def put(self, uid: int, entry: Json) -> None:
-        """Add a row at the end, or replace one in its place."""
-        self._unindex(uid)
-        row = self._rows[uid] = Row(uid, entry)
-        try:
-            keys = [(field, value) for field in ID_FIELDS for value in row.values(field)]
-        except Exception:  # a malformed record: searches read it, and fail, as before
-            self._unindexed.add(uid)
-            return
-        for key in keys:
-            self._ids.setdefault(key, set()).add(uid)
-
-    def drop(self, uid: int) -> None:
-        """Forget ``uid`` (ignored if unknown)."""
-        self._unindex(uid)
-        self._rows.pop(uid, None)
-
-    def _unindex(self, uid: int) -> None:
-        row = self._rows.get(uid)
-        if row is None or uid in self._unindexed:
-            self._unindexed.discard(uid)
-            return
-        for key in {(field, value) for field in ID_FIELDS for value in row.values(field)}:
-            hits = self._ids[key]
-            hits.discard(uid)
-            if not hits:
-                del self._ids[key]
-
-    def rows(self, only: tuple[str, str] | None = None) -> list[Row]:
-        """Every row in order; with ``only=(field, folded value)`` (a field of `ID_FIELDS`), just the rows
-        holding that value, plus any whose ids cannot be read."""
-        if only is None:
-            return list(self._rows.values())
-        wanted = self._ids.get(only, set()) | self._unindexed
-        return [row for uid, row in self._rows.items() if uid in wanted] if wanted else []
+    return round(sum(float(fee.get("balance") or 0) for fee in fees if is_unpaid_fee(fee)), 2)

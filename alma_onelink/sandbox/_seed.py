@@ -4,23 +4,38 @@ Everything is drawn from ``random.Random`` streams seeded by ``seed``: one for t
 times of day of their timestamps. Every timestamp is an offset from midnight UTC of the ``env`` the
 sandbox passes, the day its store was first seeded (``Sandbox.seeded_on``), never the wall-clock
 time: the same seed from the same day gives the same patrons, to the millisecond.
-Generated records pass through the same rules as ``POST /users``, so they are valid Alma users.
+Generated records pass through the same rules as ``POST /users`` (`build_user`), so they are valid
+Alma users; their bodies are written as ``POST /users`` reads them (`parse_user`), so seeding skips
+that step (a test holds the two equal). Patrons are written a batch at a time (`Store.add_users`):
+100,000 take seconds.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from itertools import accumulate
+from typing import Any, Protocol
 
 from alma_onelink.models._base import dump_date
 
 from ._fields import Env, Json, make_code, stamp_seconds
-from ._records import build_user, parse_user
+from ._records import build_user
 from ._searchable import fold
-from ._store import Store, make_entry
+from ._store import Entry, Store, index_keys, make_entry
+
+_BATCH = 2000  # patrons generated, then written, per transaction
+
+
+class Numbers(Protocol):
+    """What numbers loans, requests and fees: a `Store`, or a batch's counters."""
+
+    def next_number(self, name: str) -> int:
+        """The next value of counter ``name``."""
+        ...
+
 
 FIRST_NAMES = (
     "José", "Zoë", "Chloé", "Björn", "Łukasz", "Siobhán", "Oluwaseun", "Priya", "Mohammed", "Aoife",
@@ -78,6 +93,8 @@ LOAN_PERIOD = timedelta(days=28)
 
 def _stamp(value: Any) -> datetime | None:
     """A loan's date-time as the sandbox writes it (``2018-08-14T20:00:00Z``), or ``None``."""
+    if value is None:  # "None" never parses: the same answer without a failed parse
+        return None
     try:
         return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
@@ -87,17 +104,14 @@ def _stamp(value: Any) -> datetime | None:
 def _loaned_at(env: Env, fields: Mapping[str, Any]) -> datetime:
     """When a loan began: as given, else 28 days before its due date, else 21 days before its return,
     else ten days before ``env``'s today. A loan is never due, nor returned, before it was lent."""
-    given = {key: _stamp(fields.get(key)) for key in ("loan_date", "due_date", "return_date")}
-    if given["loan_date"] is not None:
-        return given["loan_date"]
-    if given["due_date"] is not None:
-        return given["due_date"] - LOAN_PERIOD
-    if given["return_date"] is not None:
-        return given["return_date"] - timedelta(days=21)
+    for key, before in (("loan_date", timedelta(0)), ("due_date", LOAN_PERIOD), ("return_date", timedelta(days=21))):
+        given = _stamp(fields.get(key))
+        if given is not None:
+            return given - before
     return datetime.combine(env.today - timedelta(days=10), time(14, 30), tzinfo=env.now.tzinfo)
 
 
-def make_loan(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any] | None = None) -> Json:
+def make_loan(store: Numbers, env: Env, primary_id: str, fields: Mapping[str, Any] | None = None) -> Json:
     """A loan as Alma lists it; ``fields`` override the generated values (e.g. ``loan_status``).
 
     Dates not given follow from those given: a due date alone dates the loan 28 days earlier, a
@@ -131,7 +145,7 @@ def make_loan(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any]
     return loan
 
 
-def make_request(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any] | None = None) -> Json:
+def make_request(store: Numbers, env: Env, primary_id: str, fields: Mapping[str, Any] | None = None) -> Json:
     """A hold request as Alma lists it; ``fields`` override the generated values."""
     number = store.next_number("request")
     title, author, _ = BOOKS[(number + 3) % len(BOOKS)]
@@ -155,7 +169,7 @@ def make_request(store: Store, env: Env, primary_id: str, fields: Mapping[str, A
     return request
 
 
-def make_fee(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any] | None = None) -> Json:
+def make_fee(store: Numbers, env: Env, primary_id: str, fields: Mapping[str, Any] | None = None) -> Json:
     """An active overdue fine as Alma lists it; ``fields`` override (``balance``, ``status``…)."""
     number = store.next_number("fee")
     fee: Json = {
@@ -179,9 +193,12 @@ def make_fee(store: Store, env: Env, primary_id: str, fields: Mapping[str, Any] 
     return fee
 
 
+_GROUP_CODES = [code for code, _ in GROUPS]
+_GROUP_ODDS = list(accumulate(weight for _, weight in GROUPS))  # what choices(weights=) computes on each call
+
+
 def _pick_group(rng: random.Random) -> str:
-    codes = [code for code, _ in GROUPS]
-    return rng.choices(codes, weights=[weight for _, weight in GROUPS])[0]
+    return rng.choices(_GROUP_CODES, cum_weights=_GROUP_ODDS)[0]
 
 
 def patron_body(rng: random.Random, env: Env, primary_id: str, barcode: str, times: random.Random) -> Json:
@@ -234,10 +251,10 @@ def patron_body(rng: random.Random, env: Env, primary_id: str, barcode: str, tim
             {"phone_number": f"+1 919 555 {rng.randrange(100, 9999):04d}", "phone_type": ["mobile"], "preferred": True}
         ]
     if rng.random() < 0.4:
-        body["birth_date"] = (env.today - timedelta(days=rng.randrange(18 * 365, 80 * 365))).isoformat()
+        body["birth_date"] = dump_date(env.today - timedelta(days=rng.randrange(18 * 365, 80 * 365)))
     expired = rng.random() < 0.2
     days = -rng.randrange(1, 700) if expired else rng.randrange(30, 900)
-    body["expiry_date"] = (env.today + timedelta(days=days)).isoformat()
+    body["expiry_date"] = dump_date(env.today + timedelta(days=days))
     if expired and rng.random() < 0.5:
         body["status"] = "INACTIVE"
     if rng.random() < 0.15:
@@ -252,10 +269,11 @@ def patron_body(rng: random.Random, env: Env, primary_id: str, barcode: str, tim
     return body
 
 
-def _unused(store: Store, make: Any) -> str:
+def _unused(store: Store, taken: set[str], make: Callable[[], object]) -> str:
+    """A new id from ``make`` that no user holds, in the store or in ``taken`` (casefolded, not yet stored)."""
     for _ in range(1000):
         candidate = str(make())
-        if not store.lookup(candidate):
+        if candidate.casefold() not in taken and not store.lookup(candidate):
             return candidate
     raise RuntimeError("could not find an unused id; the store is unusually full")
 
@@ -264,6 +282,7 @@ def seed_patrons(store: Store, env: Env, n: int, seed: int) -> list[str]:
     """Add ``n`` generated patrons (some with loans, requests, fees; some expired); returns their primary ids.
 
     Timestamps are offsets from midnight UTC of ``env``'s date, so only the date of ``env.now`` matters.
+    Patrons are written `_BATCH` at a time, each batch in one transaction.
     """
     if n < 0:
         raise ValueError("n must be >= 0")
@@ -271,27 +290,59 @@ def seed_patrons(store: Store, env: Env, n: int, seed: int) -> list[str]:
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     times = random.Random(f"{seed}:times")  # noqa: S311 - a stream of its own: the patrons stay the same
     created: list[str] = []
-    for _ in range(n):
+    while len(created) < n:
         with store.transaction():
-            prefix = rng.choice("abcdefghjkmnprstwz") + rng.choice("abcdefghjkmnprstwz")
-            primary_id = _unused(store, lambda p=prefix: f"{p}{rng.randrange(100, 99_999)}")
-            barcode = _unused(store, lambda: f"D{rng.randrange(10**11, 10**12)}")
-            record = build_user(env, parse_user(patron_body(rng, env, primary_id, barcode, times)))
-            uid = store.save(None, make_entry(record, None, env.today))
-            _add_activity(store, env, rng, uid, primary_id, times=times)
-        created.append(primary_id)
+            batch: list[tuple[Entry, dict[str, list[Json]]]] = []
+            taken: set[str] = set()  # the ids of this batch, which the store cannot look up yet
+            numbers = _Counted(store)
+            for _ in range(min(_BATCH, n - len(created))):
+                prefix = rng.choice("abcdefghjkmnprstwz") + rng.choice("abcdefghjkmnprstwz")
+                primary_id = _unused(store, taken, lambda: f"{prefix}{rng.randrange(100, 99_999)}")  # noqa: B023 - called at once
+                barcode = _unused(store, taken, lambda: f"D{rng.randrange(10**11, 10**12)}")
+                entry = make_entry(build_user(env, patron_body(rng, env, primary_id, barcode, times)), None, env.today)
+                taken.update(key for key, _ in index_keys(entry))
+                batch.append((entry, _activity(numbers, env, rng, primary_id, times=times)))
+                created.append(primary_id)
+            numbers.settle()
+            store.add_users(batch)
     return created
 
 
-def _add_activity(
-    store: Store, env: Env, rng: random.Random, uid: int, primary_id: str, *, times: random.Random
-) -> None:
+class _Counted:
+    """The store's counters for one batch, in one transaction: each counter's first number comes from
+    the store, the rest are counted here, and `settle` moves the store's counters past them at once."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._last: dict[str, int] = {}
+        self._used: dict[str, int] = {}
+
+    def next_number(self, name: str) -> int:
+        if name in self._last:
+            self._last[name] += 1
+            self._used[name] += 1
+        else:
+            self._last[name] = self._store.next_number(name)
+            self._used[name] = 1
+        return self._last[name]
+
+    def settle(self) -> None:
+        for name, used in self._used.items():
+            if used > 1:
+                self._store.next_numbers(name, used - 1)
+
+
+def _activity(
+    store: Numbers, env: Env, rng: random.Random, primary_id: str, *, times: random.Random
+) -> dict[str, list[Json]]:
+    """A generated patron's loans, requests and fees (kind → items); numbered from the store's counters."""
+    items: dict[str, list[Json]] = {"loans": [], "requests": [], "fees": []}
     if rng.random() < 0.3:
         for _ in range(rng.randrange(1, 4)):
             due = env.now + timedelta(days=rng.randrange(-20, 40))
             loaned = due - timedelta(days=28) - _span(times, timedelta(0), timedelta(hours=10))
             loan = {"due_date": stamp_seconds(due), "loan_date": stamp_seconds(loaned)}
-            store.add_item(uid, "loans", make_loan(store, env, primary_id, loan))
+            items["loans"].append(make_loan(store, env, primary_id, loan))
     if rng.random() < 0.15:
         returned = env.now - timedelta(days=rng.randrange(30, 400))
         loaned = returned - timedelta(days=21) - _span(times, timedelta(0), timedelta(hours=10))
@@ -302,13 +353,14 @@ def _add_activity(
             "return_date": stamp_seconds(returned),
             "renewable": False,
         }
-        store.add_item(uid, "loans", make_loan(store, env, primary_id, done))
+        items["loans"].append(make_loan(store, env, primary_id, done))
     if rng.random() < 0.15:
         placed = env.now - _span(times, timedelta(minutes=5), timedelta(days=14))
         when = {"request_date": dump_date(placed.date()), "request_time": stamp_seconds(placed)}
-        store.add_item(uid, "requests", make_request(store, env, primary_id, when))
+        items["requests"].append(make_request(store, env, primary_id, when))
     if rng.random() < 0.15:
         amount = float(rng.choice((2.5, 5, 12.5, 40, 95)))
         charged = stamp_seconds(env.now - _span(times, timedelta(hours=1), timedelta(days=90)))
         fields = {"balance": amount, "original_amount": amount, "creation_time": charged, "status_time": charged}
-        store.add_item(uid, "fees", make_fee(store, env, primary_id, fields))
+        items["fees"].append(make_fee(store, env, primary_id, fields))
+    return items

@@ -1,20 +1,29 @@
-"""The SQLite store: users in a file that survives restarts, shared safely by threads and processes."""
+"""The SQLite store: users in a file that survives restarts, shared safely by threads and processes.
+
+The search index (`_index`) lives in the same file and is written in the same transactions, so every
+process on the file searches the same users. A file whose index an older version built (or none) is
+indexed again when it is opened.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from ._searchable import Row, SearchCache
-from ._store import Entry, Store, check_kind, index_keys
+from ._index import SearchIndex
+from ._query import UserQuery
+from ._store import Entry, Items, Store, check_kind, index_keys, scan_search
 
 __all__ = ["SqliteStore"]
+
+_BATCH = 1000  # users read at a time when the index is built again
+_PAGE_BYTES = 8192
+_CACHE_KIB = 32 * 1024  # SQLite's page cache: bounded, and enough for the index's hot pages at 100k users
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (uid INTEGER PRIMARY KEY, entry TEXT NOT NULL);
@@ -44,14 +53,34 @@ class SqliteStore(Store):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
-        # scan() cache; PRAGMA data_version tells when another connection (process) changed the file.
-        self._rows: SearchCache | None = None
-        self._rows_version = -1
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nesting is under our control.
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         if self.path != ":memory:":
+            # A new file only (an existing one keeps its pages): a 2 KB record per 4 KB page wastes half of it.
+            self._db.execute(f"PRAGMA page_size = {_PAGE_BYTES}")
             self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
         self._db.executescript(_SCHEMA)
+        self._search = SearchIndex(self._db)
+        if not self._search.current():
+            with self.transaction():  # another process may be building it: check again, holding the file
+                if not self._search.current():
+                    self._search.rebuild(self._indexable())
+
+    def _indexable(self) -> Iterator[tuple[int, Entry, list[dict[str, Any]]]]:
+        """Every user with its fees, read a batch at a time (memory holds a batch, never every user)."""
+        last = 0
+        while True:
+            rows = self._db.execute(
+                "SELECT u.uid, u.entry, i.data FROM users u LEFT JOIN items i ON i.uid = u.uid AND i.kind = 'fees' "
+                "WHERE u.uid > ? ORDER BY u.uid LIMIT ?",
+                (last, _BATCH),
+            ).fetchall()
+            for uid, text, fees in rows:
+                yield int(uid), json.loads(text), json.loads(fees) if fees else []
+            if len(rows) < _BATCH:
+                return
+            last = int(rows[-1][0])
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -67,7 +96,7 @@ class SqliteStore(Store):
                 self._depth -= 1
                 if outermost:
                     self._db.execute("ROLLBACK")
-                    self._rows = None
+                    self._search.invalidate()
                 raise
             self._depth -= 1
             if outermost:
@@ -78,6 +107,19 @@ class SqliteStore(Store):
         with self._lock:
             row = self._db.execute("SELECT entry FROM users WHERE uid = ?", (uid,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def get_many(self, uids: Sequence[int]) -> list[Entry]:
+        """The entries of ``uids`` that exist, in the order given, read in one statement."""
+        texts: dict[int, str] = {}
+        with self._lock:
+            for start in range(0, len(uids), _BATCH):
+                chunk = tuple(uids[start : start + _BATCH])
+                rows = self._db.execute(
+                    f"SELECT uid, entry FROM users WHERE uid IN ({', '.join('?' * len(chunk))})",  # noqa: S608
+                    chunk,
+                ).fetchall()
+                texts.update((int(uid), str(text)) for uid, text in rows)
+        return [dict(json.loads(texts[uid])) for uid in uids if uid in texts]
 
     def _lookup(self, key: str, id_type: str | None) -> list[int]:
         with self._lock:
@@ -92,26 +134,61 @@ class SqliteStore(Store):
     def save(self, uid: int | None, entry: Entry) -> int:
         """Insert or replace (see `save`)."""
         with self.transaction():
+            old = None
             if uid is None:
                 uid = self.next_number("user")
+            else:
+                old = self.get(uid)
             text = json.dumps(entry, ensure_ascii=False)
             self._db.execute("INSERT OR REPLACE INTO users (uid, entry) VALUES (?, ?)", (uid, text))
-            if self._rows is not None:
-                self._rows.put(uid, json.loads(text))
             self._db.execute("DELETE FROM ids WHERE uid = ?", (uid,))
             self._db.executemany(
                 "INSERT INTO ids (key, id_type, uid) VALUES (?, ?, ?)",
                 [(key, kind, uid) for key, kind in index_keys(entry)],
             )
+            # What was stored, not the caller's dict, which it may go on changing.
+            self._search.put(uid, json.loads(text), old=old, fees=self.items(uid, "fees"))
             return uid
+
+    def add_users(self, users: Sequence[tuple[Entry, Items]]) -> list[int]:
+        """Insert new users with their items in one transaction (see `Store.add_users`)."""
+        for _, items in users:
+            for kind in items:
+                check_kind(kind)
+        with self.transaction():
+            uids = list(self.next_numbers("user", len(users)))
+            texts = [json.dumps(entry, ensure_ascii=False) for entry, _ in users]
+            self._db.executemany("INSERT INTO users (uid, entry) VALUES (?, ?)", zip(uids, texts, strict=True))
+            self._db.executemany(
+                "INSERT INTO ids (key, id_type, uid) VALUES (?, ?, ?)",
+                [
+                    (key, kind, uid)
+                    for uid, (entry, _) in zip(uids, users, strict=True)
+                    for key, kind in index_keys(entry)
+                ],
+            )
+            self._db.executemany(
+                "INSERT INTO items (uid, kind, data) VALUES (?, ?, ?)",
+                [
+                    (uid, kind, json.dumps(listed, ensure_ascii=False))
+                    for uid, (_, items) in zip(uids, users, strict=True)
+                    for kind, listed in items.items()
+                    if listed
+                ],
+            )
+            self._search.put_many(
+                (uid, entry, list(items.get("fees") or [])) for uid, (entry, items) in zip(uids, users, strict=True)
+            )
+            return uids
 
     def delete(self, uid: int) -> None:
         """Remove the user and its items."""
         with self.transaction():
+            old = self.get(uid)
             for table in ("users", "ids", "items"):
                 self._db.execute(f"DELETE FROM {table} WHERE uid = ?", (uid,))  # noqa: S608 - fixed names
-            if self._rows is not None:
-                self._rows.drop(uid)
+            if old is not None:
+                self._search.drop(uid, old)
 
     def entries(self) -> list[tuple[int, Entry]]:
         """Every entry in insertion order."""
@@ -119,14 +196,15 @@ class SqliteStore(Store):
             rows = self._db.execute("SELECT uid, entry FROM users ORDER BY uid").fetchall()
         return [(int(uid), dict(json.loads(text))) for uid, text in rows]
 
-    def scan(self, only: tuple[str, str] | None = None) -> list[Row]:
-        """Every user in insertion order from a cache kept in step with the file: read only (see `scan`)."""
+    def search(self, query: UserQuery, limit: int, offset: int) -> tuple[int, list[int]]:
+        """The users ``query`` wants, from the index (see `Store.search`); other processes' writes count."""
         with self._lock:
             version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
-            if self._rows is None or version != self._rows_version:
-                self._rows = SearchCache(self.entries())
-                self._rows_version = version
-            return sorted(self._rows.rows(only), key=attrgetter("uid"))
+            found = self._search.search(query, limit, offset, version=version)
+            if found is not None:
+                return found
+            every = scan_search(self, query)  # a malformed record in a field the query reads
+            return len(every), every[offset : offset + limit]
 
     def count(self) -> int:
         """How many users."""
@@ -144,10 +222,10 @@ class SqliteStore(Store):
         """Replace the user's items of ``kind``."""
         check_kind(kind)
         with self.transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO items (uid, kind, data) VALUES (?, ?, ?)",
-                (uid, kind, json.dumps(items, ensure_ascii=False)),
-            )
+            text = json.dumps(items, ensure_ascii=False)
+            self._db.execute("INSERT OR REPLACE INTO items (uid, kind, data) VALUES (?, ?, ?)", (uid, kind, text))
+            if kind == "fees":
+                self._search.set_fees(uid, json.loads(text))
 
     def next_number(self, name: str) -> int:
         """Next value of counter ``name``."""
@@ -157,6 +235,19 @@ class SqliteStore(Store):
                 (name,),
             )
             return int(self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0])
+
+    def next_numbers(self, name: str, count: int) -> range:
+        """The next ``count`` values of counter ``name``, in one statement."""
+        if count <= 0:
+            return range(0)
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                (name, count),
+            )
+            last = int(self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0])
+        return range(last - count + 1, last + 1)
 
     def setting(self, name: str) -> str | None:
         """The setting ``name``, or ``None``."""
@@ -208,7 +299,7 @@ class SqliteStore(Store):
         with self.transaction():
             for table in ("users", "ids", "items", "counters", "settings"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
-            self._rows = None
+            self._search.clear()
 
     def close(self) -> None:
         """Close the database connection."""

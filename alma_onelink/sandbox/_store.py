@@ -3,26 +3,27 @@
 Both stores hold *entries*: ``{"user": <Alma user JSON>, "password": <hash or None>, "modified": <date>}``
 under an internal integer id (Alma's internal pid plays the same role), plus each user's loans, requests
 and fees. Every id a user can be looked up by (the primary id and each identifier value) is indexed
-case-insensitively, as Alma matches them. All methods are thread-safe; ``transaction()`` makes a
-check-then-write sequence atomic, across processes too for SQLite.
+case-insensitively, as Alma matches them, and so is every field a search reads (`search`, see
+`_index`). All methods are thread-safe; ``transaction()`` makes a check-then-write sequence atomic,
+across processes too for SQLite.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import cache
 from typing import Any
 
 from ._fields import Json, code_value
-from ._searchable import Row, SearchCache
+from ._query import UserQuery, scan_matches
+from ._searchable import ID_FIELDS, Row, unpaid_total
 
-__all__ = ["MemoryStore", "Store"]
+__all__ = ["Store", "scan_search"]
 
 Entry = dict[str, Any]
+Items = Mapping[str, list[dict[str, Any]]]
 ITEM_KINDS = ("loans", "requests", "fees")
 PRIMARY = "primary_id"
 
@@ -63,6 +64,10 @@ class Store(ABC):
     def get(self, uid: int) -> Entry | None:
         """A copy of the entry with internal id ``uid``, or ``None``."""
 
+    def get_many(self, uids: Sequence[int]) -> list[Entry]:
+        """Copies of the entries of ``uids`` that exist, in the order given (a page of a search)."""
+        return [entry for uid in uids if (entry := self.get(uid)) is not None]
+
     def lookup(self, value: str, id_type: str | None = None) -> list[int]:
         """Internal ids of users found by ``value`` (ignoring case), optionally only as ``id_type``.
 
@@ -90,12 +95,44 @@ class Store(ABC):
         """Every ``(uid, entry)`` in insertion order (copies)."""
 
     def scan(self, only: tuple[str, str] | None = None) -> list[Row]:
-        """Every user as a search sees it, in insertion order, possibly shared with the store's cache: read only.
+        """Every user as the reference search sees it, in insertion order: read only, and read whole.
 
         ``only=(field, folded value)``, for a field of ``ID_FIELDS``, narrows the rows to the users holding
         that primary id or identifier value (and any whose ids cannot be read).
         """
-        return SearchCache(self.entries()).rows(only)
+        rows = [Row(uid, entry) for uid, entry in self.entries()]
+        if only is None:
+            return rows
+        field, value = only
+        if field not in ID_FIELDS:
+            raise ValueError(f"only= takes one of {', '.join(ID_FIELDS)}, not {field!r}")
+        return [row for row in rows if _holds(row, field, value)]
+
+    def search(self, query: UserQuery, limit: int, offset: int) -> tuple[int, list[int]]:
+        """``(how many users match query, the internal ids from offset, at most limit)`` in query's order.
+
+        This base answers by the reference scan (`scan_search`); both stores answer from their index,
+        with the same result. Raises what reading a malformed record raises, as the scan does.
+        """
+        found = scan_search(self, query)
+        return len(found), found[offset : offset + limit]
+
+    def add_users(self, users: Sequence[tuple[Entry, Items]]) -> list[int]:
+        """Insert new users, each with its ``loans``, ``requests`` and ``fees``, in one transaction.
+
+        Returns their internal ids, in order. Raises ``ValueError`` for an unknown item kind. The
+        bulk path of seeding: the stores write a whole batch at once.
+        """
+        for _, items in users:
+            for kind in items:
+                check_kind(kind)
+        with self.transaction():
+            uids = [self.save(None, entry) for entry, _ in users]
+            for uid, (_, items) in zip(uids, users, strict=True):
+                for kind, listed in items.items():
+                    if listed:
+                        self.set_items(uid, kind, listed)
+            return uids
 
     @abstractmethod
     def count(self) -> int:
@@ -112,6 +149,12 @@ class Store(ABC):
     @abstractmethod
     def next_number(self, name: str) -> int:
         """The next value of counter ``name`` (1, 2, 3…), persisted with the data."""
+
+    def next_numbers(self, name: str, count: int) -> range:
+        """The next ``count`` values of counter ``name`` at once (``count >= 0``)."""
+        with self.transaction():
+            numbers = [self.next_number(name) for _ in range(count)]
+        return range(numbers[0], numbers[-1] + 1) if numbers else range(0)
 
     @abstractmethod
     def clear(self) -> None:
@@ -154,191 +197,21 @@ class Store(ABC):
             self.set_items(uid, kind, [*self.items(uid, kind), item])
 
 
-_MISSING = object()
+def _holds(row: Row, field: str, value: str) -> bool:
+    try:
+        return value in row.values(field)
+    except Exception:
+        return True
 
 
-class MemoryStore(Store):
-    """Everything in process memory: fast, gone when the process ends.
+def scan_search(store: Store, query: UserQuery) -> list[int]:
+    """The reference search: the internal ids ``query`` wants, in its order, by reading every user.
 
-    Entries are kept as JSON text so nobody can alias and mutate a stored record by accident. A
-    transaction keeps an undo journal, so a failure inside one leaves the store as it was.
+    Slow by design (it folds every record); it defines what the stores' indexes must answer.
     """
 
-    def __init__(self) -> None:
-        """An empty store."""
-        self._lock = threading.RLock()
-        self._journal: list[tuple[dict[Any, Any], Any, Any]] | None = None
-        self._users: dict[int, str] = {}
-        self._rows = SearchCache()  # parsed entries for scan(), so searches skip json.loads and folding
-        self._index: dict[str, set[tuple[int, str]]] = {}
-        self._items: dict[tuple[int, str], str] = {}
-        self._counters: dict[str, int] = {}
-        self._settings: dict[str, str] = {}
-        self._codes: dict[str, dict[str, str]] = {}
-        self._codes_version = 0
+    @cache
+    def fees(uid: int) -> float:
+        return unpaid_total(store.items(uid, "fees"))
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Hold the store exclusively for the block; undo its writes if it raises."""
-        with self._lock:
-            outermost = self._journal is None
-            if outermost:
-                self._journal = []
-            try:
-                yield
-            except BaseException:
-                if outermost:
-                    self._rollback()
-                raise
-            finally:
-                if outermost:
-                    self._journal = None
-
-    def _remember(self, table: dict[Any, Any], key: Any) -> None:
-        if self._journal is not None:
-            self._journal.append((table, key, table.get(key, _MISSING)))
-
-    def _rollback(self) -> None:
-        journal, self._journal = self._journal or [], None
-        touched = {key for table, key, _ in journal if table is self._users}
-        for table, key, old in reversed(journal):
-            if old is _MISSING:
-                table.pop(key, None)
-            else:
-                table[key] = old
-        for uid in touched:
-            self._cache(uid, None)  # dropped, then added again at the end of the scan order
-            if uid in self._users:
-                self._cache(uid, self._users[uid])
-
-    def _cache(self, uid: int, text: str | None) -> None:
-        """Bring the scan cache and the id index in step with ``uid``'s stored ``text`` (``None``: gone)."""
-        old = self._rows.get(uid)
-        for key, kind in index_keys(old.entry) if old is not None else []:
-            hits = self._index.get(key, set())
-            hits.discard((uid, kind))
-            if not hits:
-                self._index.pop(key, None)
-        if text is None:
-            self._rows.drop(uid)
-            return
-        entry = json.loads(text)  # a private copy: the caller may go on changing what it saved
-        self._rows.put(uid, entry)
-        for key, kind in index_keys(entry):
-            self._index.setdefault(key, set()).add((uid, kind))
-
-    def get(self, uid: int) -> Entry | None:
-        """A copy of the entry, or ``None``."""
-        with self._lock:
-            text = self._users.get(uid)
-        return None if text is None else dict(json.loads(text))
-
-    def _lookup(self, key: str, id_type: str | None) -> list[int]:
-        with self._lock:
-            hits = self._index.get(key, set())
-            return sorted({uid for uid, kind in hits if id_type is None or kind == id_type})
-
-    def save(self, uid: int | None, entry: Entry) -> int:
-        """Insert or replace (see `save`)."""
-        with self.transaction():
-            if uid is None:
-                uid = self.next_number("user")
-            self._remember(self._users, uid)
-            text = json.dumps(entry, ensure_ascii=False)
-            self._users[uid] = text
-            self._cache(uid, text)
-            return uid
-
-    def delete(self, uid: int) -> None:
-        """Remove the user and its items."""
-        with self.transaction():
-            if uid not in self._users:
-                return
-            self._remember(self._users, uid)
-            del self._users[uid]
-            self._cache(uid, None)
-            for kind in ITEM_KINDS:
-                self._remember(self._items, (uid, kind))
-                self._items.pop((uid, kind), None)
-
-    def entries(self) -> list[tuple[int, Entry]]:
-        """Every entry in insertion order."""
-        with self._lock:
-            rows = list(self._users.items())
-        return [(uid, dict(json.loads(text))) for uid, text in rows]
-
-    def scan(self, only: tuple[str, str] | None = None) -> list[Row]:
-        """Every user in insertion order, shared with the store: read only (see `scan`)."""
-        with self._lock:
-            return self._rows.rows(only)
-
-    def count(self) -> int:
-        """How many users."""
-        with self._lock:
-            return len(self._users)
-
-    def items(self, uid: int, kind: str) -> list[dict[str, Any]]:
-        """A copy of the user's items of ``kind``."""
-        check_kind(kind)
-        with self._lock:
-            text = self._items.get((uid, kind))
-        return [] if text is None else list(json.loads(text))
-
-    def set_items(self, uid: int, kind: str, items: list[dict[str, Any]]) -> None:
-        """Replace the user's items of ``kind``."""
-        check_kind(kind)
-        with self.transaction():
-            self._remember(self._items, (uid, kind))
-            self._items[(uid, kind)] = json.dumps(items, ensure_ascii=False)
-
-    def next_number(self, name: str) -> int:
-        """Next value of counter ``name``."""
-        with self.transaction():
-            self._remember(self._counters, name)
-            self._counters[name] = self._counters.get(name, 0) + 1
-            return self._counters[name]
-
-    def setting(self, name: str) -> str | None:
-        """The setting ``name``, or ``None``."""
-        with self._lock:
-            return self._settings.get(name)
-
-    def set_setting(self, name: str, value: str) -> None:
-        """Keep ``value`` as setting ``name``."""
-        with self.transaction():
-            self._remember(self._settings, name)
-            self._settings[name] = value
-
-    def codes(self) -> dict[str, dict[str, str]]:
-        """The loaded code tables (see `Store.codes`)."""
-        with self._lock:
-            return {table: dict(rows) for table, rows in self._codes.items()}
-
-    def add_codes(self, tables: Mapping[str, Mapping[str, str]]) -> None:
-        """Keep the code tables (see `Store.add_codes`)."""
-        with self._lock:
-            for table, rows in tables.items():
-                kept = self._codes.setdefault(table, {})
-                for code, desc in rows.items():
-                    for old in [k for k in kept if k.casefold() == code.casefold()]:
-                        del kept[old]
-                    kept[code] = desc
-            self._codes_version += 1
-
-    def codes_version(self) -> int:
-        """How many times code tables were added."""
-        with self._lock:
-            return self._codes_version
-
-    def clear(self) -> None:
-        """Remove every user, item, counter and setting (not undone by a failing transaction); codes stay."""
-        with self._lock:
-            self._users.clear()
-            self._rows = SearchCache()
-            self._index.clear()
-            self._items.clear()
-            self._counters.clear()
-            self._settings.clear()
-
-    def __repr__(self) -> str:
-        return f"MemoryStore(users={self.count()})"
+    return scan_matches(store.scan(), fees, query)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
-from ._fields import Env, Json, code_value
+from ._fields import Env, Json, code_value, is_unpaid_fee
 from ._http import AlmaFailure
 from ._records import build_user, check_password_rules, hash_password, parse_user, password_matches, render_view_brief
 from ._store import PRIMARY, Entry, Store, make_entry
@@ -30,11 +30,6 @@ def is_active_loan(loan: Json) -> bool:
 def is_active_request(request: Json) -> bool:
     """Whether the request is still open (not in History)."""
     return str(request.get("request_status") or "").strip().casefold() != "history"
-
-
-def is_unpaid_fee(fee: Json) -> bool:
-    """Whether money is still owed on the fee."""
-    return float(fee.get("balance") or 0) > 0 and code_value(fee.get("status")).upper() != "CLOSED"
 
 
 class UserService:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from alma_onelink import RateLimiter, TokenBucket
-from alma_onelink._ratelimit import paced_by_limiter
+from alma_onelink._ratelimit import DEFAULT_EDGE_MARGIN, paced_by_limiter
 from alma_onelink.errors import error_for_response
 from tests.client.conftest import (
     AsyncSleeps,
@@ -35,6 +35,7 @@ from tests.client.conftest import (
 from tests.virtual_time import max_in_any_window
 
 USER = user_json("jdoe")
+SPAN = 1 + DEFAULT_EDGE_MARGIN  # a send and the one 25 places later are at least this far apart
 
 
 class Advancing(Sleeps):
@@ -85,8 +86,8 @@ def test_a_quiet_limiter_lets_a_whole_window_go_at_once() -> None:
     sleeps = Advancing(clock)
     times = admit(RateLimiter(25, clock=clock), 26, sleeps)
     assert times[:25] == [1000.0] * 25
-    assert sleeps.waits == [pytest.approx(1.001)]  # the 26th waits until the first leaves the window
-    assert times[25] == pytest.approx(1001.001)
+    assert sleeps.waits == [pytest.approx(SPAN)]  # the 26th waits until the first leaves the window
+    assert times[25] == pytest.approx(1000 + SPAN)
 
 
 def test_any_one_second_window_holds_at_most_the_rate() -> None:
@@ -94,7 +95,7 @@ def test_any_one_second_window_holds_at_most_the_rate() -> None:
     times = admit(RateLimiter(25, clock=clock), 400, Advancing(clock))
     assert max_in_any_window(times) == 25
     # ...and no fewer: 400 requests in 16 windows, the first one starting at once.
-    assert times[-1] - times[0] == pytest.approx(15 * 1.001)
+    assert times[-1] - times[0] == pytest.approx(15 * SPAN)
 
 
 def test_requests_at_the_rate_never_wait() -> None:
@@ -112,7 +113,7 @@ def test_burst_one_spaces_every_request_evenly_and_never_puts_26_in_a_window() -
     times = admit(RateLimiter(25, burst=1, clock=clock), 100, Advancing(clock))
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) == pytest.approx(0.04)
-    assert max_in_any_window(times) == 25  # a closed window, too: the 26th is a millisecond later
+    assert max_in_any_window(times) == 25  # a closed window, too: the 26th is the edge margin later
 
 
 def test_a_small_burst_then_the_rest_at_the_rate() -> None:
@@ -132,7 +133,17 @@ def test_odd_rates_keep_to_the_rate_in_every_window(rate: float, per_window: int
 
 @pytest.mark.parametrize(
     "options",
-    [{"rate": 0}, {"rate": -1}, {"rate": float("nan")}, {"rate": float("inf")}, {"burst": 0.5}, {"pause": -1}],
+    [
+        {"rate": 0},
+        {"rate": -1},
+        {"rate": float("nan")},
+        {"rate": float("inf")},
+        {"burst": 0.5},
+        {"pause": -1},
+        {"edge_margin": 0},
+        {"edge_margin": 1},
+        {"edge_margin": float("nan")},
+    ],
 )
 def test_bad_settings_are_rejected(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="must be"):
@@ -144,7 +155,7 @@ def test_a_frozen_clock_never_hangs_a_waiter() -> None:
     sleeps = Sleeps()
     times = admit(RateLimiter(25, clock=FakeClock()), 60, sleeps)
     assert max_in_any_window(times) == 25
-    assert sum(sleeps.waits) == pytest.approx(2 * 1.001)
+    assert sum(sleeps.waits) == pytest.approx(2 * SPAN)
 
 
 # --- after a 429 ------------------------------------------------------------------------------------
@@ -323,7 +334,7 @@ def test_copies_and_other_clients_share_one_limiter() -> None:
     for client in (alma, alma.with_options(max_retries=0), other, alma):
         client.users.get("a")
     assert max_in_any_window(limiter.admitted) == 2
-    assert sleeps.waits == [pytest.approx(1.001)]
+    assert sleeps.waits == [pytest.approx(SPAN)]
 
 
 def test_rate_limit_none_never_waits() -> None:
@@ -376,7 +387,7 @@ async def test_async_tasks_share_one_window() -> None:
     users = await asyncio.gather(*(alma.users.get(f"u{i}") for i in range(120)))
     assert len(users) == len(script.requests) == 120
     assert max_in_any_window(limiter.admitted) == 25
-    assert max(limiter.admitted) - min(limiter.admitted) == pytest.approx(4 * 1.001)  # 5 windows, no slack
+    assert max(limiter.admitted) - min(limiter.admitted) == pytest.approx(4 * SPAN)  # 5 windows, no slack
     await alma.close()
 
 

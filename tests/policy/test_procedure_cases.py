@@ -240,6 +240,7 @@ SHOWN: dict[Outcome, set[str]] = {
     Outcome.ALREADY_REGISTERED: {"outside_durham"},
     Outcome.BLOCKED: {"outside_durham", "recent_alum"},
     Outcome.FAILED: {"outside_durham", "identifier_in_use"},
+    Outcome.DEFERRED: {"outside_durham"},  # not started: only what concerns every outcome
 }
 
 

@@ -2,9 +2,10 @@
 
 almapy, almaapitk, almapiwrapper and almapipy each run their basic operations (get users, walk a
 two-page search, create a user, ids with ``#``/``/``/``?``/space/accents, a missing user) through
-their own driver in ``bench/peer_drivers/``, in their own virtual environment, set up by
-``bench/peers.py`` (``.bench-venvs/``, pinned versions; created on first use, which needs the package
-index). The sandbox is served over real HTTP on 127.0.0.1 and a free port, with Alma's 25/s threshold.
+their own driver in ``bench/peer_drivers/``, in their own virtual environment, set up as
+``bench/peers.py`` sets it up (``.bench-venvs/``, the pinned release and what it imports without
+declaring it, both from ``bench/peer_drivers/peers.toml``; created on first use, which needs the
+package index). The sandbox is served over real HTTP on 127.0.0.1 and a free port, with Alma's 25/s threshold.
 
 Marked ``peers``: ``make test-peers`` runs it (``pytest -m peers``); a plain ``pytest`` skips it.
 """
@@ -17,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,8 @@ from alma_onelink.sandbox import Faults, Sandbox
 pytestmark = pytest.mark.peers
 
 ROOT = Path(__file__).resolve().parents[2]
-PEERS = ("almapy", "almaapitk", "almapiwrapper", "almapipy")
+with (ROOT / "bench" / "peer_drivers" / "peers.toml").open("rb") as _peers:
+    PEERS = tuple(tomllib.load(_peers))  # almapy, almaapitk, almapiwrapper, almapipy
 SCENARIOS = ("get", "walk", "create", "ids", "key")
 USERS = 150  # two pages of 100: the walk pages
 QUERY = "primary_id~*"
@@ -91,19 +94,13 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
         sandbox.close()
 
 
-# What a peer imports but does not declare (PEERS.md): installed into its venv when missing.
-UNDECLARED = {"almapiwrapper": ("almapiwrapper.users", ["requests", "lxml", "pandas", "openpyxl"])}
-
-
 def _python(served: Served, name: str) -> tuple[Any, str]:
+    """The peer and its environment's Python, as the bench makes it (``bench/peer_drivers/peers.toml``:
+    the pinned release and what it imports without declaring it)."""
     [client] = [client for client in served.bench.CLIENTS if client.name == name]
     python, why = served.bench.prepare(client, timeout=300)
     if python is None:
         pytest.skip(f"{name}: {why}")
-    if name in UNDECLARED:
-        module, packages = UNDECLARED[name]
-        if subprocess.run([python, "-c", f"import {module}"], capture_output=True, check=False).returncode:
-            subprocess.run([python, "-m", "pip", "install", "--quiet", *packages], check=True, timeout=600)
     return client, str(python)
 
 

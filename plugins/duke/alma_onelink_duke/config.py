@@ -43,6 +43,7 @@ __all__ = [
     "span",
     "LINK_KEYS",
     "AffiliationConfig",
+    "AlmaSettings",
     "DukeConfig",
     "DukeConfigError",
     "Institution",
@@ -209,15 +210,23 @@ class Rules(_Settings):
     netid_wait_months: int = Field(default=12, ge=0)
 
 
+class AlmaSettings(_Settings):
+    """What the institution's Alma accepts, where Alma's documentation leaves it open."""
+
+    search_with_or: bool = Field(default=False, strict=True)
+    """Alma answers ``q=email~X OR last_name~B AND first_name~A`` with the users of both conditions."""
+
+
 RuleName = Literal["expiry_months", "purge_after_months", "netid_wait_months"]
 """The settings an affiliation may set and ``[rules]`` gives a default for."""
 
 
 class DukeConfig(_Settings):
-    """The whole configuration: codes, default rules, links and the affiliations offered."""
+    """The whole configuration: codes, default rules, what Alma accepts, links and the affiliations offered."""
 
     codes: Codes = Codes()
     rules: Rules = Rules()
+    alma: AlmaSettings = AlmaSettings()
     links: dict[str, Annotated[str, AfterValidator(_link)]] = Field(default_factory=dict)
     affiliations: dict[str, AffiliationConfig]
     _offered: tuple[Affiliation, ...] = PrivateAttr(default=())

@@ -95,6 +95,11 @@ class DukePolicy:
         return "America/New_York"
 
     @hookimpl
+    def alma_onelink_search_with_or(self) -> bool:
+        """``[alma] search_with_or`` of the settings (``false`` as shipped)."""
+        return self.config.alma.search_with_or
+
+    @hookimpl
     def alma_onelink_links(self) -> dict[str, str]:
         """The OneLink pages of the procedure, and My Account once it is configured."""
         return {key: url for key, url in self.config.links.items() if url}

@@ -182,6 +182,8 @@ def test_expiry_on_a_month_day(tmp_path: Path) -> None:
          "affiliations.alumni.purge_after_months: must be a number of months"),
         ("[affiliations.friends]\nminimum_gift = -1\n", "affiliations.friends.minimum_gift"),
         ("[affiliations.former_affiliate.patron_type_by_role]\ndean = 'PT_DEAN'\n", "patron_type_by_role.dean"),
+        ("[alma]\nsearch_with_or = 'yes'\n", "alma.search_with_or: Input should be a valid boolean"),
+        ("[alma]\nsearch_with_ors = true\n", "alma.search_with_ors: Extra inputs are not permitted"),
     ],
 )  # fmt: skip
 def test_bad_settings_name_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -190,6 +192,15 @@ def test_bad_settings_name_the_file_and_the_key(tmp_path: Path, text: str, messa
         load_config(path)
     assert str(caught.value).startswith(f"The Duke policy settings in {path} (merged over duke.toml) are invalid: ")
     assert message in str(caught.value)
+
+
+def test_searching_with_or_is_off_as_shipped_and_a_site_file_turns_it_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_config().alma.search_with_or is False
+    assert load_policy("duke").search_with_or is False
+    monkeypatch.setenv(CONFIG_ENV, str(write(tmp_path, "[alma]\nsearch_with_or = true\n")))
+    assert load_policy("duke").search_with_or is True
 
 
 def test_a_blank_link_means_not_configured(tmp_path: Path) -> None:

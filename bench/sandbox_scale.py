@@ -1,0 +1,193 @@
+"""The sandbox at 1k, 10k and 100k users: seeding, a 100-user page, a walk over every page, memory.
+
+All figures come from one run, against the SQLite store (what ``alma-onelink sandbox serve`` keeps)
+through the in-process transport, so they are the sandbox's own work (no network):
+
+* **seed** — ``Sandbox.seed(n)``: realistic patrons through Alma's rules, written a batch at a time.
+* **page** — one ``GET /users?limit=100`` with a write just before it, so nothing a previous search
+  kept helps (the median of several): every user (no ``q``), a selective ``q`` and a broad one. The
+  figure of merit is the ratio 100k / 1k, target ≤ 5 (the scan it replaces grew with the users).
+* **walk** — every page of a search, one after another, per user read: 100k against 10k, target ≈ 1
+  (linear: each page costs the same wherever it is).
+* **memory** — the peak of Python's allocations (tracemalloc) while walking every page (the request
+  log, one entry per request, emptied as it goes), and the process's peak resident size (which
+  includes seeding and SQLite's page cache, capped at 32 MB).
+
+Run: ``.venv/bin/python bench/sandbox_scale.py`` (a few minutes) or ``--quick`` (1k and 10k only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import httpx
+
+from alma_onelink.sandbox import Sandbox
+
+PAGE = 100
+ROUNDS = 9
+WALK_ROUNDS = 3
+QUERIES = {
+    "every user (no q)": None,
+    "q=last_name~s (~15%, together in the order)": "last_name~s",
+    "q=user_group~UNDERGRAD (~30%, spread out)": "user_group~UNDERGRAD",
+}
+WALKS = {"every user (no q)": None, "q=user_group~UNDERGRAD": "user_group~UNDERGRAD"}
+PAGE_TARGET = 5.0
+WALK_TARGET = 1.5
+
+
+class Scale:
+    """One sandbox of ``users`` seeded patrons in a SQLite file, and a client on it."""
+
+    def __init__(self, users: int, folder: Path) -> None:
+        self.users = users
+        self.path = folder / f"sandbox-{users}.sqlite3"
+        self.sandbox = Sandbox(seed=1, db_path=self.path, per_second_limit=None, daily_quota=10**9)
+        started = time.perf_counter()
+        self.sandbox.seed(users, seed=1)
+        self.seed_seconds = time.perf_counter() - started
+        self.client = httpx.Client(
+            transport=self.sandbox.transport(),
+            base_url=self.sandbox.base_url + "/almaws/v1",
+            headers={"Accept": "application/json", "Authorization": f"apikey {self.sandbox.api_key}"},
+        )
+
+    def page(self, q: str | None, offset: int = 0) -> dict[str, object]:
+        params: dict[str, str | int] = {"limit": PAGE, "offset": offset}
+        if q:
+            params["q"] = q
+        response = self.client.get("/users", params=params)
+        response.raise_for_status()
+        body: dict[str, object] = response.json()
+        return body
+
+    def touch(self) -> None:
+        """A write that changes no search result but drops everything searches kept."""
+        store = self.sandbox.store
+        store.set_items(1, "fees", store.items(1, "fees"))  # user 1: the first seeded, in a new file
+
+    def cold_page(self, q: str | None) -> float:
+        """Seconds for one page of ``q``, right after a write."""
+        self.touch()
+        started = time.perf_counter()
+        self.page(q)
+        return time.perf_counter() - started
+
+    def walk(self, q: str | None, *, log: bool = True) -> tuple[float, int]:
+        """Seconds to read every page of ``q`` in order, and how many users that was.
+
+        ``log=False`` empties the request log after each page (it keeps one entry per request).
+        """
+        self.touch()
+        started = time.perf_counter()
+        offset, total = 0, 1
+        while offset < total:
+            body = self.page(q, offset)
+            total = int(body["total_record_count"])  # type: ignore[call-overload]
+            offset += PAGE
+            if not log:
+                self.sandbox.clear_log()
+        return time.perf_counter() - started, total
+
+    def walk_per_user(self, q: str | None) -> float:
+        seconds, read = self.walk(q)
+        return seconds / max(read, 1)
+
+    def walk_peak_mb(self, q: str | None) -> float:
+        tracemalloc.start()
+        try:
+            self.walk(q, log=False)
+            return tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+
+    def close(self) -> None:
+        self.client.close()
+        self.sandbox.close()
+
+
+def _ratio(value: float, base: float) -> float:
+    return value / base if base else float("inf")
+
+
+def _interleaved(scales: list[Scale], measure: Callable[[Scale], float], rounds: int) -> list[float]:
+    """The median of ``rounds`` measurements per scale, taken in turns, so a busy moment hits every scale alike."""
+    samples: list[list[float]] = [[] for _ in scales]
+    for _ in range(rounds):
+        for samples_of, scale in zip(samples, scales, strict=True):
+            samples_of.append(measure(scale))
+    return [statistics.median(taken) for taken in samples]
+
+
+def _row(label: str, values: list[float], *, fmt: str, ratio: float, target: float, sign: str) -> bool:
+    met = ratio <= target
+    cells = " ".join(f"{v:>10{fmt}}" for v in values)
+    print(f"  {label:44} {cells} {ratio:9.2f}  {'ok' if met else 'MISS'} ({sign} {target:g})")
+    return met
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="1k and 10k users only (about half a minute)")
+    args = parser.parse_args()
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    print(
+        f"sandbox scale: SQLite store, in-process transport; Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, {platform.machine()}"
+    )
+    met = True
+    with tempfile.TemporaryDirectory(prefix="sandbox-scale-") as folder:
+        scales: list[Scale] = []
+        try:
+            for users in sizes:
+                scales.append(Scale(users, Path(folder)))
+                print(f"  seeded {users:>7,} users in {scales[-1].seed_seconds:6.1f} s", flush=True)
+            names = " ".join(f"{scale.users:>10,}" for scale in scales)
+            small, large = scales[0], scales[-1]
+            print(f"\nseed, µs per user\n  {'':44} {names}  {large.users // 1000}k/{small.users // 1000}k")
+            per_user = [scale.seed_seconds / scale.users * 1e6 for scale in scales]
+            print(
+                f"  {'Sandbox.seed(n)':44} "
+                + " ".join(f"{v:10.0f}" for v in per_user)
+                + f" {per_user[-1] / per_user[0]:9.2f}"
+            )
+            print(f"\n100-user page, ms (first after a write, median of {ROUNDS}, sizes in turn)")
+            print(f"  {'':44} {names}  {large.users // 1000}k/{small.users // 1000}k")
+            for label, q in QUERIES.items():
+                times = [1000 * t for t in _interleaved(scales, partial(Scale.cold_page, q=q), ROUNDS)]
+                met &= _row(label, times, fmt=".1f", ratio=_ratio(times[-1], times[0]), target=PAGE_TARGET, sign="≤")
+            walkers = scales[-2:]
+            print(f"\nwalk over every page, µs per user read (median of {WALK_ROUNDS}, sizes in turn)")
+            print(f"  {'':44} " + " ".join(f"{s.users:>10,}" for s in walkers) + f"  {walkers[1].users // 1000}k/"
+                  f"{walkers[0].users // 1000}k")  # fmt: skip
+            for label, q in WALKS.items():
+                per = [1e6 * t for t in _interleaved(walkers, partial(Scale.walk_per_user, q=q), WALK_ROUNDS)]
+                met &= _row(label, per, fmt=".0f", ratio=_ratio(per[1], per[0]), target=WALK_TARGET, sign="≈ 1, ≤")
+            print("\nmemory while walking every page (Python's peak, tracemalloc, request log emptied), MB")
+            for label, q in WALKS.items():
+                peaks = [scale.walk_peak_mb(q) for scale in walkers]
+                print(f"  {label:44} " + " ".join(f"{v:10.1f}" for v in peaks) + f" {_ratio(peaks[1], peaks[0]):9.2f}")
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+            size = large.path.stat().st_size / 2**20
+            print(f"\nprocess peak RSS {rss:.0f} MB (seeding included); {large.users:,}-user file {size:.0f} MB")
+        finally:
+            for scale in scales:
+                scale.close()
+    print("\nall targets met" if met else "\na target was missed (MISS above)")
+    sys.exit(0 if met else 1)
+
+
+if __name__ == "__main__":
+    main()
