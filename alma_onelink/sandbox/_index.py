@@ -20,6 +20,10 @@ recently used dropped first) until the next write by any process.
 
 A query that reads a field some record cannot be read in is answered by the reference scan
 (`scan_matches`), which fails on that record exactly as it always has.
+
+New users in bulk (`put_many`, seeding) have their terms staged in a temporary table and moved into
+``search_terms`` in key order by SQLite, at the end of a `loading` block; an empty index also builds
+``search_rows``' indexes at that end, once, instead of row by row.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._bulk import deferred_indexes, insert_rows
 from ._fields import Json
 from ._plan import COLUMNS, ORDER_INDEXES, ORDER_SCHEMA, matching, touched
 from ._query import UserQuery
@@ -52,6 +57,7 @@ CREATE TABLE IF NOT EXISTS search_unreadable (field TEXT NOT NULL, uid INTEGER N
 """
 
 _TABLES = ("search_terms", "search_rows", "search_unreadable")
+_STAGED = "temp.search_staged"  # terms of users added in bulk, moved into search_terms in key order
 _KEPT_RESULTS = 8  # queries whose matches are kept for paging
 _KEPT_CURSORS = 4096  # page ends kept per walk
 _SORTED_AT_ONCE = 2000  # a result this small is sorted whole; a larger one is walked in its order's index
@@ -107,6 +113,7 @@ class SearchIndex:
         self._kept: OrderedDict[tuple[Any, ...], _Found] = OrderedDict()
         self._listings: dict[tuple[str, ...], _Cursors] = {}
         self._made = 0  # temporary tables made, for their names
+        self._loading = False  # inside `loading`: staged terms wait for its end
 
     # --- keeping it in step ----------------------------------------------------------------------
 
@@ -143,23 +150,51 @@ class SearchIndex:
         self._changed()
 
     def put_many(self, users: Iterable[tuple[int, Json, list[Json]]]) -> None:
-        """Index new users (``(uid, entry, fees)``, none of them indexed yet) in one go."""
-        terms: list[tuple[int, bytes, int]] = []
-        rows: list[tuple[Any, ...]] = []
-        unreadable: list[tuple[str, int]] = []
-        for uid, entry, fees in users:
-            new = index_entry(entry, fees)
-            terms.extend((*t, uid) for t in new.terms)
-            rows.append((uid, *(new.sort or (None, None, None)), new.modified, new.fees))
-            unreadable.extend((field, uid) for field in new.unreadable)
-        terms.sort()  # in key order, SQLite appends to its b-tree instead of jumping about it
-        with self._batch():
-            self._db.executemany("INSERT OR IGNORE INTO search_terms (field, token, uid) VALUES (?, ?, ?)", terms)
+        """Index new users (``(uid, entry, fees)``, none of them indexed yet) in one go.
+
+        Inside `loading`, their terms reach ``search_terms`` at the block's end; else before this returns.
+        """
+        with self.loading():
+            terms: list[tuple[int, bytes, int]] = []
+            rows: list[tuple[Any, ...]] = []
+            unreadable: list[tuple[str, int]] = []
+            for uid, entry, fees in users:
+                new = index_entry(entry, fees)
+                terms += [(field, token, uid) for field, token in new.terms]
+                rows.append((uid, *(new.sort or (None, None, None)), new.modified, new.fees))
+                unreadable += [(field, uid) for field in new.unreadable]
+            insert_rows(self._db, f"{_STAGED} (field, token, uid)", terms)
             self._db.executemany(
                 "INSERT OR REPLACE INTO search_rows (uid, last, first, pid, modified, fees) VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
             self._db.executemany("INSERT OR IGNORE INTO search_unreadable (field, uid) VALUES (?, ?)", unreadable)
+        self._changed()
+
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """A block in which `put_many` stages terms: SQLite sorts them into ``search_terms`` at its end.
+
+        If ``search_rows`` is empty when the block starts, its indexes are dropped and built again at
+        the end, from the sorted rows. The block is one transaction (the caller's, if one is open): an
+        error in it rolls every write back, the dropped indexes included. Nested blocks are one.
+        """
+        if self._loading:
+            yield
+            return
+        with self._batch():
+            self._db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGED.split('.')[1]} (field, token, uid)")
+            self._loading = True
+            try:
+                with deferred_indexes(self._db, "search_rows"):
+                    yield
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO search_terms (field, token, uid) "  # noqa: S608 - fixed names
+                        f"SELECT field, token, uid FROM {_STAGED} ORDER BY field, token, uid"
+                    )
+            finally:
+                self._loading = False
+                self._db.execute(f"DROP TABLE IF EXISTS {_STAGED}")
         self._changed()
 
     def set_fees(self, uid: int, fees: Iterable[Json]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ._index import SearchIndex
 from ._query import UserQuery
-from ._store import Entry, Items, Store, check_kind, index_keys, scan_search
+from ._store import Entry, Items, Store, check_kind, dump, index_keys, scan_search
 
 __all__ = ["MemoryStore"]
 
@@ -123,16 +123,22 @@ class MemoryStore(Store):
             indexed = []
             for uid, (entry, items) in zip(uids, users, strict=True):
                 self._remember(self._users, uid)
-                text = json.dumps(entry, ensure_ascii=False)
-                self._users[uid] = text
-                self._index_ids(uid, None, text)
+                self._users[uid] = dump(entry)
+                for key, kind in index_keys(entry):
+                    self._ids.setdefault(key, set()).add((uid, kind))
                 for kind, listed in items.items():
                     if listed:
                         self._remember(self._items, (uid, kind))
-                        self._items[(uid, kind)] = json.dumps(listed, ensure_ascii=False)
+                        self._items[(uid, kind)] = dump(listed)
                 indexed.append((uid, entry, list(items.get("fees") or [])))
             self._search.put_many(indexed)
             return uids
+
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """One transaction for many `add_users`: the search index is built at its end (see `Store.loading`)."""
+        with self.transaction(), self._search.loading():
+            yield
 
     def delete(self, uid: int) -> None:
         """Remove the user and its items."""

@@ -27,7 +27,7 @@ from ._handler import Handler, KeyRing
 from ._http import SandboxRequest, SandboxResponse
 from ._log import LogEntry, RequestLog
 from ._memory import MemoryStore
-from ._seed import seed_patrons
+from ._seeding import seed_patrons
 from ._sqlite import SqliteStore
 from ._store import Store
 from ._transport import async_transport, sync_transport
@@ -249,8 +249,9 @@ class Sandbox:
 
         Without ``seed``, each call draws a new deterministic batch from the sandbox's seed. Every
         timestamp is an offset from midnight UTC of `seeded_on`, the day the store was first seeded,
-        so nothing depends on the time of day, and a store's seed data never moves. Patrons are
-        written 2,000 at a time, each batch in one transaction (the same patrons as one at a time).
+        so nothing depends on the time of day, and a store's seed data never moves. The patrons are
+        written in one transaction and indexed at its end (the same records, ids and search index as
+        one at a time), in time that grows linearly with n.
         """
         if seed is None:
             self._seed_calls += 1

@@ -6,14 +6,13 @@ sandbox passes, the day its store was first seeded (``Sandbox.seeded_on``), neve
 time: the same seed from the same day gives the same patrons, to the millisecond.
 Generated records pass through the same rules as ``POST /users`` (`build_user`), so they are valid
 Alma users; their bodies are written as ``POST /users`` reads them (`parse_user`), so seeding skips
-that step (a test holds the two equal). Patrons are written a batch at a time (`Store.add_users`):
-100,000 take seconds.
+that step (a test holds the two equal). `seed_patrons` (in `_seeding`) writes many at once.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from itertools import accumulate
@@ -22,11 +21,7 @@ from typing import Any, Protocol
 from alma_onelink.models._base import dump_date
 
 from ._fields import Env, Json, make_code, stamp_seconds
-from ._records import build_user
 from ._searchable import fold
-from ._store import Entry, Store, index_keys, make_entry
-
-_BATCH = 2000  # patrons generated, then written, per transaction
 
 
 class Numbers(Protocol):
@@ -117,9 +112,13 @@ def make_loan(store: Numbers, env: Env, primary_id: str, fields: Mapping[str, An
     Dates not given follow from those given: a due date alone dates the loan 28 days earlier, a
     return date alone 21 days earlier, and the due date is 28 days after the loan date.
     """
+    return _loan(store, env, primary_id, _loaned_at(env, fields or {}), fields)
+
+
+def _loan(store: Numbers, env: Env, primary_id: str, loaned: datetime, fields: Mapping[str, Any] | None) -> Json:
+    """`make_loan` with the moment it was lent already known (seeding knows it: no date read back)."""
     number = store.next_number("loan")
     title, author, year = BOOKS[number % len(BOOKS)]
-    loaned = _loaned_at(env, fields or {})
     loan: Json = {
         "loan_id": str(7_329_587_120_002_204 + number),
         "user_id": primary_id,
@@ -269,70 +268,7 @@ def patron_body(rng: random.Random, env: Env, primary_id: str, barcode: str, tim
     return body
 
 
-def _unused(store: Store, taken: set[str], make: Callable[[], object]) -> str:
-    """A new id from ``make`` that no user holds, in the store or in ``taken`` (casefolded, not yet stored)."""
-    for _ in range(1000):
-        candidate = str(make())
-        if candidate.casefold() not in taken and not store.lookup(candidate):
-            return candidate
-    raise RuntimeError("could not find an unused id; the store is unusually full")
-
-
-def seed_patrons(store: Store, env: Env, n: int, seed: int) -> list[str]:
-    """Add ``n`` generated patrons (some with loans, requests, fees; some expired); returns their primary ids.
-
-    Timestamps are offsets from midnight UTC of ``env``'s date, so only the date of ``env.now`` matters.
-    Patrons are written `_BATCH` at a time, each batch in one transaction.
-    """
-    if n < 0:
-        raise ValueError("n must be >= 0")
-    env = at_midnight(env)
-    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
-    times = random.Random(f"{seed}:times")  # noqa: S311 - a stream of its own: the patrons stay the same
-    created: list[str] = []
-    while len(created) < n:
-        with store.transaction():
-            batch: list[tuple[Entry, dict[str, list[Json]]]] = []
-            taken: set[str] = set()  # the ids of this batch, which the store cannot look up yet
-            numbers = _Counted(store)
-            for _ in range(min(_BATCH, n - len(created))):
-                prefix = rng.choice("abcdefghjkmnprstwz") + rng.choice("abcdefghjkmnprstwz")
-                primary_id = _unused(store, taken, lambda: f"{prefix}{rng.randrange(100, 99_999)}")  # noqa: B023 - called at once
-                barcode = _unused(store, taken, lambda: f"D{rng.randrange(10**11, 10**12)}")
-                entry = make_entry(build_user(env, patron_body(rng, env, primary_id, barcode, times)), None, env.today)
-                taken.update(key for key, _ in index_keys(entry))
-                batch.append((entry, _activity(numbers, env, rng, primary_id, times=times)))
-                created.append(primary_id)
-            numbers.settle()
-            store.add_users(batch)
-    return created
-
-
-class _Counted:
-    """The store's counters for one batch, in one transaction: each counter's first number comes from
-    the store, the rest are counted here, and `settle` moves the store's counters past them at once."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._last: dict[str, int] = {}
-        self._used: dict[str, int] = {}
-
-    def next_number(self, name: str) -> int:
-        if name in self._last:
-            self._last[name] += 1
-            self._used[name] += 1
-        else:
-            self._last[name] = self._store.next_number(name)
-            self._used[name] = 1
-        return self._last[name]
-
-    def settle(self) -> None:
-        for name, used in self._used.items():
-            if used > 1:
-                self._store.next_numbers(name, used - 1)
-
-
-def _activity(
+def patron_activity(
     store: Numbers, env: Env, rng: random.Random, primary_id: str, *, times: random.Random
 ) -> dict[str, list[Json]]:
     """A generated patron's loans, requests and fees (kind → items); numbered from the store's counters."""
@@ -342,7 +278,7 @@ def _activity(
             due = env.now + timedelta(days=rng.randrange(-20, 40))
             loaned = due - timedelta(days=28) - _span(times, timedelta(0), timedelta(hours=10))
             loan = {"due_date": stamp_seconds(due), "loan_date": stamp_seconds(loaned)}
-            items["loans"].append(make_loan(store, env, primary_id, loan))
+            items["loans"].append(_loan(store, env, primary_id, loaned, loan))
     if rng.random() < 0.15:
         returned = env.now - timedelta(days=rng.randrange(30, 400))
         loaned = returned - timedelta(days=21) - _span(times, timedelta(0), timedelta(hours=10))
@@ -353,7 +289,7 @@ def _activity(
             "return_date": stamp_seconds(returned),
             "renewable": False,
         }
-        items["loans"].append(make_loan(store, env, primary_id, done))
+        items["loans"].append(_loan(store, env, primary_id, loaned, done))
     if rng.random() < 0.15:
         placed = env.now - _span(times, timedelta(minutes=5), timedelta(days=14))
         when = {"request_date": dump_date(placed.date()), "request_time": stamp_seconds(placed)}

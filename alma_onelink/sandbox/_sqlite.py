@@ -11,18 +11,20 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from ._bulk import deferred_indexes, insert_rows
 from ._index import SearchIndex
 from ._query import UserQuery
-from ._store import Entry, Items, Store, check_kind, index_keys, scan_search
+from ._store import Entry, Items, Store, check_kind, dump, index_keys, scan_search
 
 __all__ = ["SqliteStore"]
 
 _BATCH = 1000  # users read at a time when the index is built again
 _PAGE_BYTES = 8192
+_WAIT_MS = 30_000  # how long a write waits for another process's transaction to end
 _CACHE_KIB = 32 * 1024  # SQLite's page cache: bounded, and enough for the index's hot pages at 100k users
 
 _SCHEMA = """
@@ -53,8 +55,9 @@ class SqliteStore(Store):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
+        self._loading = False
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nesting is under our control.
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=_WAIT_MS / 1000)
         if self.path != ":memory:":
             # A new file only (an existing one keeps its pages): a 2 KB record per 4 KB page wastes half of it.
             self._db.execute(f"PRAGMA page_size = {_PAGE_BYTES}")
@@ -157,20 +160,22 @@ class SqliteStore(Store):
                 check_kind(kind)
         with self.transaction():
             uids = list(self.next_numbers("user", len(users)))
-            texts = [json.dumps(entry, ensure_ascii=False) for entry, _ in users]
-            self._db.executemany("INSERT INTO users (uid, entry) VALUES (?, ?)", zip(uids, texts, strict=True))
-            self._db.executemany(
-                "INSERT INTO ids (key, id_type, uid) VALUES (?, ?, ?)",
+            texts = [(uid, dump(entry)) for uid, (entry, _) in zip(uids, users, strict=True)]
+            insert_rows(self._db, "users (uid, entry)", texts)
+            insert_rows(
+                self._db,
+                "ids (key, id_type, uid)",
                 [
                     (key, kind, uid)
                     for uid, (entry, _) in zip(uids, users, strict=True)
                     for key, kind in index_keys(entry)
                 ],
             )
-            self._db.executemany(
-                "INSERT INTO items (uid, kind, data) VALUES (?, ?, ?)",
+            insert_rows(
+                self._db,
+                "items (uid, kind, data)",
                 [
-                    (uid, kind, json.dumps(listed, ensure_ascii=False))
+                    (uid, kind, dump(listed))
                     for uid, (_, items) in zip(uids, users, strict=True)
                     for kind, listed in items.items()
                     if listed
@@ -180,6 +185,41 @@ class SqliteStore(Store):
                 (uid, entry, list(items.get("fees") or [])) for uid, (entry, items) in zip(uids, users, strict=True)
             )
             return uids
+
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """One transaction for many `add_users`: indexes are built at its end (see `Store.loading`).
+
+        The id and search indexes of an empty store are dropped for the block and built once at its
+        end, from sorted keys; new users' search terms are sorted into the index at its end. Other
+        processes read the file as it was until the block ends. The write-ahead log the block grew is
+        emptied after it (unless another process is reading).
+        """
+        with self._lock:
+            if self._loading:  # a block inside another is part of it
+                yield
+                return
+            outermost = not self._depth
+            with self.transaction(), ExitStack() as later:
+                self._loading = True
+                later.callback(setattr, self, "_loading", False)
+                if not self.count():  # else a seed looks ids up: they stay indexed
+                    later.enter_context(deferred_indexes(self._db, "ids"))
+                later.enter_context(self._search.loading())
+                yield
+            if outermost and self.path != ":memory:":
+                self._empty_log()
+
+    def _empty_log(self) -> None:
+        """Copy the write-ahead log into the file and empty it, if nobody is reading: never waits, never raises
+        (what was written is written; a log left as it is is emptied by a later checkpoint)."""
+        self._db.execute("PRAGMA busy_timeout = 0")
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {_WAIT_MS}")
 
     def delete(self, uid: int) -> None:
         """Remove the user and its items."""

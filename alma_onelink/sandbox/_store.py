@@ -10,8 +10,10 @@ across processes too for SQLite.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from typing import Any
@@ -26,6 +28,12 @@ Entry = dict[str, Any]
 Items = Mapping[str, list[dict[str, Any]]]
 ITEM_KINDS = ("loans", "requests", "fees")
 PRIMARY = "primary_id"
+
+
+dump = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+"""An entry or item list as the stores keep it: JSON text, non-ASCII as is (what ``json.dumps`` writes).
+
+Raises ``TypeError`` for what JSON cannot hold, ``RecursionError`` for a value that contains itself."""
 
 
 def make_entry(record: Json, password_hash: str | None, today: date) -> Entry:
@@ -133,6 +141,16 @@ class Store(ABC):
                     if listed:
                         self.set_items(uid, kind, listed)
             return uids
+
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """One transaction for many `add_users` calls (seeding): the stores index the users at its end.
+
+        Nothing the block writes is searchable before the block ends; an error in it writes nothing.
+        This base is a plain `transaction`.
+        """
+        with self.transaction():
+            yield
 
     @abstractmethod
     def count(self) -> int:

@@ -1,8 +1,9 @@
 """What the search index holds for one user: its folded words and values, sort keys, day and fees.
 
-Everything comes from the `Row` the reference search reads, so the index and the scan agree by
-construction: a term matches a user exactly when the index holds a token that the term's value
-equals or starts (`Term.matches`, read token by token).
+Everything is read as the `Row` of the reference search reads it (`read_fields`: the same
+`field_values`, folded the same way), so the index and the scan agree: a term matches a user exactly
+when the index holds a token that the term's value equals or starts (`Term.matches`, read token by
+token).
 
 Words of ``general_info`` and ``ALL`` are most of a user's words, and mostly the same ones: each word
 is kept once, under the narrowest field that has it. The names and notes keep their own words;
@@ -18,7 +19,8 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from ._fields import Json
-from ._searchable import SEARCH_FIELDS, SORT_FIELDS, WORD_FIELDS, Row, unpaid_total
+from ._readall import read_fields
+from ._searchable import SEARCH_FIELDS, SORT_FIELDS, WORD_FIELDS, fold, unpaid_total
 
 __all__ = ["FIELD_CODES", "INDEX_VERSION", "SOURCES", "Indexed", "encode", "index_entry"]
 
@@ -60,24 +62,20 @@ class Indexed(NamedTuple):
     unreadable: tuple[str, ...]  # fields (and MODIFIED, FEES, SORT) that raised when read
 
 
-_WORDLESS = frozenset({""})  # what comes before the first NUL of a text
-
-
-def _terms(row: Row, unreadable: list[str]) -> frozenset[tuple[int, bytes]]:
+def _terms(read: dict[str, Any], unreadable: list[str]) -> frozenset[tuple[int, bytes]]:
     found: list[tuple[int, str]] = []
     words: dict[str, set[str]] = {}
     for field in SEARCH_FIELDS:
-        try:
-            if field in WORD_FIELDS:
-                words[field] = set(row.text(field).split("\0")) - _WORDLESS
-            else:
-                code = FIELD_CODES[field]
-                values = row.values(field)
-                found += [(code, value) for value in values]
-                if field == "phone_number":
-                    found += [(_REVERSED, value[::-1]) for value in values]
-        except Exception:  # a malformed record: the search reads it by a scan, and fails as before
-            unreadable.append(field)
+        if field not in read:
+            continue
+        if field in WORD_FIELDS:
+            words[field] = read[field]
+        else:
+            code = FIELD_CODES[field]
+            values = read[field]
+            found += [(code, value) for value in values]
+            if field == "phone_number":
+                found += [(_REVERSED, value[::-1]) for value in values]
     if any(name not in words for name in _NAMES):  # general_info and ALL cannot be split: the scan reads them
         unreadable.extend(name for name in ("general_info", "ALL") if words.pop(name, None) is not None)
     below: set[str] = set()
@@ -95,15 +93,24 @@ def _terms(row: Row, unreadable: list[str]) -> frozenset[tuple[int, bytes]]:
     return frozenset([(code, token.encode("utf-8", "surrogatepass")) for code, token in found])  # as `encode`
 
 
+def _sort_key(entry: Mapping[str, Any]) -> tuple[bytes, bytes, bytes]:
+    """The folded last name, first name and primary id, as `Row.sort_key` reads them (raises as it does)."""
+    user = entry["user"]
+    last, first, primary = (fold(str(user.get(field) or "")) for field in SORT_FIELDS)
+    return encode(last), encode(first), encode(primary)
+
+
 def index_entry(entry: Mapping[str, Any], fees: Iterable[Json] = ()) -> Indexed:
-    """What the index keeps for a user stored as ``entry`` (see `Store`) who owes ``fees``; never raises."""
-    row = Row(0, dict(entry))
+    """What the index keeps for a user stored as ``entry`` (see `Store`) who owes ``fees``; never raises.
+
+    Each field is read as `Row` reads it (`read_fields`), so the index holds exactly the words and
+    values the reference scan compares.
+    """
     unreadable: list[str] = []
-    terms = _terms(row, unreadable)
+    terms = _terms(read_fields(entry, unreadable), unreadable)
     sort: tuple[bytes, bytes, bytes] | None = None
     try:
-        last, first, primary = row.sort_key(SORT_FIELDS)
-        sort = (encode(last), encode(first), encode(primary))
+        sort = _sort_key(entry)
     except Exception:  # as above
         unreadable.append(SORT)
     modified: str | None = None

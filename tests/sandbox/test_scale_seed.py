@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from alma_onelink.sandbox import Sandbox
-from alma_onelink.sandbox import _seed as seed_module
+from alma_onelink.sandbox import _seeding as seeding_module
 from alma_onelink.sandbox._records import build_user, parse_user
 from alma_onelink.sandbox._seed import at_midnight, patron_body
 
@@ -48,7 +48,7 @@ def test_batches_change_nothing_in_what_is_seeded(monkeypatch: pytest.MonkeyPatc
             return _everything(sandbox)
 
     whole = seeded()
-    monkeypatch.setattr(seed_module, "_BATCH", 3)  # ids drawn in one batch must be unused in the next too
+    monkeypatch.setattr(seeding_module, "_BATCH", 3)  # ids drawn in one batch must be unused in the next too
     assert seeded() == whole
 
 
