@@ -9,10 +9,10 @@ with AlmaClient.sandbox() as alma:          # or AlmaClient(api_key=..., region=
 ```
 """
 
-from typing import TYPE_CHECKING
-
 from ._lazy import lazy_names
 from ._version import __version__
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (a Ctrl-C at start-up stays one line)
 
 # Each name is imported on first use (PEP 562): ``import alma_onelink`` loads none of httpx, pydantic or rich,
 # and a script that uses only the client never loads the registration, the merge or the journal.
@@ -21,7 +21,19 @@ if TYPE_CHECKING:
     from ._config import REGIONS
     from ._ratelimit import RateLimiter, TokenBucket
     from ._response import RawResponse
-    from .engine import Journal, JournalEntry, arestore, asettle, restore, settle
+    from .engine import (
+        Journal,
+        JournalEntry,
+        Settled,
+        Unfinished,
+        afind_unfinished,
+        arestore,
+        asettle,
+        find_unfinished,
+        restore,
+        settle,
+    )
+    from .engine.journal import Archived
     from .errors import (
         AlmaError,
         AlreadyExistsError,
@@ -54,7 +66,19 @@ if TYPE_CHECKING:
         plan_merge,
         undo_merge,
     )
-    from .onelink import Outcome, RegistrationResult, aregister_many, aregister_patron, register_many, register_patron
+    from .onelink import (
+        DEFAULT_RESERVE,
+        DEFERRED_REASON,
+        Outcome,
+        QuotaEstimate,
+        RegistrationResult,
+        aestimate_quota,
+        aregister_many,
+        aregister_patron,
+        estimate_quota,
+        register_many,
+        register_patron,
+    )
     from .pagination import AsyncOffsetPage, SyncOffsetPage
     from .policy import Donation, Patron
 else:
@@ -65,7 +89,11 @@ else:
             "._config": ("REGIONS",),
             "._ratelimit": ("RateLimiter", "TokenBucket"),
             "._response": ("RawResponse",),
-            ".engine": ("Journal", "JournalEntry", "arestore", "asettle", "restore", "settle"),
+            ".engine": (
+                "Journal", "JournalEntry", "Settled", "Unfinished", "afind_unfinished", "arestore", "asettle",
+                "find_unfinished", "restore", "settle",
+            ),
+            ".engine.journal": ("Archived",),
             ".errors": (
                 "AlmaError", "AlreadyExistsError", "APIConnectionError", "APIResponseValidationError",
                 "APIStatusError", "APITimeoutError", "AuthenticationError", "BadRequestError",
@@ -78,7 +106,8 @@ else:
                 "plan_merge", "undo_merge",
             ),
             ".onelink": (
-                "Outcome", "RegistrationResult", "aregister_many", "aregister_patron", "register_many",
+                "DEFAULT_RESERVE", "DEFERRED_REASON", "Outcome", "QuotaEstimate", "RegistrationResult",
+                "aestimate_quota", "aregister_many", "aregister_patron", "estimate_quota", "register_many",
                 "register_patron",
             ),
             ".pagination": ("AsyncOffsetPage", "SyncOffsetPage"),
@@ -87,6 +116,8 @@ else:
     )  # fmt: skip
 
 __all__ = [
+    "DEFAULT_RESERVE",
+    "DEFERRED_REASON",
     "REGIONS",
     "APIConnectionError",
     "APIResponseValidationError",
@@ -95,6 +126,7 @@ __all__ = [
     "AlmaClient",
     "AlmaError",
     "AlreadyExistsError",
+    "Archived",
     "AsyncAlmaClient",
     "AsyncOffsetPage",
     "AuthenticationError",
@@ -116,15 +148,20 @@ __all__ = [
     "Patron",
     "PermissionDeniedError",
     "QueryNotUnderstoodError",
+    "QuotaEstimate",
     "RateLimitError",
     "RateLimiter",
     "RawResponse",
     "ResponseTooLargeError",
     "RegistrationResult",
+    "Settled",
     "SyncOffsetPage",
     "TokenBucket",
+    "Unfinished",
     "__version__",
     "aapply_merge",
+    "aestimate_quota",
+    "afind_unfinished",
     "aplan_merge",
     "apply_merge",
     "aundo_merge",
@@ -132,6 +169,8 @@ __all__ = [
     "aregister_patron",
     "arestore",
     "asettle",
+    "estimate_quota",
+    "find_unfinished",
     "plan_merge",
     "register_many",
     "register_patron",

@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import httpx
 
@@ -21,8 +21,10 @@ __all__ = [
     "REGIONS",
     "ClientConfig",
     "Secret",
+    "check_base_url",
     "deadline_seconds",
     "resolve_config",
+    "shown_base_url",
 ]
 
 REGIONS: Mapping[str, str] = {
@@ -68,15 +70,53 @@ class ClientConfig:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
-def _shown(parts: SplitResult) -> str:
+_KEY_WORDS = "the key in ALMA_API_KEY or with --api-key (Python: api_key=): it is sent only in the Authorization header"
+_SHORT_KEY = 8
+"""A key at least this long is looked for anywhere in a base URL; a shorter one only as a whole host label or path
+segment (Alma's keys are 36 characters; a test key like ``"k"`` is in many URLs by chance)."""
+
+
+def _shown(parts: SplitResult, key: str | None = None) -> str:
     # Only scheme and host: a rejected URL may hold the key, so it is never echoed whole.
     host = parts.hostname or "?"
+    if key and _holds_key(host, key):
+        host = "<a host that holds the API key>"
     return f"{parts.scheme}://{host}" if parts.scheme else host
 
 
-def _normalise_base_url(base_url: str) -> str:
+def _holds_key(text: str, key: str) -> bool:
+    """Whether ``text`` (a URL or a part of one) holds the API key ``key``, as it is or percent-encoded."""
+    forms = {text, unquote(text)}
+    if len(key) >= _SHORT_KEY:
+        return any(key.casefold() in form.casefold() for form in forms)
+    return any(key in re.split(r"[/.:@?#&=;]", form) for form in forms)
+
+
+def shown_base_url(base_url: str, api_key: str | None = None) -> str:
+    """What a message or a banner may show of ``base_url``: the whole origin and path once `check_base_url`
+    takes it; otherwise only its scheme and host, never a key, a user name, a query or a fragment."""
+    try:
+        return check_base_url(base_url, api_key).removesuffix(API_PATH)
+    except InputError:
+        try:
+            return _shown(urlsplit(str(base_url).strip()), api_key) + "…"
+        except ValueError:
+            return "(a base URL that cannot be read)"
+
+
+def check_base_url(base_url: str, api_key: str | None = None) -> str:
+    """The API root (``…/almaws/v1``) of the gateway ``base_url`` names. Raises `InputError` saying what to fix.
+
+    Refused, before any request: anything but an http(s) URL with a host; a user name or password, a
+    query (``?apikey=…``) or a fragment; the word ``apikey`` anywhere; the value of ``api_key`` anywhere
+    (the host, the path, percent-encoded or not); characters that are not plain ASCII. No message
+    shows more of the URL than its scheme and host, and never the key.
+    """
     if not isinstance(base_url, str):
-        raise InputError(f"base_url must be a URL string such as {REGIONS['na']}, got {type(base_url).__name__}")
+        raise InputError(
+            f"The base URL (--base-url, ALMA_BASE_URL; Python: base_url=) must be a URL such as {REGIONS['na']}; "
+            f"got {type(base_url).__name__}"
+        )
     text = base_url.strip()
     try:
         parts = urlsplit(text)
@@ -87,15 +127,22 @@ def _normalise_base_url(base_url: str) -> str:
         ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(f"base_url is not an http(s) URL; give the gateway origin, e.g. {REGIONS['na']}")
-    if "apikey" in text.lower() or parts.username is not None or parts.password is not None:
+    carries_key = "apikey" in text.lower() or (api_key is not None and _holds_key(text, api_key))
+    if carries_key or "@" in parts.netloc or parts.username is not None or parts.password is not None:
+        what = "the API key" if carries_key else "a user name or password"
         raise InputError(
-            f"base_url ({_shown(parts)}…) must not carry a key or a user name: pass the key as api_key= "
-            "(it is sent only in the Authorization header)"
+            f"The base URL {_shown(parts, api_key)}… (Python: base_url=) holds {what}, where it would be shown and "
+            f"logged: give only the gateway's origin, like {REGIONS['na']}, and {_KEY_WORDS}."
         )
-    if parts.query or parts.fragment:
-        raise InputError(f"base_url ({_shown(parts)}…) must not have a query or fragment (the key goes in a header)")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise InputError(
+            f"The base URL {_shown(parts, api_key)}… (Python: base_url=) has a query or a fragment (after ? or #): "
+            f"give only the gateway's origin, like {REGIONS['na']}, and {_KEY_WORDS}."
+        )
     if not text.isascii() or not text.isprintable():
-        raise InputError(f"base_url ({_shown(parts)}…) must be plain ASCII without spaces or control characters")
+        raise InputError(
+            f"base_url ({_shown(parts, api_key)}…) must be plain ASCII without spaces or control characters"
+        )
     path = parts.path.rstrip("/")
     if path.endswith(API_PATH):
         path = path[: -len(API_PATH)]
@@ -232,7 +279,7 @@ def resolve_config(
         base_url = REGIONS[code]
     return ClientConfig(
         api_key=key,
-        api_root=_normalise_base_url(base_url),
+        api_root=check_base_url(base_url, key),
         timeout=check_timeout(timeout),
         max_retries=check_max_retries(max_retries),
         rate_limit=check_rate_limit(rate_limit),

@@ -50,26 +50,29 @@ SEARCH_NOT_UNDERSTOOD = "402119"
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "exl-user-pw"})
 
 SEARCH_HINT = (
-    "Alma could not run this search. Usual causes: a field Alma cannot search (see SEARCH_FIELDS), "
+    "Alma could not run this search. Usual causes: a field Alma cannot search (Python: see SEARCH_FIELDS), "
     "the same field twice, a condition without '~' (write field~value, joined by ' AND ' in capitals), "
-    "a value Alma cannot parse (a date written other than YYYY-MM-DD), or q given with modify_date_from."
+    "a value Alma cannot parse (a date written other than YYYY-MM-DD), or a query given with a date "
+    "of change (Python: q= with modify_date_from=)."
 )
 
+# Each hint in the command's words; what a Python caller passes goes in a `(Python: …)` aside, which the
+# command leaves out (alma_onelink.cli._words.staff_words).
 _HINTS: dict[str, str] = {
     "401861": "Alma looks the id up in the primary id and every unique identifier; "
-    "check the id, or pass user_id_type= to say which kind it is.",
-    "401890": "No user has that id with that id type; check the id and user_id_type.",
-    "401851": "Another user already has this primary id or identifier value; "
-    "look that user up with users.get(...) before creating a new one.",
+    "check the id (Python: or pass user_id_type= to say which kind it is).",
+    "401890": "No user has that id with that id type; check the id and its type (Python: user_id_type=).",
+    "401851": "Another user already has this primary id or identifier value; look that user up with "
+    "alma-onelink user show ID (Python: users.get(ID)) before creating a new one.",
     "401852": "The user group is not in this institution's UserGroups code table, or not allowed for the record type.",
     "401664": "Alma needs the named field; add it to the user before sending.",
-    "401858": "external_id cannot change on update; send the value Alma has.",
+    "401858": "The external id cannot change on update; send the value Alma has (Python: external_id).",
     "500038": "Passwords need at least 8 characters and must not contain the user name.",
     SEARCH_NOT_UNDERSTOOD: "Alma could not read a parameter of this call; check the values of its options.",
-    PER_SECOND_THRESHOLD: "More than the institution's per-second quota of calls reached Alma; "
-    "lower the client's rate_limit (default 25/s) if this happens often.",
-    DAILY_THRESHOLD: "The institution's daily API quota is used up; it resets at midnight. "
-    "AlmaClient.remaining_daily_calls shows what is left.",
+    PER_SECOND_THRESHOLD: "More than the institution's per-second quota of calls reached Alma; run it again in a "
+    "moment (Python: if this happens often, lower the client's rate_limit=, 25 a second by default).",
+    DAILY_THRESHOLD: "The institution's daily API quota is used up; it resets at midnight "
+    "(Python: AlmaClient.remaining_daily_calls shows what is left).",
     "UNAUTHORIZED": "Check ALMA_API_KEY: the key must be set up for the Users API in the Ex Libris "
     "Developer Network, read/write for writes, for this environment (production or sandbox).",
 }

@@ -21,6 +21,7 @@ CHECKED = [
     "docs/errors.md",
     "docs/pagination.md",
     "docs/onelink.md",
+    "docs/sis.md",
     "docs/journal.md",
     "docs/merging.md",
     "docs/sandbox.md",

@@ -21,7 +21,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "alma_onelink"
 LAZY_PACKAGES = ("alma_onelink", "alma_onelink.engine", "alma_onelink.merge", "alma_onelink.models",
-                 "alma_onelink.onelink", "alma_onelink.policy")  # fmt: skip
+                 "alma_onelink.onelink", "alma_onelink.policy", "alma_onelink.sis")  # fmt: skip
 
 HEAVY = ("httpx", "httpcore", "anyio", "pluggy", "pandas", "filelock", "platformdirs", "uvicorn", "sqlite3", "asyncio")
 """Libraries neither an SDK user's ``import alma_onelink`` nor the command's help needs."""
@@ -74,6 +74,16 @@ def test_a_name_loads_only_what_it_needs(tmp_path: Path) -> None:
     found = _modules_after("from alma_onelink import InputError, __version__", tmp_path)
     assert _loaded(found["modules"], (*HEAVY, *PYDANTIC)) == []
     assert _loaded(found["modules"], SDK_OUTSIDE_THE_COMMAND) == []
+
+
+def test_the_sis_package_loads_its_writer_only_when_a_name_is_used(tmp_path: Path) -> None:
+    found = _modules_after("import alma_onelink.sis", tmp_path)
+    assert _loaded(found["modules"], (*HEAVY, *PYDANTIC)) == []
+    assert _loaded(found["modules"], ("alma_onelink.sis",)) == ["alma_onelink.sis"]
+    used = _modules_after("from alma_onelink.sis import write_sis_file", tmp_path)
+    assert "alma_onelink.sis._write" in used["modules"]
+    beyond_the_models = tuple(name for name in SDK_OUTSIDE_THE_COMMAND if name != "alma_onelink.models")
+    assert _loaded(used["modules"], beyond_the_models) == []  # no client, policy, engine nor sandbox
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"]])

@@ -12,30 +12,23 @@ import inspect
 import os
 import shlex
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar, cast
+from typing import Annotated, Any, Final, TypeVar
 
 import typer
 
 from alma_onelink import __version__
-from alma_onelink.errors import (
-    AlmaError,
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    InputError,
-    NotFoundError,
-)
 
+from ._errors import error_parts
 from ._globals import GlobalOptionsGroup
+from ._help import DeskCommand
 from ._sdk import REGION_NAMES
-from ._state import ExitCode, Settings, State, UsageProblem, default_staff, state_of
+from ._state import ExitCode, Settings, State, default_staff, state_of
+from ._stopped import NOTHING_SENT, say_stopped, stopped_line
 from ._words import staff_words
-
-if TYPE_CHECKING:
-    from alma_onelink.merge import MergeRefused
 
 __all__ = ["EXIT_CODES_HELP", "GLOBAL_OPTIONS_NOTE", "app", "command", "guarded", "main", "with_evaluated_annotations"]
 
@@ -53,71 +46,6 @@ EXIT_CODES_HELP: Final = (
 
 # --- errors and exit codes -------------------------------------------------------------------------------
 
-_NOTHING_CHANGED: Final = "nothing was changed by this call"
-
-_ALMA_HINTS: Final[dict[str, str]] = {
-    # Alma's error codes whose SDK hint names a Python call: what to do at the command line instead.
-    "401851": "another account already has this primary id or identifier: look it up first "
-    "(alma-onelink user show ID, or alma-onelink user search --identifier VALUE)",
-    "PER_SECOND_THRESHOLD": "more calls a second than the institution's quota reached Alma; run the command again "
-    "in a moment",
-    "DAILY_THRESHOLD": "the institution's daily API quota is used up; it resets at midnight: run the command again "
-    "then",
-}
-"""The command's hint for an Alma error code, where the SDK's own hint is for a programmer."""
-
-
-def _without_hint(text: str, hint: str | None) -> str:
-    """``text`` (an `APIStatusError`'s message) without its ``hint: …`` line: the hint is said once, on its own."""
-    if not hint:
-        return text
-    return "\n".join(line for line in text.splitlines() if line.strip() != f"hint: {hint}")
-
-
-def _is_a(exc: BaseException, package: str, name: str) -> bool:
-    """Whether ``exc`` is a ``package.name``, without loading ``package``: an error of a package that was never
-    imported cannot have been raised (``--help`` and a mistyped flag load nothing of the SDK)."""
-    loaded = sys.modules.get(package)
-    return loaded is not None and isinstance(exc, getattr(loaded, name))
-
-
-def _error_parts(exc: BaseException) -> tuple[ExitCode, str, str | None]:
-    """The exit code, the one-line message and the hint for an error a command raised."""
-    if isinstance(exc, UsageProblem):
-        return ExitCode.USAGE, str(exc), exc.hint
-    if _is_a(exc, "alma_onelink.engine", "JournalError"):
-        # The library's message says what was not written, what Alma may hold, and what to do.
-        return ExitCode.JOURNAL, str(exc), None
-    if _is_a(exc, "alma_onelink.merge", "MergeRefused"):
-        reasons = "; ".join(cast("MergeRefused", exc).reasons)
-        return (
-            ExitCode.ACTION,
-            f"merge refused: {reasons}",
-            "nothing was written; do what the reasons say",
-        )
-    if _is_a(exc, "alma_onelink.engine", "RestoreError"):
-        return ExitCode.ACTION, f"restore refused: {exc}", "nothing was written"
-    if _is_a(exc, "alma_onelink.policy", "PolicyError"):
-        return ExitCode.USAGE, str(exc), "alma-onelink policies lists the installed policies"
-    if isinstance(exc, InputError):
-        return ExitCode.USAGE, str(exc), None
-    if isinstance(exc, NotFoundError):
-        # Not a failure of Alma's: the id names no account. Staff act on it (exit 1), like a refusal.
-        return (
-            ExitCode.ACTION,
-            f"no account found: {exc.message}",
-            "check the id; `alma-onelink user search --name …` finds accounts by name or email",
-        )
-    if isinstance(exc, APIStatusError):
-        hint = exc.hint
-        said = _without_hint(str(exc), hint)
-        return ExitCode.ALMA, f"Alma said: {said}", _ALMA_HINTS.get(exc.code or "", hint or _NOTHING_CHANGED)
-    if isinstance(exc, APIConnectionError | APIResponseValidationError):
-        return ExitCode.ALMA, f"Alma could not be reached or answered badly: {exc}", "check the network and --base-url"
-    if isinstance(exc, AlmaError):
-        return ExitCode.ALMA, str(exc), None
-    return ExitCode.ACTION, f"unexpected {type(exc).__name__}: {exc}", "this is a bug; run again with --debug"
-
 
 def _silence_stdout() -> None:
     """After a broken pipe: point stdout at /dev/null, so the interpreter's last flush cannot fail noisily."""
@@ -128,8 +56,9 @@ def _silence_stdout() -> None:
         pass
 
 
-def _guarded(state: State, body: Callable[[], int | None], *, banner: str | None) -> int:
-    """Run one command's ``body``: banner first, every error mapped to its exit code, everything closed after."""
+def _guarded(state: State, body: Callable[[], int | None], *, banner: str | None, since: float) -> int:
+    """Run one command's ``body`` (begun at ``since``): banner first, every error mapped to its exit code, everything
+    closed after."""
     out = state.out
     try:
         if banner:
@@ -138,17 +67,13 @@ def _guarded(state: State, body: Callable[[], int | None], *, banner: str | None
     except typer.Exit:
         raise
     except (KeyboardInterrupt, typer.Abort) as stop:
-        state.close()  # before printing: the server, threads and connections stop now, not at a second Ctrl-C
-        out.err.print()
         # typer.Abort: a question got Ctrl-C or the end of the input instead of an answer.
-        why = "stopped by Ctrl-C" if isinstance(stop, KeyboardInterrupt) else "no answer (Ctrl-C or end of input)"
-        out.note(f"interrupted: {why}", style="bold")
-        return ExitCode.INTERRUPTED
+        return _interrupted(state, since, after_a_question=isinstance(stop, typer.Abort))
     except BrokenPipeError:
         _silence_stdout()
         return ExitCode.BROKEN_PIPE
     except Exception as exc:
-        code, message, hint = _error_parts(exc)
+        code, message, hint = error_parts(exc)
         prefix = state.command_prefix()
         message, hint = staff_words(message, prefix), (staff_words(hint, prefix) if hint else None)
         out.error(message, hint)
@@ -162,6 +87,13 @@ def _guarded(state: State, body: Callable[[], int | None], *, banner: str | None
         return code
     finally:
         state.close()
+
+
+def _interrupted(state: State, since: float, *, after_a_question: bool = False) -> int:
+    """Ctrl-C in a command begun at ``since``: everything stopped, then one line saying what was sent (exit 130)."""
+    state.close()  # before printing: the server, threads and connections stop now, not at a second Ctrl-C
+    say_stopped(stopped_line(state, since), after_a_question=after_a_question)
+    return ExitCode.INTERRUPTED
 
 
 def _traceback_text(exc: BaseException) -> str:
@@ -194,9 +126,13 @@ def guarded(
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> None:
             state = state_of(_find_context(args, kwargs))
-            state.begin()
-            line = banner(state) if banner is not None else state.settings.target_line()
-            code = _guarded(state, lambda: func(*args, **kwargs), banner=line)
+            since = time.time()
+            try:
+                state.begin()
+                line = banner(state) if banner is not None else state.settings.target_line()
+                code = _guarded(state, lambda: func(*args, **kwargs), banner=line, since=since)
+            except KeyboardInterrupt:  # before the body, or while closing after it: the journal says what was sent
+                code = _interrupted(state, since)
             if code:
                 raise typer.Exit(code)
 
@@ -229,6 +165,7 @@ def command(
     def decorate(func: Callable[..., int | None]) -> Callable[..., None]:
         wrapped = with_evaluated_annotations(guarded(banner=banner)(func), like=func)
         options.setdefault("epilog", GLOBAL_OPTIONS_NOTE)
+        options.setdefault("cls", DeskCommand)  # --help whole at any width (see _help)
         group.command(name, **options)(wrapped)
         return wrapped
 
@@ -284,17 +221,25 @@ def _global_options(
         typer.Option(
             "--api-key",
             envvar="ALMA_API_KEY",
+            metavar="KEY",
             show_default=False,
             help="Alma API key (Users API, read/write). Set: commands go to Alma. Never printed.",
         ),
     ] = None,
     base_url: Annotated[
         str | None,
-        typer.Option("--base-url", envvar="ALMA_BASE_URL", help="Alma gateway origin, instead of --region."),
+        typer.Option(
+            "--base-url", envvar="ALMA_BASE_URL", metavar="URL", help="Alma gateway origin, instead of --region."
+        ),
     ] = None,
     region: Annotated[
         str | None,
-        typer.Option("--region", envvar="ALMA_REGION", help=f"Alma region: {', '.join(REGION_NAMES)} (default na)."),
+        typer.Option(
+            "--region",
+            envvar="ALMA_REGION",
+            metavar="REGION",
+            help=f"Alma region: {', '.join(REGION_NAMES)} (default na).",
+        ),
     ] = None,
     db: Annotated[
         Path | None,
@@ -305,6 +250,7 @@ def _global_options(
         typer.Option(
             "--policy",
             envvar="ALMA_ONELINK_POLICY",
+            metavar="NAME",
             help="Institution policy (default: duke when installed, else default). See: alma-onelink policies.",
         ),
     ] = None,
@@ -316,7 +262,12 @@ def _global_options(
     ] = None,
     staff: Annotated[
         str | None,
-        typer.Option("--staff", envvar="ALMA_ONELINK_STAFF", help="Your name for the journal (default: your login)."),
+        typer.Option(
+            "--staff",
+            envvar="ALMA_ONELINK_STAFF",
+            metavar="NAME",
+            help="Your name for the journal (default: your login).",
+        ),
     ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document (JSON Lines for batch) on stdout, nothing else.")
@@ -374,8 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code is None:
             return 0
         return code if isinstance(code, int) else 1
-    except KeyboardInterrupt:  # while typer parsed the flags, before any command ran
-        sys.stderr.write("\ninterrupted: stopped by Ctrl-C\n")
+    except KeyboardInterrupt:  # while typer built the app, before any command ran
+        say_stopped(NOTHING_SENT)
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         _silence_stdout()

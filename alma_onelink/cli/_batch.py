@@ -31,6 +31,7 @@ from ._batch_rows import (
 )
 from ._csv import read_patrons
 from ._register import parse_today, today_option
+from ._registration import DRY_RUN_BANNER
 from ._results_file import ResultsFile
 from ._sdk import BATCH_MAX_CONCURRENCY, on_first_call
 from ._state import ExitCode, State, UsageProblem, state_of
@@ -175,6 +176,8 @@ def batch(
     results = ResultsFile(out) if out is not None else None
     shown = InFileOrder(state, [row.line for row in parsed.rows], results)
     good = [(row.line, row.patron) for row in parsed.rows if row.patron is not None]
+    if dry_run:
+        state.out.say((f"{DRY_RUN_BANNER}: each row says what registering would do.", "bold"))
     run = BatchRun(state, policy, parsed.path, good, shown, reserve, concurrency, day)
     try:
         for row in parsed.rows:
@@ -286,9 +289,10 @@ def _finish(
             }
         )
     else:
-        state.out.show(Text(""), summary_table(counts, total))
+        state.out.show(Text(""), summary_table(counts, total, dry_run=dry_run))
         if results is not None:
-            state.out.say("Results written to ", str(results.path))
+            what = "Results of the dry run" if dry_run else "Results"
+            state.out.say(f"{what} written to ", str(results.path))
     for step in next_steps:
         state.out.note(step)
     if code is ExitCode.JOURNAL and message:

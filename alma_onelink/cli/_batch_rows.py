@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from rich.table import Table
 from rich.text import Text
 
-from ._registration import COLOURS, beyond_outcome
+from ._registration import COLOURS, beyond_outcome, outcome_label, outcome_word
 from ._state import ExitCode, State
 from ._words import staff_words
 
@@ -157,28 +157,37 @@ def result_summary(
 def _row_line(summary: dict[str, Any], prefix: str) -> list[str | tuple[str, str]]:
     """The parts of one row's line on the screen (the outcome once; its reason when it says more)."""
     outcome = str(summary["outcome"])
+    dry_run = bool(summary.get("dry_run"))
     name = " ".join(part for part in (summary.get("first_name"), summary.get("last_name")) if part)
     reason = beyond_outcome(str(summary.get("reason") or ""), outcome, str(summary.get("onelink_id") or ""))
     parts: list[str | tuple[str, str]] = [
         (f"line {summary['line']:>4}  ", "dim"),
         f"{summary.get('onelink_id') or '?':<10} ",
         f"{name:<28} ",
-        (outcome.replace("_", " ").upper(), f"bold {_COLOURS.get(outcome, '')}"),
+        (outcome_label(outcome, dry_run=dry_run), f"bold {_COLOURS.get(outcome, '')}"),
     ]
     if reason:
         parts.append(f" — {reason}")
     if summary.get("journal_error") and "journal" not in reason.casefold():
         parts.append(("  (its journal line could not be written: see the end)", "bold red"))
-    if outcome == "needs_merge" and summary.get("merge_from"):
+    if outcome == "needs_merge" and summary.get("merge_from") and not dry_run:  # a dry run made no account to merge
         parts.append((f"  → {prefix} merge plan {summary['merge_from']} {summary['onelink_id']}", "bold"))
     return parts
 
 
-def summary_table(counts: Counter[str], total: int) -> Table:
-    """The count of rows per outcome, in the outcomes' order."""
-    table = Table("outcome", "rows", title=f"{total} row(s)", box=None, header_style="bold", title_justify="left")
+def _for_the_file(summary: dict[str, Any]) -> dict[str, Any]:
+    """The row as the results file holds it: a dry run's outcome is what registering would do (``would_create``)."""
+    outcome = str(summary["outcome"])
+    return {**summary, "outcome": outcome_word(outcome, dry_run=bool(summary.get("dry_run")))}
+
+
+def summary_table(counts: Counter[str], total: int, *, dry_run: bool = False) -> Table:
+    """The count of rows per outcome, in the outcomes' order (a dry run's: ``would_create``…)."""
+    title = f"{total} row(s), dry run" if dry_run else f"{total} row(s)"
+    table = Table("outcome", "rows", title=title, box=None, header_style="bold", title_justify="left")
     for outcome in sorted(counts, key=lambda o: _ORDER.index(o) if o in _ORDER else len(_ORDER)):
-        table.add_row(Text(outcome, style=_COLOURS.get(outcome, "")), str(counts[outcome]))
+        word = outcome_word(outcome, dry_run=dry_run)
+        table.add_row(Text(word, style=_COLOURS.get(outcome, "")), str(counts[outcome]))
     return table
 
 
@@ -223,7 +232,7 @@ class InFileOrder:
         if summary.get("journal_error"):
             self.journal_errors.append(str(summary["journal_error"]))
         if self._results is not None:
-            self._results.write(summary, full)
+            self._results.write(_for_the_file(summary), full)
         self._ready[int(summary["line"])] = summary
         while self._next < len(self._order) and self._order[self._next] in self._ready:
             self._emit(self._ready.pop(self._order[self._next]))

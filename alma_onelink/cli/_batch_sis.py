@@ -131,7 +131,13 @@ def hand_off_rows(run: BatchRun, path: Path) -> dict[str, Any]:
         next_steps.insert(0, f"No new account to hand off: no SIS file was written ({path} was not made).")
         return extra
     try:
-        handed = hand_off([r.user for _, r in to_file if r.user is not None], path, journal=journal, staff=state.staff)
+        handed = hand_off(
+            [r.user for _, r in to_file if r.user is not None],
+            path,
+            journal=journal,
+            staff=state.staff,
+            source=run.source,
+        )
     except (JournalError, SisFileError, InputError) as exc:
         for line, result in to_file:
             shown.add(row(line, result.patron, NOT_STARTED, f"not handed off: {exc}"))

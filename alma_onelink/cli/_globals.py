@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
+from ._help import DeskHelp
 from ._output import Output
+from ._stopped import NOTHING_SENT, say_stopped
 
 __all__ = ["GlobalOptionsGroup", "hoist_global_options"]
 
@@ -101,6 +103,11 @@ def hoist_global_options(group: TyperGroup, ctx: typer.Context, args: list[str])
     return [*head, *moved, *kept]
 
 
+def _stopped_before_the_command() -> NoReturn:
+    say_stopped(NOTHING_SENT)
+    raise typer.Exit(130)
+
+
 def _is_usage_error(exc: BaseException) -> bool:
     # typer carries its own copy of click, so its exception classes are recognised by their shape.
     return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
@@ -109,7 +116,8 @@ def _is_usage_error(exc: BaseException) -> bool:
 def _show_usage_error(exc: Any) -> None:
     """A usage error as every error of the command reads: ``error: …`` and ``hint: …``, never wrapped."""
     if type(exc).__name__ == "NoArgsIsHelpError":
-        return  # the help was printed as the error was made
+        typer.echo(exc.ctx.get_help())  # a group typed without its command: its help, on stdout (exit 2)
+        return
     output = Output(json_mode=False)
     ctx = getattr(exc, "ctx", None)
     if ctx is not None:
@@ -118,13 +126,23 @@ def _show_usage_error(exc: Any) -> None:
     output.error(exc.format_message(), hint)
 
 
-class GlobalOptionsGroup(TyperGroup):
+class GlobalOptionsGroup(DeskHelp, TyperGroup):
     """The root group of ``alma-onelink``: its options are read wherever they are typed, and a usage error
     (an unknown flag, a missing value) is said in one unbroken ``error:`` line with a ``hint:``."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        moved: list[str] = super().parse_args(ctx, hoist_global_options(self, ctx, list(args)))
+        try:
+            moved: list[str] = super().parse_args(ctx, hoist_global_options(self, ctx, list(args)))
+        except KeyboardInterrupt:  # typer would end silently with 130; no command has run: nothing was sent
+            _stopped_before_the_command()
         return moved
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # A command's own body says what Ctrl-C left (see `guarded`): this is before it, or between commands.
+            _stopped_before_the_command()
 
     def main(  # type: ignore[override]
         self,

@@ -4,22 +4,26 @@ putting a record back."""
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ._app import app, command
+from ._journal_store import register_commands
 from ._state import ExitCode, State, UsageProblem, state_of
 from ._words import staff_words
 
 if TYPE_CHECKING:
-    from alma_onelink.engine import JournalEntry, RestoreResult
+    from alma_onelink.engine import JournalEntry, Open, RestoreResult, Unfinished
+    from alma_onelink.onelink.handoff import HandedOffFile
 
 __all__ = ["journal_app", "restore_json", "say_restore"]
 
 journal_app = typer.Typer(
-    short_help="The journal: show, pending, settle, restore.",
-    help="The journal of every write: show it, list what is unsettled, settle it by reading Alma, undo one write.",
+    short_help="The journal: show, pending, settle, restore, archive, export, reindex.",
+    help="The journal of every write: show it, list what is unsettled, settle it by reading Alma, undo one write; "
+    "archive old entries, export it, rebuild its index.",
     no_args_is_help=True,
 )
 app.add_typer(journal_app, name="journal")
@@ -74,24 +78,46 @@ def show(
 
 @command(journal_app, "pending", short_help="List writes whose outcome is unknown.")
 def pending(ctx: typer.Context) -> int:
-    """List intents without a completion. Exit status: 0 none, 1 some to check."""
+    """List intents without a completion. Exit status: 0 none, 1 some to check.
+
+    Accounts handed off in a SIS file are one line per file: they stay pending until Alma's SIS job
+    has loaded the file.
+    """
+    from alma_onelink.onelink.handoff import HANDOFF_OPERATION, handed_off_files  # noqa: PLC0415
+
     state = state_of(ctx)
     journal = state.journal()
     found = journal.pending()
     if state.out.json_mode:
         state.out.document({"journal": str(journal.path), "pending": [_entry_json(e) for e in found]})
-    elif not found:
+        return ExitCode.ACTION if found else ExitCode.OK
+    if not found:
         state.out.say(f"Nothing pending in {journal.path}.")
-    else:
-        _say_entries(state, found)
-        prefix = state.command_prefix()
+        return ExitCode.OK
+    writes = [entry for entry in found if entry.operation != HANDOFF_OPERATION]
+    prefix = state.command_prefix()
+    _say_entries(state, writes)
+    for handed in handed_off_files(found):
+        _say_handed_off(state, handed)
+    if writes:
         state.out.say(("First find out how each ended, by reading Alma (nothing is written to Alma):", "bold"))
         state.out.say(f"  {prefix} journal settle")
         state.out.say(("Then, for a write that must not stand, look at the account and put it back:", "bold"))
-        for entry in found:
+        for entry in writes:
             state.out.say(f"  {prefix} user show {shlex.quote(entry.target)}")
             state.out.say(f"  {prefix} journal restore {entry.id}")
-    return ExitCode.ACTION if found else ExitCode.OK
+    return ExitCode.ACTION
+
+
+def _say_handed_off(state: State, handed: HandedOffFile) -> None:
+    """One line for the accounts handed off in one SIS file, and the command that settles them once Alma loads it."""
+    many = "s" if handed.count != 1 else ""
+    where = handed.sis_file or f"the SIS file with sha256 {handed.sha256}"
+    state.out.say(
+        (f"{handed.count:,} account{many} handed off in {where}", "yellow"),
+        f", waiting for Alma's SIS load: run `{staff_words(handed.reconcile, state.command_prefix())}` after Alma "
+        "loads it" + ("" if handed.batch_file else " (FILE: the batch file the SIS file was written from)"),
+    )
 
 
 def _alma_holds(entry: JournalEntry) -> str | None:
@@ -107,18 +133,51 @@ def _alma_holds(entry: JournalEntry) -> str | None:
     return f"{user}, group {group}{status}, expires {expiry}"
 
 
-def _cannot_tell(state: State, entry: JournalEntry) -> None:
-    """Why Alma cannot tell how ``entry`` ended (an update of an account that is gone), and what to do."""
-    target, prefix = shlex.quote(entry.target), state.command_prefix()
+def _say_open(state: State, opened: Open) -> None:
+    """Why Alma cannot tell how an entry ended, and what to do, in the command's words."""
+    prefix = state.command_prefix()
+    state.out.say(f"  {staff_words(opened.why, prefix)}.")
+    state.out.say(f"  What to do: {staff_words(opened.what_to_do, prefix)}")
+
+
+def _say_unfinished(state: State, unfinished: Unfinished) -> None:
+    """A registration left half-done: the OneLink ID on no account, and the commands that finish or undo it."""
+    prefix = state.command_prefix()
     state.out.say(
-        f"  {entry.target} is not in Alma any more, and no later write in this journal read it: whether this "
-        f"{entry.action} took effect cannot be told from Alma."
+        (f"Registration {unfinished.registration} is half-done: ", "bold red"),
+        f"OneLink ID {unfinished.onelink_id} was taken off {unfinished.old_account} (journal entry "
+        f"{unfinished.move}) but the account {unfinished.onelink_id} was not created: the OneLink ID is on no "
+        "account, so the patron cannot sign in.",
     )
     state.out.say(
-        f"  What to do: find out in Alma who deleted {entry.target} (not through this journal: "
-        f"`{prefix} journal show --target {target}` lists every write on it that was). With the account gone "
-        "there is nothing to put back, and the entry stays open."
+        "  Finish it (the same registration again, with the rest of the patron's application as first given, or "
+        f"the same batch file again; it names {unfinished.old_account} to merge):"
     )
+    state.out.say(f"    {staff_words(unfinished.finish, prefix)}")
+    state.out.say(f"  Or undo it (puts {unfinished.onelink_id} back on {unfinished.old_account}):")
+    state.out.say(f"    {staff_words(unfinished.undo, prefix)}")
+
+
+def _unfinished_json(unfinished: Unfinished, prefix: str) -> dict[str, object]:
+    return {
+        "registration": unfinished.registration,
+        "onelink_id": unfinished.onelink_id,
+        "old_account": unfinished.old_account,
+        "move": unfinished.move,
+        "create": unfinished.create,
+        "finish": staff_words(unfinished.finish, prefix),
+        "undo": staff_words(unfinished.undo, prefix),
+    }
+
+
+@dataclass
+class _Tally:
+    """What `journal settle` found, as it goes: entries shown, left open, half-done registrations, hand-offs."""
+
+    shown: list[dict[str, object]] = field(default_factory=list)
+    still_open: list[Open] = field(default_factory=list)
+    unfinished: dict[str, Unfinished] = field(default_factory=dict)
+    handed: dict[str, list[JournalEntry]] = field(default_factory=dict)
 
 
 @command(journal_app, "settle", short_help="Find out how unsettled writes ended, by reading Alma.")
@@ -136,64 +195,125 @@ def settle_entries(
     """Settle writes whose outcome the journal does not know (pending after a crash, or unknown) by reading Alma.
 
     For each, Alma is read: a create took effect if the account exists, a delete if it is gone, an
-    update if the record is no longer as it was before. What Alma holds is shown and a settlement line
-    is added to the journal; nothing is written to Alma. Exit status: 0 nothing left open, 1 an entry
-    Alma cannot tell about (the message says why and what to do), 3 Alma could not be read (the
+    update if the account holds the record it was to send (not if it is as it was before); an account
+    someone else changed since cannot be told. What Alma holds is shown and a settlement line is added
+    to the journal; nothing is written to Alma. A registration stopped between taking the OneLink ID
+    off an old account and creating the account is named, with the commands that finish or undo it.
+    Accounts handed off in a SIS file that Alma has not loaded yet stay pending, one line per file.
+    Exit status: 0 nothing left open, 1 an entry Alma cannot tell about, a hand-off not loaded yet, or
+    a half-done registration (the message says why and what to do), 3 Alma could not be read (the
     entries shown before it are settled), 4 the journal could not be written.
     """
-    from alma_onelink.engine import JournalError, settle  # noqa: PLC0415  (loaded when a command runs)
+    from alma_onelink.engine import JournalError, find_unfinished  # noqa: PLC0415  (loaded when run)
+    from alma_onelink.onelink.handoff import HANDOFF_OPERATION  # noqa: PLC0415
 
     state = state_of(ctx)
     journal = state.journal()
-    entries = [journal.get(entry_id)] if entry_id is not None else [e for e in journal.entries() if e.is_unsettled]
-    out = state.out
-    if not entries:
-        out.say(f"Nothing to settle in {journal.path}: every write's outcome is known.")
-        if out.json_mode:
-            out.document({"journal": str(journal.path), "entries": [], "open": []})
-        return ExitCode.OK
-    shown: list[dict[str, object]] = []
-    still_open: list[str] = []
-    for entry in entries:
-        if not entry.is_unsettled:
-            out.say(
-                (entry.id[:12], "bold"), f"  {entry.action} {entry.target}: {entry.result} already, nothing to settle"
-            )
-            shown.append({**_entry_json(entry), "was": entry.result})
-            continue
-        try:
-            [settled] = settle(state.alma(), entry, journal=journal)
-        except JournalError as exc:
-            raise JournalError(
-                f"{exc}: the settlement of journal entry {entry.id} ({entry.action} {entry.target}) was not written; "
-                f"nothing was written to Alma. Free space on the disk of {exc.path} or fix its permissions, then "
-                f"run `{state.command_prefix()} journal settle` again",
-                path=exc.path,
-                cause=exc.cause,
-                nothing_sent=True,
-            ) from exc
-        shown.append({**_entry_json(settled), "was": entry.result})
-        if settled.is_unsettled:
-            still_open.append(settled.id)
-            head = f"  {settled.action} {settled.target}: {entry.result} → "
-            out.say((settled.id[:12], "bold"), head, ("cannot tell", "bold yellow"))
-            _cannot_tell(state, settled)
-            continue
-        head = f"  {settled.action} {settled.target}: {entry.result} → "
-        out.say((settled.id[:12], "bold"), head, (settled.result, "bold"))
-        if settled.note:
-            out.say(f"  {settled.note}")
-        holds = _alma_holds(settled)
-        if holds:
-            out.say(f"  Alma holds: {holds}")
+    entries = [journal.get(entry_id)] if entry_id is not None else journal.unsettled()
+    out, prefix, tally = state.out, state.command_prefix(), _Tally()
+    try:
+        for entry in entries:
+            _settle_one(state, entry, tally)
+        if entry_id is None:  # every registration of the journal, not only those of the entries settled
+            tally.unfinished.update((u.registration, u) for u in find_unfinished(state.alma(), journal=journal))
+    except JournalError as exc:
+        raise JournalError(
+            f"{exc}; nothing was written to Alma. Free space on the disk of {exc.path} or fix its permissions, then "
+            f"run `{prefix} journal settle` again",
+            path=exc.path,
+            cause=exc.cause,
+            nothing_sent=True,
+        ) from exc
+    for entries_of_file in tally.handed.values():
+        _say_handed(state, entries_of_file)
+    for unfinished in tally.unfinished.values():
+        _say_unfinished(state, unfinished)
     if out.json_mode:
-        out.document({"journal": str(journal.path), "entries": shown, "open": still_open})
-    elif still_open:
-        many = len(still_open) != 1
-        out.say((f"{len(still_open)} entr{'ies' if many else 'y'} could not be settled (see above).", "bold yellow"))
+        out.document(
+            {
+                "journal": str(journal.path),
+                "entries": tally.shown,
+                "open": [o.entry.id for o in tally.still_open],
+                "open_why": [
+                    {
+                        "id": o.entry.id,
+                        "why": staff_words(o.why, prefix),
+                        "what_to_do": staff_words(o.what_to_do, prefix),
+                    }
+                    for o in tally.still_open
+                ],
+                "unfinished": [_unfinished_json(u, prefix) for u in tally.unfinished.values()],
+            }
+        )
+    elif not entries and not tally.unfinished:
+        out.say(f"Nothing to settle in {journal.path}: every write's outcome is known.")
+    elif tally.still_open or tally.unfinished:
+        said = []
+        waiting = sum(1 for o in tally.still_open if o.entry.operation == HANDOFF_OPERATION)
+        if len(tally.still_open) > waiting:
+            many = len(tally.still_open) - waiting != 1
+            said.append(f"{len(tally.still_open) - waiting} entr{'ies' if many else 'y'} could not be settled")
+        if waiting:
+            said.append(f"{waiting} account{'s' if waiting != 1 else ''} handed off in a SIS file wait for Alma's load")
+        if tally.unfinished:
+            many = len(tally.unfinished) != 1
+            said.append(f"{len(tally.unfinished)} registration{'s are' if many else ' is'} half-done")
+        out.say((f"{'; '.join(said)} (see above).", "bold yellow"))
     else:
         out.say(f"Nothing is left open in {journal.path}.", style="bold")
-    return ExitCode.ACTION if still_open else ExitCode.OK
+    return ExitCode.ACTION if tally.still_open or tally.unfinished else ExitCode.OK
+
+
+def _settle_one(state: State, entry: JournalEntry, tally: _Tally) -> None:
+    """Settle one entry, say how it ended (a hand-off in a SIS file is said per file, later), and tally it."""
+    from alma_onelink.engine import settle  # noqa: PLC0415  (loaded when a command runs)
+    from alma_onelink.onelink.handoff import HANDOFF_OPERATION  # noqa: PLC0415
+
+    out = state.out
+    handed = entry.operation == HANDOFF_OPERATION
+    if not entry.is_unsettled:
+        out.say((entry.id[:12], "bold"), f"  {entry.action} {entry.target}: {entry.result} already, nothing to settle")
+        tally.shown.append({**_entry_json(entry), "was": entry.result})
+        return
+    report = settle(state.alma(), entry, journal=state.journal())
+    [settled] = report
+    tally.shown.append({**_entry_json(settled), "was": entry.result})
+    tally.still_open.extend(report.open)
+    tally.unfinished.update((u.registration, u) for u in report.unfinished)
+    if handed:
+        tally.handed.setdefault(entry.registration or entry.id, []).append(settled)
+        return
+    head = f"  {settled.action} {settled.target}: {entry.result} → "
+    if settled.is_unsettled:
+        out.say((settled.id[:12], "bold"), head, ("cannot tell", "bold yellow"))
+        for opened in report.open:
+            _say_open(state, opened)
+        return
+    out.say((settled.id[:12], "bold"), head, (settled.result, "bold"))
+    if settled.note:
+        out.say(f"  {settled.note}")
+    holds = _alma_holds(settled)
+    if holds:
+        out.say(f"  Alma holds: {holds}")
+
+
+def _say_handed(state: State, entries: list[JournalEntry]) -> None:
+    """One line for the accounts of one SIS file settled now: how many Alma holds, how many still wait."""
+    from alma_onelink.onelink.handoff import handed_off_files  # noqa: PLC0415
+
+    loaded = sum(1 for entry in entries if entry.result == "done")
+    waiting = [entry for entry in entries if entry.is_unsettled]
+    [handed] = handed_off_files(entries)
+    where = handed.sis_file or f"the SIS file with sha256 {handed.sha256}"
+    line = f"{len(entries):,} account(s) handed off in {where}: {loaded:,} in Alma (settled done)"
+    if not waiting:
+        state.out.say(line)
+        return
+    state.out.say(
+        (f"{line}, {len(waiting):,} not loaded yet (still pending)", "yellow"),
+        f": run `{staff_words(handed.reconcile, state.command_prefix())}` after Alma loads it"
+        + ("" if handed.batch_file else " (FILE: the batch file the SIS file was written from)"),
+    )
 
 
 def _what_restore_does(entry: JournalEntry) -> str:
@@ -269,3 +389,6 @@ def say_restore(state: State, result: RestoreResult, *, style: str = "") -> None
     state.out.say((line + staff_words(result.reason, prefix), f"{style} {colour}".strip()))
     if result.journal_error:  # what Alma holds is above; this says what the journal lacks and what to do
         state.out.say((staff_words(result.journal_error, prefix), "bold red"))
+
+
+register_commands(journal_app)  # archive, export, reindex (`_journal_store`)

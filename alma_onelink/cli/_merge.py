@@ -18,7 +18,7 @@ from ._state import ExitCode, State, UsageProblem, check_file_path, state_of
 from ._words import staff_words
 
 if TYPE_CHECKING:
-    from alma_onelink.merge import MergePlan, MergeResult
+    from alma_onelink.merge import MergePlan, MergeRefused, MergeResult
 
 __all__ = ["merge_app"]
 
@@ -194,23 +194,37 @@ def apply(
 ) -> int:
     """Apply the merge PLAN. Every write is journaled first; undo with merge undo MERGE_ID.
 
-    Exit status: 0 merged, 1 refused (the token, or an account changed since the plan), 3 rolled back or failed,
-    4 the journal could not be written (what Alma holds is shown, and what to do).
+    A plan applied already is not applied twice: the merge the journal holds is named, and nothing is
+    sent. Exit status: 0 merged (or applied already), 1 refused (the token, or an account changed since
+    the plan), 3 rolled back or failed, 4 the journal could not be written (what Alma holds is shown,
+    and what to do).
     """
-    from alma_onelink.merge import MergeOutcome, apply_merge  # noqa: PLC0415  (loaded when a command runs)
+    from alma_onelink.merge import (  # noqa: PLC0415  (loaded when a command runs)
+        MergeOutcome,
+        MergeRefused,
+        apply_merge,
+    )
 
     state = state_of(ctx)
     reviewed = _read_plan(state, plan_file)
     _check_token(reviewed, confirm)
-    result = apply_merge(
-        state.alma(),
-        reviewed,
-        confirm=confirm,
-        journal=state.journal_path(),
-        delete_source=delete_source,
-        staff=state.staff,
-        today=parse_today(today),
-    )
+    if state.staff is None:
+        state.out.note(
+            "No staff name is known (no --staff, ALMA_ONELINK_STAFF or login name): the journal names nobody and the "
+            f"note on {reviewed.from_id} says “by alma-onelink”. Give --staff NAME to be named."
+        )
+    try:
+        result = apply_merge(
+            state.alma(),
+            reviewed,
+            confirm=confirm,
+            journal=state.journal_path(),
+            delete_source=delete_source,
+            staff=state.staff,
+            today=parse_today(today),
+        )
+    except MergeRefused as refused:
+        return _refused(state, reviewed, refused)
     if state.out.json_mode:
         state.out.document(result.to_dict())
     else:
@@ -221,6 +235,51 @@ def apply(
         state.out.error(staff_words(result.journal_error, state.command_prefix()))  # says what to do
         return ExitCode.JOURNAL
     return ExitCode.OK if result.outcome is MergeOutcome.MERGED else ExitCode.ALMA
+
+
+def _refused(state: State, plan: MergePlan, refused: MergeRefused) -> int:
+    """A refused apply, told by the journal: the plan applied already (exit 0, nothing sent), or the refusal."""
+    from alma_onelink.merge import MergeRefused  # noqa: PLC0415  (loaded with the plan)
+    from alma_onelink.merge._ui import earlier_merge  # noqa: PLC0415
+
+    journal = state.journal()
+    earlier = earlier_merge(plan, [*journal.entries(target=plan.from_id), *journal.entries(target=plan.to_id)])
+    if earlier is None:
+        raise refused
+    prefix, when = state.command_prefix(), earlier.applied_at.strftime("%Y-%m-%d %H:%M UTC")
+    by = f" by {earlier.staff}" if earlier.staff else ""
+    if not earlier.complete:
+        raise MergeRefused(
+            [
+                *refused.reasons,
+                f"this plan was applied on {when}{by} as merge {earlier.merge_id}, which did not finish (or was rolled "
+                f"back or undone since): `{prefix} merge undo {earlier.merge_id}` settles and puts back what it did; "
+                "then plan the merge again",
+            ],
+            what=f"Cannot apply the plan to merge {plan.from_id} into {plan.to_id}",
+        ) from None
+    entries = ", ".join(entry_id[:12] for entry_id in earlier.entry_ids)
+    if state.out.json_mode:
+        state.out.document(
+            {
+                "outcome": "already_applied",
+                "merge_id": earlier.merge_id,
+                "applied_at": earlier.applied_at,
+                "staff": earlier.staff,
+                "journal_entries": list(earlier.entry_ids),
+                "sent": False,
+            }
+        )
+        return ExitCode.OK
+    out = state.out
+    out.say(
+        (f"ALREADY APPLIED — merge {plan.from_id} into {plan.to_id}", "bold cyan"),
+        f": this plan was applied on {when}{by}; nothing was sent this time (both accounts were only read).",
+    )
+    out.say(f"  Merge {earlier.merge_id}, journal entries {entries}")
+    out.say(("What it wrote: ", "bold"), f"{prefix} journal show --registration {earlier.merge_id}")
+    out.say(("Undo: ", "bold"), f"{prefix} merge undo {earlier.merge_id}")
+    return ExitCode.OK
 
 
 @command(merge_app, "undo", short_help="Undo an applied merge from the journal.")

@@ -12,24 +12,36 @@ and crops to the width) is only for renderings that hold nothing to copy, like a
 
 Both consoles have markup off: names and notes read from Alma are shown as written, never
 interpreted as rich markup (``[bold]`` in a patron's name stays text).
+
+Nothing printed is run by the terminal either. Text from a CSV cell or an Alma record may hold
+control characters (ESC and the sequences it starts, C1 controls) or Unicode direction controls
+(U+202A to U+202E, U+2066 to U+2069) that reorder a line: every method here writes each as a visible
+escape (``\\x1b``, ``\\u202e``; `alma_onelink._text`), line breaks and tabs kept where a text may
+hold them (a cell of `rows` is one line: its breaks and tabs are escaped too). The consoles escape
+whatever else a renderable holds (a table, a traceback) as they render it, and the JSON of ``--json``
+writes C1 and direction controls as ``\\u`` escapes, which read back as the same text.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from rich.console import Console, RenderableType
-from rich.text import Text
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
+from rich.text import Span, Text
 
-__all__ = ["Output", "Part", "to_json"]
+from alma_onelink._text import UNSAFE, escape, visible
+
+__all__ = ["Output", "Part", "safe_text", "to_json"]
 
 Part = str | Text | tuple[str, str]
 """A piece of a line: plain text, a rich `Text`, or ``(text, style)``."""
@@ -41,6 +53,16 @@ class _Console(Console):
     def on_broken_pipe(self) -> None:
         self.quiet = True
         raise BrokenPipeError
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterator[Segment]:
+        """rich's rendering, with every unsafe character of the text written as its escape (rich's own
+        control segments, which draw the progress bar, are left as they are)."""
+        for segment in super().render(renderable, options):
+            text, style, control = segment
+            if control is None and UNSAFE.search(text):
+                yield Segment(visible(text), style)
+            else:
+                yield segment
 
 
 def _plain(value: Any) -> Any:
@@ -61,23 +83,52 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+_JSON_ESCAPED: Final = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+"""What JSON leaves as it is (it escapes only C0) and a terminal could run or reorder: written as ``\\u`` escapes."""
+
+
 def to_json(data: Any, *, indent: int | None = 2) -> str:
-    """``data`` as JSON text (UTF-8 kept, dates as ISO text)."""
-    return json.dumps(data, ensure_ascii=False, indent=indent, default=_plain)
+    """``data`` as JSON text (UTF-8 kept, dates as ISO text); nothing in it a terminal could run or reorder.
+
+    C0 controls are escaped by JSON itself; DEL, C1 controls, direction controls, line separators and
+    lone surrogates are written as ``\\uXXXX``, which reads back as the same text.
+    """
+    text = json.dumps(data, ensure_ascii=False, indent=indent, default=_plain)
+    return _JSON_ESCAPED.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
 
 
-def _text(parts: Sequence[Part], style: str | None) -> Text:
+def safe_text(text: Text, *, keep: str = "\n\t") -> Text:
+    """``text`` with every unsafe character but those in ``keep`` written as its escape, its styles kept."""
+    plain = text.plain
+    if not UNSAFE.search(plain):
+        return text
+    offsets = [0]  # offsets[i]: where the i-th character of ``plain`` starts in the new text
+    pieces: list[str] = []
+    for char in plain:
+        piece = char if char in keep or not UNSAFE.fullmatch(char) else escape(char)
+        pieces.append(piece)
+        offsets.append(offsets[-1] + len(piece))
+    safe = text.copy()
+    safe.plain = "".join(pieces)
+    safe.spans = [Span(offsets[span.start], offsets[span.end], span.style) for span in text.spans]
+    return safe
+
+
+def _text(parts: Sequence[Part], style: str | None, *, keep: str = "\n\t") -> Text:
+    """The parts as one `Text`, every unsafe character but those in ``keep`` written as its escape."""
     text = Text(style=style or "")
     for part in parts:
         if isinstance(part, tuple):
-            text.append(part[0], style=part[1])
+            text.append(visible(part[0], keep=keep), style=part[1])
+        elif isinstance(part, Text):
+            text.append_text(safe_text(part, keep=keep))
         else:
-            text.append(part)
+            text.append(visible(str(part), keep=keep))
     return text
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    return visible(" ".join(str(text).split()), keep="")
 
 
 class Output:
@@ -100,7 +151,9 @@ class Output:
         """
         if not self.json_mode:
             for item in items:
-                self.out.print(item)
+                self.out.print(
+                    visible(item) if isinstance(item, str) else safe_text(item) if isinstance(item, Text) else item
+                )
 
     def say(self, *parts: Part, style: str | None = None) -> None:
         """One line on stdout, never wrapped or cropped (nothing with ``--json``).
@@ -124,7 +177,7 @@ class Output:
         if self.json_mode:
             return
         lines = [[Text(h, style="bold") for h in header]] if header else []
-        lines += [[_text([cell], None) for cell in row] for row in rows]
+        lines += [[_text([cell], None, keep="") for cell in row] for row in rows]
         if not lines:
             return
         widths = [max(len(line[i].plain) for line in lines if i < len(line)) for i in range(max(map(len, lines)))]
@@ -151,7 +204,7 @@ class Output:
 
     def note(self, text: str, *, style: str | None = None) -> None:
         """A line for the person at the terminal, on stderr (also with ``--json``), never wrapped."""
-        self.err.print(Text(text, style=style or ""), soft_wrap=True)
+        self.err.print(_text([text], style), soft_wrap=True)
 
     def error(self, message: str, hint: str | None = None) -> None:
         """``error: …`` and ``hint: …`` on stderr, one line each, never wrapped."""

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 import typer
 
+from alma_onelink._text import visible
 from alma_onelink.errors import InputError
 
+from ._form_values import MULTILINE, parse_date, plain_text_problems, yes_no
 from ._sdk import PRIOR_ROLES
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ __all__ = [
     "build_patron",
     "complete_form",
     "parse_date",
+    "plain_text_problems",
     "with_patron_flags",
 ]
 
@@ -170,41 +173,6 @@ def flag_of(name: str) -> str:
     return _BY_NAME[name].flag if name in _BY_NAME else "--" + name.replace("_", "-")
 
 
-# --- dates ---------------------------------------------------------------------------------------------
-
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-
-
-def parse_date(text: str) -> date:
-    """``YYYY-MM-DD`` or ``M/D/YYYY`` (US order). Raises ``ValueError`` saying which forms are read."""
-    value = text.strip()
-    if iso := _ISO.fullmatch(value):
-        year, month, day = (int(part) for part in iso.groups())
-    elif us := _US.fullmatch(value):
-        month, day, year = (int(part) for part in us.groups())
-        if month > 12 and day <= 12:
-            raise ValueError(
-                f"{value!r} reads as day/month/year; dates with slashes are month first (M/D/YYYY, US order): "
-                f"write {year:04d}-{day:02d}-{month:02d}"
-            )
-    else:
-        raise ValueError(f"{value!r} is not a date: write YYYY-MM-DD (like 2024-05-12) or M/D/YYYY (like 5/12/2024)")
-    try:
-        return date(year, month, day)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a day of the calendar: write YYYY-MM-DD or M/D/YYYY") from None
-
-
-def _yes_no(text: str) -> bool:
-    value = text.strip().casefold()
-    if value in ("", "0", "n", "no", "false", "f", "none"):
-        return False
-    if value in ("1", "y", "yes", "true", "t", "x"):
-        return True
-    raise ValueError(f"{text!r} is not yes or no")
-
-
 # --- from text to a Patron ----------------------------------------------------------------------------
 
 
@@ -235,9 +203,17 @@ def _problem_field(problem: str) -> str | None:
 
 
 def build_patron(form: Mapping[str, str | bool | None]) -> Patron:
-    """The `Patron` the form describes. Raises `FieldProblem` naming every field at fault."""
+    """The `Patron` the form describes. Raises `FieldProblem` naming every field at fault.
+
+    A field holding a control character (`plain_text_problems`) is refused before anything else.
+    """
     from alma_onelink.policy import Donation, Patron, PostalAddress  # noqa: PLC0415  (the help needs none of it)
 
+    unsafe = plain_text_problems(form)
+    if unsafe:
+        raise FieldProblem(unsafe)
+    form = {name: value.replace("\r\n", "\n") if name in MULTILINE and isinstance(value, str) else value
+            for name, value in form.items()}  # fmt: skip
     problems: list[tuple[str | None, str]] = []
     dates: dict[str, date | None] = {}
     for field in FIELDS:
@@ -253,7 +229,7 @@ def build_patron(form: Mapping[str, str | bool | None]) -> Patron:
         active_netid = netid
     elif isinstance(netid, str):
         try:
-            active_netid = _yes_no(netid)
+            active_netid = yes_no(netid)
         except ValueError as exc:
             problems.append(("has_active_netid", str(exc)))
     amount, given_on = _text(form, "donation_amount"), dates.get("donation_date")
@@ -370,7 +346,7 @@ def complete_form(policy: Policy, form: PatronForm, ask: Callable[[Field, list[s
             try:
                 answer = check_affiliation(policy, answer)
             except FieldProblem as exc:
-                typer.echo(f"  {exc}", err=True)
+                typer.echo(f"  {visible(str(exc))}", err=True)
                 continue
         filled[name] = answer or None
         if not answer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Final
 
@@ -19,7 +20,7 @@ from ._patron_opts import (
     parse_date,
     with_patron_flags,
 )
-from ._registration import account_line, beyond_outcome, headline, show_registration
+from ._registration import account_line, headline, show_check, show_registration
 from ._sdk import on_first_call
 from ._state import OUTCOME_EXIT, ExitCode, State, UsageProblem, state_of
 from ._words import staff_words
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 else:
     register_patron = on_first_call("alma_onelink.onelink", "register_patron")
 
-__all__ = ["parse_today", "read_patron", "today_option"]
+__all__ = ["answer_problem", "parse_today", "read_patron", "today_option"]
 
 today_option = typer.Option(
     "--today",
@@ -49,15 +50,68 @@ def parse_today(text: str | None, flag: str = "--today") -> date | None:
         raise UsageProblem(f"{flag}: {exc}") from None
 
 
-def _ask(field: Field, choices: list[str] | None) -> str:
+_PARTNERS: Final[dict[str, PatronForm]] = {
+    "donation_amount": {"donation_date": "2000-01-01"},
+    "donation_date": {"donation_amount": "1"},
+}
+"""For a fact checked on its own: a neutral partner, so the gift's amount or date is checked without the other."""
+
+
+def answer_problem(policy: Policy, name: str, text: str) -> str | None:
+    """What is wrong with ``text`` as the fact ``name``, or ``None``: the rules the flags are checked by.
+
+    The same validators as the whole application (`build_patron`, then the policy's
+    ``validate_onelink_id`` for the OneLink ID), asked about this one fact, so a prompt can say at
+    once why an answer cannot be taken. The affiliation is checked by `complete_form`.
+    """
+    trial: PatronForm = {name: text, **_PARTNERS.get(name, {})}
+    try:
+        build_patron(trial)
+    except FieldProblem as exc:
+        mine = [message for field, message in exc.problems if field == name]
+        if mine:
+            return "; ".join(mine)
+    if name == "onelink_id":
+        return policy.validate_onelink_id(text)
+    return None
+
+
+def _label(field: Field) -> str:
     label = field.prompt or field.name.replace("_", " ").capitalize()
-    if choices:
-        label += f" ({', '.join(choices)})"
-    answer: str = typer.prompt(label, err=True)
-    return answer
+    return f"{label} (YYYY-MM-DD or M/D/YYYY)" if field.kind == "date" else label
 
 
-def _ask_email(state: State, form: PatronForm) -> None:
+def _asker(state: State, policy: Policy) -> Callable[[Field, list[str] | None], str]:
+    """The question for a missing fact: asked again, with the reason, until the answer can be taken."""
+
+    def ask(field: Field, choices: list[str] | None) -> str:
+        label = _label(field)
+        if choices:
+            label += f" ({', '.join(choices)})"
+        while True:
+            answer: str = typer.prompt(label, err=True).strip()
+            if not answer:  # spaces only: click asks again only for an empty line
+                state.out.note(f"  {_said_of(field, '')}is needed; type it")
+                continue
+            problem = answer_problem(policy, field.name, answer) if field.name != "affiliation" else None
+            if problem is None:
+                return answer
+            state.out.note(f"  {_said_of(field, problem)}; type it again")
+
+    return ask
+
+
+def _said_of(field: Field, problem: str) -> str:
+    """``problem`` led by the fact it is about (a validator's message may start without it); ``""``: the fact's name."""
+    label = field.prompt or field.name.replace("_", " ").capitalize()
+    if not problem:
+        return f"{label} "
+    if problem.casefold().startswith(("the " + label).casefold()) or problem.casefold().startswith(label.casefold()):
+        return problem
+    return f"{label}: {problem}"
+
+
+def _ask_email(state: State, policy: Policy, form: PatronForm) -> None:
     """In a terminal, the email when none was typed (optional: Enter skips it); asked again until it reads."""
     if isinstance(form.get("email"), str) and str(form["email"]).strip():
         return
@@ -66,27 +120,40 @@ def _ask_email(state: State, form: PatronForm) -> None:
         form["email"] = answer.strip() or None
         if not form["email"]:
             return
-        try:
-            build_patron(form)
-        except FieldProblem as exc:
-            if "email" in exc.fields:
-                state.out.note(f"  {exc.describe(lambda name: name.replace('_', ' '))}")
-                continue
-        return
+        problem = answer_problem(policy, "email", answer.strip())
+        if problem is None:
+            return
+        state.out.note(f"  Email: {problem}; type it again, or press Enter to skip it")
+
+
+def _check_typed(policy: Policy, form: PatronForm) -> None:
+    """The facts typed as flags, each checked before anything is asked. Raises `FieldProblem` naming them."""
+    problems: list[tuple[str | None, str]] = []
+    for name, value in form.items():
+        if isinstance(value, str) and value.strip() and name != "affiliation":
+            problem = answer_problem(policy, name, value.strip())
+            if problem is not None:
+                problems.append((name, problem))
+    if problems:
+        raise FieldProblem(problems)
 
 
 def read_patron(state: State, policy: Policy, form: PatronForm, *, ask_email: bool = False) -> Patron:
     """The application typed as flags (asking for what is missing in a terminal). Raises `UsageProblem` naming flags.
 
-    ``ask_email``: in a terminal, also ask for the email when none was typed (optional).
+    In a terminal, each flag typed is checked before anything is asked, and each answer as it is
+    given (asked again, with the reason, until it can be taken). ``ask_email``: in a terminal, also
+    ask for the email when none was typed (optional).
     """
     try:
         affiliation = form.get("affiliation")
         if isinstance(affiliation, str) and affiliation.strip():
             form["affiliation"] = check_affiliation(policy, affiliation)
-        form = complete_form(policy, form, _ask if state.interactive else None)
+        if state.interactive:
+            _check_typed(policy, form)
+        form = complete_form(policy, form, _asker(state, policy) if state.interactive else None)
         if ask_email and state.interactive:
-            _ask_email(state, form)
+            _ask_email(state, policy, form)
         return build_patron(form)
     except FieldProblem as exc:
         required = all(message == "is required" for _, message in exc.problems)
@@ -102,7 +169,7 @@ def read_patron(state: State, policy: Policy, form: PatronForm, *, ask_email: bo
 
 
 def _next_step(state: State, result: RegistrationResult) -> str | None:
-    if result.outcome == "needs_merge" and result.merge_from:
+    if result.outcome == "needs_merge" and result.merge_from and not result.dry_run:  # a dry run made no account
         return f"{state.command_prefix()} merge plan {result.merge_from} {result.patron.onelink_id}"
     return None
 
@@ -130,7 +197,7 @@ def _summary(state: State, policy: Policy, patron: Patron, preview: Registration
         rows.append(("Gift", f"${patron.donation.amount} on {patron.donation.given_on.isoformat()}"))
     out.say(("About to register:", "bold"))
     out.rows(rows)
-    out.say("Registering would: ", (headline(preview, state), "bold"))
+    out.say((headline(preview, state), "bold"))
     account = account_line(preview)
     if account:
         out.say(f"  {account}")
@@ -189,50 +256,6 @@ def register(
     return OUTCOME_EXIT[result.outcome]
 
 
-def _check_rendering(state: State, result: RegistrationResult, eligible: bool) -> None:
-    out, prefix = state.out, state.command_prefix()
-    verdict = "ELIGIBLE" if eligible else "NOT ELIGIBLE"
-    outcome = result.outcome.value.replace("_", " ")
-    beyond = beyond_outcome(result.reason, result.outcome.value, result.patron.onelink_id)
-    reason = f" — {staff_words(beyond, prefix)}" if beyond else ""
-    out.say(
-        (verdict, "bold green" if eligible else "bold yellow"),
-        f" — {result.patron.full_name} (OneLink ID {result.patron.onelink_id}); registering would: ",
-        (outcome, "bold"),
-        reason,
-    )
-    issues = [issue for issue in result.issues if issue.concerns(result.outcome.value)]
-    for issue in issues:
-        out.say(f"  {issue.severity}: {staff_words(issue.message, prefix)}")
-        if issue.hint:
-            out.say(f"    What to do: {staff_words(issue.hint, prefix)}")
-    if result.candidates:
-        out.say(("Accounts found:", "bold"))
-        out.rows(
-            [
-                (
-                    candidate.primary_id,
-                    candidate.user.display_name or "",
-                    (candidate.user.user_group.value or "") if candidate.user.user_group else "",
-                    "; ".join(candidate.reasons),
-                    "" if candidate.acted_on else "(not acted on)",
-                )
-                for candidate in result.candidates
-            ],
-            header=("account", "name", "group", "why it was found", ""),
-        )
-    else:
-        out.say("No Alma account found for this person.")
-    if result.instructions:
-        out.say(("Tell the patron:" if eligible else "Next:", "bold"))
-        for line in result.instructions:
-            out.say(f"  • {staff_words(line, prefix)}")
-    if result.staff_notes:
-        out.say(("For staff:", "bold"))
-        for line in result.staff_notes:
-            out.say(f"  • {staff_words(line, prefix)}")
-
-
 @command(app, "check", short_help="Check eligibility only (writes nothing).")
 @with_patron_flags
 def check(
@@ -268,7 +291,7 @@ def check(
             }
         )
     else:
-        _check_rendering(state, result, eligible)
+        show_check(state, result, eligible=eligible)
     if result.outcome == "failed":
         return ExitCode.ALMA
     return ExitCode.OK if eligible else ExitCode.ACTION

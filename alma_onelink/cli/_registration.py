@@ -7,18 +7,30 @@ milliseconds only with ``--verbose``.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Final
 
 from ._words import staff_words
 
 if TYPE_CHECKING:
     from alma_onelink.engine import Step
-    from alma_onelink.onelink import Outcome, RegistrationResult
+    from alma_onelink.onelink import RegistrationResult
     from alma_onelink.policy import EligibilityIssue
 
     from ._state import State
 
-__all__ = ["COLOURS", "account_line", "beyond_outcome", "headline", "show_registration", "show_steps"]
+__all__ = [
+    "COLOURS",
+    "DRY_RUN_BANNER",
+    "account_line",
+    "beyond_outcome",
+    "headline",
+    "outcome_label",
+    "outcome_word",
+    "show_check",
+    "show_registration",
+    "show_steps",
+]
 
 COLOURS: Final = {
     "created": "green",
@@ -29,10 +41,23 @@ COLOURS: Final = {
     "failed": "red",
 }
 _MARKS: Final = {"done": "✓", "planned": "…", "skipped": "-", "failed": "✗"}
+_WOULD: Final = {"created": "would_create", "renewed": "would_renew", "needs_merge": "would_need_merge"}
+"""A dry run's word for each outcome that writes: what registering would do, never what it did."""
+DRY_RUN_BANNER: Final = "DRY RUN, nothing written"
+"""How a dry run is marked on the screen, first (``register --dry-run``, ``check``, ``batch --dry-run``)."""
 
 
-def _label(outcome: Outcome) -> str:
-    return outcome.value.replace("_", " ").upper()
+def outcome_word(outcome: str, *, dry_run: bool) -> str:
+    """The outcome as a word of the command: ``created``, or in a dry run ``would_create``.
+
+    Outcomes that write nothing (``blocked``, ``already_registered``…) read the same in a dry run.
+    """
+    return _WOULD.get(outcome, outcome) if dry_run else outcome
+
+
+def outcome_label(outcome: str, *, dry_run: bool) -> str:
+    """The outcome as staff read it: ``CREATED``, ``NEEDS MERGE``; in a dry run ``WOULD CREATE``."""
+    return outcome_word(outcome, dry_run=dry_run).replace("_", " ").upper()
 
 
 def beyond_outcome(reason: str, outcome: str, onelink_id: str = "") -> str:
@@ -50,24 +75,36 @@ def beyond_outcome(reason: str, outcome: str, onelink_id: str = "") -> str:
     return text
 
 
-def _said(issues: list[EligibilityIssue]) -> set[str]:
-    return {" ".join(issue.message.split()).strip(" .").casefold() for issue in issues}
-
-
 def _concerning(result: RegistrationResult) -> list[EligibilityIssue]:
     """The issues that concern the outcome (a blocked registration is not told what the workflow would write)."""
     return [issue for issue in result.issues if issue.concerns(result.outcome.value)]
 
 
 def headline(result: RegistrationResult, state: State) -> str:
-    """``CREATED — Ann Lee (OneLink ID 2000001)``, with the reason when it says more than the outcome."""
+    """``CREATED — Ann Lee (OneLink ID 2000001)`` (a dry run: ``WOULD CREATE — …``), with the reason when it says
+    more than the outcome and the blocking issues listed under it."""
     patron = result.patron
-    line = f"{_label(result.outcome)} — {patron.full_name} (OneLink ID {patron.onelink_id})"
-    blocking = [issue for issue in _concerning(result) if issue.is_blocking]
-    reason = beyond_outcome(result.reason, result.outcome.value, result.patron.onelink_id)
-    if reason and reason.strip(" .").casefold() not in _said(blocking):
+    label = outcome_label(result.outcome.value, dry_run=result.dry_run)
+    line = f"{label} — {patron.full_name} (OneLink ID {patron.onelink_id})"
+    reason = _more_than_issues(result)
+    if reason:
         line += f": {staff_words(reason, state.command_prefix())}"
     return line
+
+
+def _more_than_issues(result: RegistrationResult) -> str:
+    """What the reason says beyond the outcome and beyond the blocking issues shown under it ("" if nothing)."""
+    reason = " ".join(beyond_outcome(result.reason, result.outcome.value, result.patron.onelink_id).split())
+    # A blocked registration's reason is its issues' messages, joined: each is said once, under the headline.
+    rest = reason
+    for issue in _concerning(result):
+        if issue.is_blocking:
+            message = " ".join(issue.message.split()).strip(" .")
+            at = rest.casefold().find(message.casefold()) if message else -1
+            if at >= 0:
+                rest = rest[:at] + rest[at + len(message) :]
+    rest = re.sub(r"(\s*[.;,:]\s*)+(?=[.;,:]|$)", "", rest)  # the separators the removed messages left
+    return rest.strip(" .;,:")
 
 
 def account_line(result: RegistrationResult) -> str | None:
@@ -93,7 +130,8 @@ def show_steps(state: State, steps: list[Step]) -> None:
     if not steps:
         return
     out = state.out
-    out.say(("What was done:", "bold"))
+    dry = any(step.status == "planned" for step in steps)
+    out.say(("What was done (… would be done: nothing was written):" if dry else "What was done:", "bold"))
     for step in steps:
         out.say(staff_words(_step_line(step, verbose=out.verbose), state.command_prefix()))
 
@@ -117,7 +155,7 @@ def show_registration(state: State, result: RegistrationResult, *, next_step: st
     """The registration as staff read it, on stdout; ``next_step`` is a command to run next, shown last."""
     out, prefix = state.out, state.command_prefix()
     colour = COLOURS.get(result.outcome.value, "")
-    dry = ("DRY RUN, nothing written — ", "bold") if result.dry_run else ""
+    dry = (f"{DRY_RUN_BANNER} — ", "bold") if result.dry_run else ""
     out.say(dry, (headline(result, state), f"bold {colour}"))
     if result.journal_error:  # what Alma holds is above; this says what the journal lacks and what to do
         out.say((staff_words(result.journal_error, prefix), "bold red"))
@@ -138,18 +176,58 @@ def show_registration(state: State, result: RegistrationResult, *, next_step: st
             indent=4,
         )
     show_steps(state, result.steps)
-    staff = result.staff_notes
-    patron = [line for line in result.instructions if line not in hints]
-    if patron:
-        out.say(("Tell the patron:" if result.ok else "Next:", "bold"))
-        for line in patron:
-            out.say(f"  • {staff_words(line, prefix)}")
-    if staff:
-        out.say(("For staff:", "bold"))
-        for line in staff:
-            out.say(f"  • {staff_words(line, prefix)}")
+    _tell(state, result, hints, patron_heading="Tell the patron:" if result.ok else "Next:")
     if next_step:
         out.say(("Next: ", "bold"), next_step)
     if out.verbose and result.journal_entries and result.journal_path is not None:
         count = len(result.journal_entries)
         out.say(f"Journal: {count} entr{'y' if count == 1 else 'ies'} in {result.journal_path}", style="dim")
+
+
+def show_check(state: State, result: RegistrationResult, *, eligible: bool) -> None:
+    """``check``: the verdict, what registering would do, each issue and hint once, the accounts, what to tell."""
+    out, prefix = state.out, state.command_prefix()
+    verdict = "ELIGIBLE" if eligible else "NOT ELIGIBLE"
+    patron = result.patron
+    more = _more_than_issues(result)
+    out.say(
+        (verdict, "bold green" if eligible else "bold yellow"),
+        f" — {patron.full_name} (OneLink ID {patron.onelink_id}): ",
+        (outcome_label(result.outcome.value, dry_run=True), "bold"),
+        f" — {staff_words(more, prefix)}" if more else "",
+    )
+    concerning = _concerning(result)
+    hints = _issue_lines(state, "Blocked by:", [i for i in concerning if i.is_blocking], "yellow")
+    hints |= _issue_lines(state, "For staff to read:", [i for i in concerning if not i.is_blocking], "yellow")
+    if result.candidates:
+        out.say(("Accounts found:", "bold"))
+        out.rows(
+            [
+                (
+                    candidate.primary_id,
+                    candidate.user.display_name or "",
+                    (candidate.user.user_group.value or "") if candidate.user.user_group else "",
+                    "; ".join(candidate.reasons),
+                    "" if candidate.acted_on else "(not acted on)",
+                )
+                for candidate in result.candidates
+            ],
+            header=("account", "name", "group", "why it was found", ""),
+        )
+    else:
+        out.say("No Alma account found for this person.")
+    _tell(state, result, hints, patron_heading="Tell the patron:" if eligible else "Next:")
+
+
+def _tell(state: State, result: RegistrationResult, hints: set[str], *, patron_heading: str) -> None:
+    """The lines for the patron (less the hints already said under an issue), then the notes for staff."""
+    out, prefix = state.out, state.command_prefix()
+    patron = [line for line in result.instructions if line not in hints]
+    if patron:
+        out.say((patron_heading, "bold"))
+        for line in patron:
+            out.say(f"  • {staff_words(line, prefix)}")
+    if result.staff_notes:
+        out.say(("For staff:", "bold"))
+        for line in result.staff_notes:
+            out.say(f"  • {staff_words(line, prefix)}")

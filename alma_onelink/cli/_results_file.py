@@ -2,9 +2,13 @@
 
 A cell that Excel (or LibreOffice, Google Sheets) would run as a formula is neutralised: one that
 begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a ``'`` in front, the OWASP
-rule for CSV injection, so a patron named ``=HYPERLINK(…)`` is shown as text. A cell that is only a
-number (``-12.5``, ``+3``) cannot run and is kept as it is, so it stays a number. The JSON Lines
-file keeps every value exactly as it is: it is for programs, not spreadsheets.
+rule for CSV injection, so a patron named ``=HYPERLINK(…)`` is shown as text. A spreadsheet set to
+another list separator splits a cell where we did not (Excel in a ``;`` locale splits ``Ann;=2+5``
+into ``Ann`` and a formula), so every place a cell may be split counts as a start: a formula sign
+after a ``,``, ``;``, ``|``, a tab or a line break, with only spaces or double quotes between, gets
+the ``'`` too (``Ann;'=2+5``). A piece that is only a number (``-12.5``, ``+3``) cannot run and is
+kept as it is, so it stays a number. The JSON Lines file keeps every value exactly as it is: it is
+for programs, not spreadsheets.
 """
 
 from __future__ import annotations
@@ -38,19 +42,38 @@ CSV_COLUMNS: Final = (
 )
 """The columns of the results CSV, in order."""
 
-_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+SPLITS: Final = ",;|\t\r\n"
+"""Where a spreadsheet may split a cell into two: the list separators of Excel's locales (``,`` ``;``),
+the ``|`` and tab of its text import, and line breaks."""
+_SPLIT_FORMULA: Final = re.compile(rf"([{re.escape(SPLITS)}][ \"]*)([=+\-@])([^{re.escape(SPLITS)}]*)")
+"""A formula sign right after a split (spaces or double quotes between), and the rest of that piece."""
 
 
 def excel_safe(text: str) -> str:
-    """``text`` as a spreadsheet shows it and never runs it: ``'`` before a formula's first character.
+    """``text`` as a spreadsheet shows it and never runs it: ``'`` before each formula's first character.
+
+    A formula starts at the cell's start, or after a place the cell may be split (`SPLITS`). A
+    piece that is only a number is left as it is.
 
     >>> excel_safe("=HYPERLINK(\\"http://x\\")"), excel_safe("-12.5"), excel_safe("Ann")
     ('\\'=HYPERLINK("http://x")', '-12.5', 'Ann')
+    >>> excel_safe("Ann;=2+5"), excel_safe("x, -3"), excel_safe('a|"@SUM(1)')
+    ("Ann;'=2+5", 'x, -3', 'a|"\\'@SUM(1)')
     """
-    if text.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+
+    def neutral(found: re.Match[str]) -> str:
+        split, sign, rest = found.groups()
+        return found[0] if _NUMBER.fullmatch(sign + rest.rstrip()) else f"{split}'{sign}{rest}"
+
+    safe = _SPLIT_FORMULA.sub(neutral, text)
+    if safe.startswith(("\t", "\r")):
+        return "'" + safe
+    lead = safe.lstrip(' "')
+    piece = re.split(f"[{re.escape(SPLITS)}]", lead, maxsplit=1)[0].rstrip()
+    if lead.startswith(("=", "+", "-", "@")) and not _NUMBER.fullmatch(piece):
+        return "'" + safe
+    return safe
 
 
 def _cell(value: Any) -> str:

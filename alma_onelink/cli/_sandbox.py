@@ -25,6 +25,7 @@ from ._state import (
     ExitCode,
     State,
     UsageProblem,
+    check_db_path,
     check_file_path,
     sandbox_db_problem,
     state_of,
@@ -59,7 +60,7 @@ NoDukeOption = Annotated[bool, typer.Option("--no-duke", help="Leave out the Duk
 
 def _db(state: State, given: Path | None) -> Path:
     chosen = given if given is not None else state.settings.db
-    return check_file_path(chosen, "--db", what="a SQLite file") if chosen is not None else state.settings.db_path
+    return check_db_path(chosen)
 
 
 def _banner(state: State, where: str) -> None:

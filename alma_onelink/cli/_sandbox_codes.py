@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._app import command
-from ._state import ExitCode, State, UsageProblem, check_file_path, sandbox_db_problem, state_of
+from ._state import ExitCode, State, UsageProblem, check_db_path, sandbox_db_problem, state_of
 
 if TYPE_CHECKING:
     from alma_onelink.sandbox import CodeTables, SqliteStore
@@ -40,7 +40,7 @@ DbOption = Annotated[
 
 def _db(state: State, given: Path | None) -> Path:
     chosen = given if given is not None else state.settings.db
-    return check_file_path(chosen, "--db", what="a SQLite file") if chosen is not None else state.settings.db_path
+    return check_db_path(chosen) if chosen is not None else state.settings.db_path
 
 
 def _no_banner(state: State) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 import os
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from alma_onelink.errors import InputError
 
 from ._output import Output
 from ._sdk import DEMO_DEFAULT_PATRONS
+from ._usage import SQLITE_PATH_BYTES, UsageProblem, check_db_path, check_file_path, sandbox_db_problem
 
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient
@@ -33,6 +35,7 @@ __all__ = [
     "Settings",
     "State",
     "UsageProblem",
+    "check_db_path",
     "check_file_path",
     "default_policy",
     "default_staff",
@@ -44,10 +47,6 @@ __all__ = [
 DEFAULT_PATRONS: Final = DEMO_DEFAULT_PATRONS
 """Generated patrons in a new sandbox, for ``sandbox serve``, ``sandbox seed``, ``demo`` and the default target:
 the demo's own number (`Sandbox.demo`'s default), written where the help can show it without loading the demo."""
-
-SQLITE_PATH_BYTES: Final = 504
-"""The longest path (in bytes, made absolute) SQLite opens a database at: its limit of 512 bytes for a file
-name, less the ``-journal`` it appends to name the rollback journal."""
 
 MAX_PATRONS: Final = 5000
 """The most patrons one ``--patrons`` may ask for (about 8 s of seeding); ``sandbox seed`` again adds more."""
@@ -85,14 +84,6 @@ OUTCOME_EXIT: Final[dict[str, ExitCode]] = {
 module loads nothing of the SDK)."""
 
 
-class UsageProblem(InputError):
-    """Something typed on the command line cannot be used (exit 2); ``hint`` says what to type instead."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        self.hint = hint
-        super().__init__(message)
-
-
 # --- settings and the target -------------------------------------------------------------------------
 
 
@@ -111,26 +102,13 @@ def _stdin_is_terminal() -> bool:
         return False
 
 
-def check_file_path(path: Path, flag: str, *, what: str) -> Path:
-    """``path`` if it can name a file: not a folder, in a folder that exists. Else `UsageProblem` naming ``flag``."""
-    target = path.expanduser()
-    if target.is_dir():
-        raise UsageProblem(f"{flag} {str(target)!r} is a folder", f"give the path of {what} in it")
-    if not target.parent.is_dir():
-        raise UsageProblem(
-            f"{flag} {str(target)!r}: the folder {str(target.parent)!r} does not exist",
-            f"create it first (mkdir -p {target.parent}) or give a path in an existing folder",
-        )
-    return target
-
-
 @dataclass(frozen=True)
 class Settings:
     """The global options, resolved (environment and defaults applied)."""
 
     api_key: str | None = field(default=None, repr=False)
     api_key_source: str = "--api-key"
-    base_url: str | None = None
+    base_url: str | None = field(default=None, repr=False)  # as typed: it may hold the key (it is then refused)
     region: str | None = None
     db: Path | None = None
     policy: str | None = None
@@ -139,7 +117,7 @@ class Settings:
     json: bool = False
     debug: bool = False
     verbose: bool = False
-    given: tuple[str, ...] = ()
+    given: tuple[str, ...] = field(default=(), repr=False)
     """Global options typed on the command line, as ``("--db", "x.sqlite3", …)``, for commands we print."""
 
     @property
@@ -155,12 +133,28 @@ class Settings:
         return self.api_key is not None
 
     def alma_origin(self) -> str:
-        """The Alma gateway commands go to, as typed (``--base-url``) or from the region."""
+        """The Alma gateway commands go to (``--base-url``, or the region's). Never the key: a base URL the
+        client would refuse (one that holds a key, a user name, a query) shows only its scheme and host."""
         if self.base_url:
-            return self.base_url.strip().rstrip("/")
+            from alma_onelink._config import shown_base_url  # noqa: PLC0415  (loaded when Alma is the target)
+
+            return shown_base_url(self.base_url, self.api_key)
         from alma_onelink import REGIONS  # noqa: PLC0415  (the client's settings: loaded when Alma is the target)
 
         return REGIONS.get((self.region or "na").strip().lower(), f"(unknown region {self.region!r})")
+
+    def shown_given(self) -> tuple[str, ...]:
+        """`given`, with a ``--base-url`` the client would refuse shown as `alma_origin` shows it."""
+        if not self.base_url or "--base-url" not in self.given:
+            return self.given
+        from alma_onelink._config import check_base_url  # noqa: PLC0415  (loaded when Alma is the target)
+
+        try:
+            check_base_url(self.base_url, self.api_key)
+        except InputError:
+            at = self.given.index("--base-url")
+            return (*self.given[:at], "--base-url", shlex.quote(self.alma_origin()), *self.given[at + 2 :])
+        return self.given
 
     def target_line(self) -> str:
         """The banner: where commands go. Never the key."""
@@ -238,7 +232,7 @@ class State:
 
     def command_prefix(self) -> str:
         """``alma-onelink`` with the global options typed this time that change where commands go (never the key)."""
-        return " ".join(["alma-onelink", *self.settings.given])
+        return " ".join(["alma-onelink", *self.settings.shown_given()])
 
     def close(self) -> None:
         """Close the client and the sandbox; safe to call twice."""
@@ -259,35 +253,13 @@ def open_sandbox(db: Path | None, *, patrons: int = DEFAULT_PATRONS, seed: int =
     """
     import sqlite3  # noqa: PLC0415  (the emulator and its store load when a command runs, not for --help)
 
-    from alma_onelink.sandbox import Sandbox, default_db_path  # noqa: PLC0415
+    from alma_onelink.sandbox import Sandbox  # noqa: PLC0415
 
-    path = check_file_path(db, "--db", what="a SQLite file") if db is not None else default_db_path()
+    path = check_db_path(db)
     try:
         return Sandbox.demo(patrons=patrons, seed=seed, db_path=path, **options)
     except (sqlite3.Error, OSError) as exc:
         raise sandbox_db_problem(path, exc) from exc
-
-
-def sandbox_db_problem(path: Path, exc: BaseException) -> UsageProblem:
-    """The usage error for a sandbox database at ``path`` that SQLite or the system could not open (``exc``).
-
-    SQLite says only "unable to open database file" for a path longer than it can take: that case
-    names the path, its length and the limit, and asks for a shorter ``--db``.
-    """
-    import sqlite3  # noqa: PLC0415  (loaded by the store that raised ``exc``)
-
-    full = path.expanduser().absolute()
-    size = len(os.fsencode(full))
-    if isinstance(exc, sqlite3.Error) and size > SQLITE_PATH_BYTES:
-        return UsageProblem(
-            f"cannot open the sandbox database {str(full)!r}: its path is {size} bytes long, and SQLite cannot "
-            f"open a database whose path is longer than {SQLITE_PATH_BYTES} bytes",
-            "give a shorter path with --db (for example --db ~/sandbox.sqlite3)",
-        )
-    return UsageProblem(
-        f"cannot open the sandbox database {str(path)!r}: {' '.join(str(exc).split())}",
-        "give another file with --db, or remove this one (alma-onelink sandbox reset empties it)",
-    )
 
 
 def _debug_logging() -> None:

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
+from alma_onelink._text import visible
+
 from ._app import app, command
-from ._patron_opts import parse_date
+from ._form_values import parse_date, plain_text
 from ._state import ExitCode, UsageProblem, state_of
 
 if TYPE_CHECKING:
@@ -40,6 +42,8 @@ EDITABLE: Final = (*TEXT_FIELDS, *CODE_FIELDS, *DATE_FIELDS)
 """The fields ``user edit --set`` changes; others (identifiers, contact info, primary id) are Alma's UI's job."""
 
 _STATUSES: Final = ("ACTIVE", "INACTIVE")
+_REQUIRED: Final = ("user_group", "status")
+"""Fields Alma refuses to leave empty on an account (a PUT without them is refused)."""
 
 
 # --- show ----------------------------------------------------------------------------------------------
@@ -126,7 +130,9 @@ def search(
         for key, value in (("email", email), ("identifiers", identifier), ("user_group", group))
         if value is not None and value.strip()
     }
-    query = f"ALL~{' '.join(name.split())}" if name and name.strip() else None
+    # AND, OR and NOT in capitals join conditions in Alma's query language: a name's word is searched as a word.
+    words = [word.lower() if word in ("AND", "OR", "NOT") else word for word in (name or "").split()]
+    query = f"ALL~{' '.join(words)}" if words else None
     # Full records: brief ones carry no group or email to show.
     page = state.alma().users.list(q=query, limit=min(limit, 100), expand="full", **filters)  # type: ignore[arg-type]
     users: list[User] = []
@@ -172,6 +178,13 @@ def parse_changes(assignments: list[str]) -> dict[str, Any]:
         if name not in EDITABLE:
             raise UsageProblem(f"--set {name!r}: not a field this can change", f"fields: {', '.join(EDITABLE)}")
         value = raw.strip()
+        problem = plain_text(value)
+        if problem:
+            raise UsageProblem(
+                f"--set {name}: the value {problem}", "nothing was written; give the value as plain text"
+            )
+        if not value and name in _REQUIRED:
+            raise UsageProblem(f"--set {name}=: an account always has a {name.replace('_', ' ')}; give one")
         if not value:
             changes[name] = None
         elif name in DATE_FIELDS:
@@ -233,6 +246,8 @@ def edit(
     """Change fields of one account: GET it, show the diff, ask, then PUT it journaled (undo: journal restore)."""
     state = state_of(ctx)
     changes = parse_changes(assignments)
+    if reason is not None and (problem := plain_text(reason, multiline=True)):
+        raise UsageProblem(f"--reason {problem}", "nothing was written; type the reason as plain text")
     if not (yes or dry_run or state.interactive):
         raise UsageProblem(
             "user edit asks before writing, and nobody can answer here", "add --yes to write, or --dry-run"
@@ -256,7 +271,7 @@ def edit(
                 )
             if not diff or dry_run:
                 raise _Declined
-            if not yes and not typer.confirm(f"Write these changes to {user_id}?", err=True):
+            if not yes and not typer.confirm(f"Write these changes to {visible(user_id)}?", err=True):
                 raise _Declined
             _apply(user, changes)
             written = True

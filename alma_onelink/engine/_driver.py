@@ -18,8 +18,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from alma_onelink.errors import AlmaError, APIStatusError
 from alma_onelink.pagination import AsyncOffsetPage, SyncOffsetPage
 
-from ._moves import moved_off, next_write, unsettled_for
-from ._ops import AlmaOp, CompleteWrite, FindMoves, FindUnsettled, IntendWrite, JournalOp, NextWrite, Op, SettleWrite
+from ._moves import entries_of, half_done, moved_off, next_write, unsettled_for
+from ._ops import (
+    AlmaOp,
+    CompleteWrite,
+    FindEntries,
+    FindHalfDone,
+    FindMoves,
+    FindUnsettled,
+    IntendWrite,
+    JournalOp,
+    NextWrite,
+    Op,
+    SettleWrite,
+)
 from ._trace import ApiCall, Trace
 from .journal import Journal, JournalError
 
@@ -39,7 +51,8 @@ def _outcome(exc: BaseException | None) -> str:
     return f"{type(exc).__name__} {code}" if code else type(exc).__name__
 
 
-_JOURNAL_OPS = (IntendWrite, CompleteWrite, SettleWrite, FindMoves, FindUnsettled, NextWrite)
+_JOURNAL_READS = (FindMoves, FindUnsettled, NextWrite, FindEntries, FindHalfDone)
+_JOURNAL_OPS = (IntendWrite, CompleteWrite, SettleWrite, *_JOURNAL_READS)
 
 
 def _journal_op(op: JournalOp, journal: Journal | None) -> Any:
@@ -48,7 +61,7 @@ def _journal_op(op: JournalOp, journal: Journal | None) -> Any:
         return _journal_io(op, journal)
     except OSError as exc:
         path = journal.path if journal is not None else Path()
-        what = "read" if isinstance(op, FindMoves | FindUnsettled | NextWrite) else "written"
+        what = "read" if isinstance(op, _JOURNAL_READS) else "written"
         cause = str(exc) or type(exc).__name__
         raise JournalError(f"The journal {path} could not be {what} ({cause})", path=path, cause=cause) from exc
 
@@ -60,6 +73,10 @@ def _journal_io(op: JournalOp, journal: Journal | None) -> Any:
         return unsettled_for(journal, op.onelink_id)
     if isinstance(op, NextWrite):
         return next_write(journal, op.entry)
+    if isinstance(op, FindEntries):
+        return entries_of(journal, op.registration, op.operation)
+    if isinstance(op, FindHalfDone):
+        return half_done(journal, op.registrations, open_ones=op.open_ones)
     if journal is None:  # pragma: no cover - a procedure that writes is always given a journal
         raise AssertionError("a procedure journaled a write without a journal")
     if isinstance(op, SettleWrite):
@@ -69,6 +86,7 @@ def _journal_io(op: JournalOp, journal: Journal | None) -> Any:
             action=op.action,
             target=op.target,
             before=op.before,
+            sending=op.sending,
             staff=op.staff,
             registration=op.registration,
             operation=op.operation,

@@ -1,4 +1,4 @@
-"""The arguments every journaled procedure takes, checked once: the journal, the day, the staff name."""
+"""The arguments every journaled procedure takes, checked once: the client, the journal, the day, the staff name."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 
+from alma_onelink._text import describe, unsafe_characters
 from alma_onelink.errors import InputError
 
 from .journal import Journal, default_journal_path
 
-__all__ = ["JournalLike", "check_staff", "check_today", "journal_for", "open_journal"]
+__all__ = ["JournalLike", "check_client", "check_staff", "check_today", "journal_for", "open_journal"]
 
 JournalLike = Journal | str | os.PathLike[str] | None
 """A `Journal`, the path of one, or ``None`` for the default journal (``$ALMA_ONELINK_JOURNAL`` or the
@@ -24,19 +25,35 @@ def journal_for(journal: JournalLike, *, dry_run: bool) -> Journal | None:
         return open_journal(journal)
     if isinstance(journal, Journal):
         return journal
-    if journal is not None and not isinstance(journal, str | os.PathLike):
-        raise InputError(f"journal must be a Journal, a file path or None; got {type(journal).__name__}")
-    path = Path(journal) if journal is not None else default_journal_path()
-    return Journal(path) if path.is_file() else None
+    path = _journal_path(journal)
+    path = path if path is not None else default_journal_path()
+    try:
+        exists = path.is_file()
+    except OSError as exc:  # a name longer than the file system takes, say
+        raise InputError(f"The journal path cannot be used: {exc.strerror or exc}; give a shorter path") from None
+    return Journal(path) if exists else None
 
 
 def open_journal(journal: JournalLike) -> Journal:
     """The `Journal` ``journal`` names. Raises ``InputError`` for a path that cannot hold one."""
     if isinstance(journal, Journal):
         return journal
-    if journal is None or isinstance(journal, str | os.PathLike):
-        return Journal(journal)
-    raise InputError(f"journal must be a Journal, a file path or None; got {type(journal).__name__}")
+    return Journal(_journal_path(journal))
+
+
+def _journal_path(journal: JournalLike) -> Path | None:
+    """``journal`` as a path (``None``: the default), if it is one. Raises ``InputError`` otherwise."""
+    if journal is None:
+        return None
+    if not isinstance(journal, str | os.PathLike) or isinstance(journal, bytes):
+        raise InputError(f"journal must be a Journal, a file path or None; got {type(journal).__name__}")
+    text = os.fspath(journal)
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"journal must be a Journal, a file path or None; got {journal!r}")
+    found = unsafe_characters(text)
+    if found:
+        raise InputError(f"The journal path holds {describe(found)}: give a path of plain characters")
+    return Path(text)
 
 
 _EARLIEST_DAY = date(1970, 1, 1)
@@ -73,3 +90,24 @@ def check_staff(staff: str | None) -> str | None:
             f"got {staff!r}"
         )
     return name
+
+
+def check_client(alma: object, *, asynchronous: bool, call: str) -> None:
+    """Raises ``InputError`` unless ``alma`` is the client ``call`` runs on.
+
+    ``asynchronous``: `AsyncAlmaClient` (the ``a…`` twin of each call), else `AlmaClient`. The
+    message names the twin for a client of the other kind.
+    """
+    from alma_onelink._client import AlmaClient, AsyncAlmaClient  # noqa: PLC0415  (loaded with the client given)
+
+    wanted: type[object] = AsyncAlmaClient if asynchronous else AlmaClient
+    if isinstance(alma, wanted):
+        return
+    other: type[object] = AlmaClient if asynchronous else AsyncAlmaClient
+    if isinstance(alma, other):
+        twin = call.removeprefix("a") if asynchronous else f"a{call}"
+        raise InputError(f"{call} runs on an {wanted.__name__}; for an {other.__name__} use {twin}")
+    raise InputError(
+        f"alma must be an {wanted.__name__}, like {wanted.__name__}.sandbox() or "
+        f"{wanted.__name__}(api_key=...), for {call}; got {type(alma).__name__}"
+    )

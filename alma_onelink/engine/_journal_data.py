@@ -38,7 +38,9 @@ COMPLETIONS: tuple[str, ...] = get_args(Completion)
 SETTLEMENTS: tuple[str, ...] = get_args(Settlement)
 # Control characters, line and paragraph separators, and bidirectional overrides: shown escaped.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_INTENT_KEYS = ("id", "time", "staff", "action", "target", "before", "registration", "operation", "reason")
+_INTENT_KEYS = (
+    "id", "time", "staff", "action", "target", "before", "sending", "registration", "operation", "reason",
+)  # fmt: skip
 SETTLED_KEYS = {"note", "settled"}  # never in an intent line: the intent lines keep their shape
 
 
@@ -92,6 +94,10 @@ class JournalEntry(pydantic.BaseModel):
     """Primary id of the record written."""
     before: dict[str, Any] | None = None
     """The record as Alma held it before; None for a create."""
+    sending: dict[str, Any] | None = None
+    """The record the update was to send (Alma JSON), journaled ahead with its intent: what settles an update
+    whose end was lost (`alma_onelink.engine.settle`). None for a create or a delete, and in entries written
+    before it was journaled."""
     after: dict[str, Any] | None = None
     """The record after (Alma's answer); None while pending, for a delete, or on failure."""
     result: Result = "pending"
@@ -106,7 +112,8 @@ class JournalEntry(pydantic.BaseModel):
     completed: UtcDatetime | None = None
     """When the write's own completion was written (UTC); None while pending, or when only settled."""
     note: str | None = None
-    """How a pending or unknown outcome was settled later, like ``"settled by reading Alma: …"``."""
+    """How a pending or unknown outcome was settled later, like ``"settled by reading Alma: …"``; on an entry
+    `alma_onelink.engine.settle` returns still open, why reading Alma could not tell (never journaled)."""
     settled: UtcDatetime | None = None
     """When it was settled (UTC); None unless a later run settled it (`Journal.settle`)."""
 
@@ -165,7 +172,7 @@ class JournalEntry(pydantic.BaseModel):
             for name, value in rows
             if value is not None
         )
-        for name, record in (("before", self.before), ("after", self.after)):
+        for name, record in (("before", self.before), ("sending", self.sending), ("after", self.after)):
             if record is not None:
                 dumped = html.escape(json.dumps(record, ensure_ascii=False, indent=2))
                 cells += (
@@ -205,6 +212,10 @@ class JournalEntry(pydantic.BaseModel):
             changes = record_diff(self.before, self.after)
             shown = "\n".join(_one_line(change) for change in changes)
             table.add_row(Text("changes"), Text(shown or "none"))
+        elif self.action == "update" and self.before is not None and self.sending is not None:
+            changes = record_diff(self.before, self.sending)  # not known to have taken effect: what it was to do
+            shown = "\n".join(_one_line(change) for change in changes)
+            table.add_row(Text("to change"), Text(shown or "none"))
         else:
             for name, record in (("before", self.before), ("after", self.after)):
                 if record is not None:

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 __all__ = [
     "Segment",
+    "append_whole",
     "archive_key",
     "archive_name",
     "fingerprint",
@@ -144,3 +145,18 @@ def fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+def append_whole(path: Path, data: bytes) -> None:
+    """Append ``data`` (whole lines) to ``path`` in one write, then fsync; a line torn by a crash is ended first."""
+    with open(path, "a+b", buffering=0) as file:
+        size = file.seek(0, os.SEEK_END)
+        if size:
+            file.seek(size - 1)
+            if file.read(1) != b"\n":
+                data = b"\n" + data  # end a line torn by a crash, so this one stays whole
+        written = 0
+        while written < len(data):  # one write in practice; loop only on a short write
+            written += file.write(data[written:])
+        file.flush()
+        os.fsync(file.fileno())

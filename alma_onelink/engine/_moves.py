@@ -8,7 +8,7 @@ from typing import Any
 from ._journal_data import held_values
 from .journal import Journal, JournalEntry
 
-__all__ = ["holds", "moved_off", "next_write", "unsettled_for"]
+__all__ = ["entries_of", "half_done", "holds", "moved_off", "next_write", "taken_off", "unsettled_for"]
 
 Overlay = dict[str, JournalEntry]
 """Entries settled in memory only (a dry run), by id: read over the journal's."""
@@ -112,3 +112,63 @@ def next_write(journal: Journal | None, entry: JournalEntry) -> JournalEntry | N
         return None
     later = _select(journal, {}, target=entry.target, after=found[0][0], limit=1)
     return later[0][1] if later else None
+
+
+def entries_of(journal: Journal | None, registration: str, operation: str | None = None) -> list[JournalEntry]:
+    """The entries journaled under ``registration`` (of ``operation`` only, if given), oldest first."""
+    conditions: dict[str, Any] = {"registration": registration}
+    if operation is not None:
+        conditions["operation"] = operation
+    return [entry for _, entry in _select(journal, {}, **conditions)]
+
+
+def taken_off(entry: JournalEntry) -> set[str]:
+    """The identifier values an update took off its account: held before, not after (or not in what it sent)."""
+    left = entry.after if entry.after is not None else entry.sending
+    if left is None:
+        return set()
+    gone = held_values(entry.before) - held_values(left)
+    identifiers = (entry.before or {}).get("user_identifier") or []
+    if isinstance(identifiers, dict):
+        identifiers = [identifiers]
+    values = (str(i.get("value") or "") for i in identifiers if isinstance(i, dict))
+    return {value for value in values if value.casefold() in gone}
+
+
+def half_done(
+    journal: Journal | None, registrations: Iterable[str], *, open_ones: bool = False
+) -> list[tuple[JournalEntry, str, JournalEntry | None]]:
+    """Registrations that took a OneLink ID off an old account and did not create its account, per the journal.
+
+    Each is ``(move, onelink_id, create)``: the ``register`` update that took the id off its target
+    (done, or not known: only Alma tells), the id as the old account held it, and the registration's
+    create of it if its intent was written. A move put back since (a later done write on the old
+    account holds the id again) does not count, nor one followed by a create of the id that is done.
+    ``registrations`` are those to look at; ``open_ones`` adds every registration whose create did
+    not happen or is not known, or whose move is not known (each such look-up is one indexed query).
+    The create of a registration is journaled before its move's completion, so a run stopped
+    between the two always leaves one of these.
+    """
+    wanted = set(registrations)
+    if open_ones:
+        for _, entry in _select(journal, {}, operation="register", results=("failed", "pending", "unknown")):
+            if entry.registration is not None and entry.action in ("create", "update"):
+                wanted.add(entry.registration)
+    if not wanted:
+        return []
+    results = ("done", "pending", "unknown")
+    moves = _select(
+        journal, {}, registrations=frozenset(wanted), operation="register", action="update", results=results
+    )
+    found: list[tuple[JournalEntry, str, JournalEntry | None]] = []
+    for seq, move in moves:
+        for onelink_id in sorted(taken_off(move)):
+            later = _select(journal, {}, target=move.target, after=seq)
+            if any(e.result == "done" and holds(e.after, onelink_id) for _, e in later):
+                continue  # put back since: the old account holds the id again
+            creates = [entry for _, entry in _select(journal, {}, target=onelink_id, action="create", after=seq)]
+            if any(entry.result == "done" for entry in creates):
+                continue
+            own = next((entry for entry in creates if entry.registration == move.registration), None)
+            found.append((move, onelink_id, own))
+    return found

@@ -22,6 +22,8 @@ __all__ = [
     "CountActivity",
     "CreateUser",
     "DeleteUser",
+    "FindEntries",
+    "FindHalfDone",
     "FindMoves",
     "FindUnsettled",
     "NextWrite",
@@ -201,8 +203,37 @@ class SettleWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class FindEntries:
+    """Ask the journal for its entries of one registration (merge, restore), of one kind → ``list[JournalEntry]``.
+
+    ``registration`` is the id the entries were journaled under (a restore's is the id of the entry it
+    restores); ``operation`` keeps one kind (``"restore"``…); oldest first. Without a journal: ``[]``.
+    """
+
+    registration: str
+    operation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FindHalfDone:
+    """Ask the journal for registrations that took a OneLink ID off an old account but did not create its account.
+
+    → ``list[tuple[JournalEntry, str, JournalEntry | None]]``: the move, the OneLink ID, the create if
+    its intent was written (`alma_onelink.engine._moves.half_done`), among ``registrations`` and, with
+    ``open_ones``, every registration whose create did not happen or is not known. Without a journal: ``[]``.
+    """
+
+    registrations: tuple[str, ...] = ()
+    open_ones: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class IntendWrite:
-    """Write the intent of a write to the journal, ahead of it → the pending `JournalEntry`."""
+    """Write the intent of a write to the journal, ahead of it → the pending `JournalEntry`.
+
+    ``sending`` is the record an update is to send: journaled with the intent, it is what tells
+    later whether the update took effect, should its end be lost.
+    """
 
     action: Action
     target: str
@@ -211,6 +242,7 @@ class IntendWrite:
     operation: str
     registration: str | None = None
     staff: str | None = None
+    sending: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +255,9 @@ class CompleteWrite:
     error: str | None = None
 
 
-JournalOp = IntendWrite | CompleteWrite | SettleWrite | FindMoves | FindUnsettled | NextWrite
+JournalOp = (
+    IntendWrite | CompleteWrite | SettleWrite | FindMoves | FindUnsettled | NextWrite | FindEntries | FindHalfDone
+)
 Op = AlmaOp | JournalOp
 
 

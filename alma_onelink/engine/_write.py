@@ -12,7 +12,7 @@ from alma_onelink.models import User
 from ._ops import CompleteWrite, CreateUser, DeleteUser, GetUser, IntendWrite, Op, UpdateUser
 from .journal import JournalEntry, JournalError
 
-__all__ = ["JournalTrouble", "Write", "describe", "journal_advice", "nothing_sent", "write"]
+__all__ = ["JournalTrouble", "Write", "describe", "intent_for", "journal_advice", "nothing_sent", "write"]
 
 
 @dataclass(slots=True)
@@ -31,6 +31,8 @@ class Write:
     entry_id: str = ""
     journal_error: JournalError | None = None
     sent: bool = True
+    then: JournalEntry | JournalError | None = None
+    """The intent of the next write (``then=``), journaled before this write's completion, or why it could not be."""
 
 
 def describe(exc: AlmaError) -> str:
@@ -88,6 +90,32 @@ class JournalTrouble:
         )
 
 
+def intent_for(
+    op: CreateUser | UpdateUser | DeleteUser,
+    *,
+    target: str,
+    before: User | None,
+    reason: str,
+    operation: str,
+    registration: str | None,
+    staff: str | None,
+) -> IntendWrite:
+    """The intent of ``op``: the record before and, for an update, the record it sends."""
+    action: Literal["create", "update", "delete"] = (
+        "create" if isinstance(op, CreateUser) else "delete" if isinstance(op, DeleteUser) else "update"
+    )
+    return IntendWrite(
+        action=action,
+        target=target,
+        before=before.to_alma() if before is not None else None,
+        sending=op.user.to_alma() if isinstance(op, UpdateUser) else None,
+        reason=reason,
+        operation=operation,
+        registration=registration,
+        staff=staff,
+    )
+
+
 def write(
     op: CreateUser | UpdateUser | DeleteUser,
     *,
@@ -100,6 +128,8 @@ def write(
     took_effect: Callable[[User | None], bool],
     entries: list[str],
     put_back: bool = False,
+    then: IntendWrite | None = None,
+    intended: JournalEntry | JournalError | None = None,
 ) -> Generator[Op, Any, Write]:
     """Journal the intent, make the write, journal how it ended; returns how it ended.
 
@@ -117,20 +147,19 @@ def write(
       undoing this procedure's own earlier write): sent anyway, without a journal line, since a
       record left half-changed is worse than a write the journal already knows the result of;
     - the completion: the write's outcome as Alma answered, with ``journal_error`` set.
+
+    ``then`` is the intent of the write to come once this one is done (`intent_for`): journaled
+    before this write's completion, so a run stopped between the two writes leaves one of them
+    pending, never both ended with the second not begun; it comes back as ``Write.then``, for the
+    next write's ``intended`` (its intent already journaled, or the `JournalError` that kept it out).
     """
-    action: Literal["create", "update", "delete"] = (
-        "create" if isinstance(op, CreateUser) else "delete" if isinstance(op, DeleteUser) else "update"
+    intent = intent_for(
+        op, target=target, before=before, reason=reason, operation=operation, registration=registration, staff=staff
     )
     try:
-        entry: JournalEntry = yield IntendWrite(
-            action=action,
-            target=target,
-            before=before.to_alma() if before is not None else None,
-            reason=reason,
-            operation=operation,
-            registration=registration,
-            staff=staff,
-        )
+        if isinstance(intended, JournalError):
+            raise intended
+        entry: JournalEntry = intended if intended is not None else (yield intent)
     except JournalError as exc:
         if put_back:
             return (yield from _unjournaled(op, target, took_effect, exc))
@@ -140,11 +169,17 @@ def write(
     entries.append(entry.id)
     sent = yield from _send(op, target, took_effect)
     after = sent.user.to_alma() if sent.user is not None and sent.result == "done" else None
+    following: JournalEntry | JournalError | None = None
+    if then is not None and sent.result == "done":
+        try:
+            following = yield then
+        except JournalError as exc:
+            following = exc
     try:
         yield CompleteWrite(entry, sent.result, after=after, error=sent.note)
     except JournalError as exc:
-        return Write(sent.result, user=sent.user, error=sent.error, entry_id=entry.id, journal_error=exc)
-    return Write(sent.result, user=sent.user, error=sent.error, entry_id=entry.id)
+        return Write(sent.result, sent.user, sent.error, entry.id, journal_error=exc, then=following)
+    return Write(sent.result, user=sent.user, error=sent.error, entry_id=entry.id, then=following)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,26 +18,18 @@ stay part of the journal, and `Journal.export` writes it whole as JSON Lines for
 
 from __future__ import annotations
 
-import logging
-import os
-import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
 from typing import Any
 
-import filelock
-import platformdirs
 import pydantic
 
 from alma_onelink.errors import InputError
 
 from ._journal_archive import Archived, Destination, archive_journal, cutoff_of, export_journal
+from ._journal_core import JournalCore
 from ._journal_data import (
-    ACTIONS,
     COMPLETIONS,
-    SETTLED_KEYS,
     SETTLEMENTS,
     Action,
     Completion,
@@ -52,12 +44,16 @@ from ._journal_data import (
     plain_record,
     settle,
 )
-from ._journal_index import index_for
+from ._journal_intent import Intent, intent_of
+from ._journal_lock import DEFAULT_LOCK_TIMEOUT
 from ._journal_lookup import UNSETTLED, Query, query_of
+from ._journal_path import default_journal_path
 
 __all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
     "Action",
     "Archived",
+    "Intent",
     "Journal",
     "JournalEntry",
     "JournalError",
@@ -66,83 +62,21 @@ __all__ = [
     "default_journal_path",
 ]
 
-log = logging.getLogger("alma_onelink")
 
-_MIN_PREFIX = 6
-
-
-def default_journal_path() -> Path:
-    """Where ``Journal()`` writes when given no path.
-
-    ``$ALMA_ONELINK_JOURNAL`` if set and not blank (``~`` is expanded), else
-    ``platformdirs.user_data_path("alma-onelink", appauthor=False) / "journal.jsonl"``.
-    """
-    configured = os.environ.get("ALMA_ONELINK_JOURNAL", "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    return platformdirs.user_data_path("alma-onelink", appauthor=False) / "journal.jsonl"
-
-
-class Journal:
+class Journal(JournalCore):
     """An append-only JSON Lines journal of writes to Alma, safe to share across threads and processes.
 
     ``path`` defaults to `default_journal_path()`, whose folder is created if needed. An explicit
-    path must be a file (existing or not) in an existing folder, else `InputError`. ``now``
-    (returns an aware datetime; default ``datetime.now(UTC)``) and ``new_id`` (default
-    ``uuid4().hex``) can be injected for tests. Reads never raise on a damaged file; writes raise
-    `InputError` for bad input (before anything is written) and `OSError` if the file cannot be
-    written.
+    path must be a file (existing or not) in an existing folder, else `InputError` (so is a path
+    that is not text or a ``PathLike``, or one the system refuses, like a name longer than 255
+    bytes). ``now`` (returns an aware datetime; default ``datetime.now(UTC)``) and ``new_id``
+    (default ``uuid4().hex``) can be injected for tests. ``lock_timeout`` is how many seconds a call
+    waits for another process (or thread) using the journal before it raises `JournalError` naming
+    the lock file (default 60; a warning is logged after a second of waiting). Reads never raise on
+    a damaged file; writes raise `InputError` for bad input (before anything is written) and
+    `JournalError` if the file cannot be written (a full disk, no permission, a read-only folder,
+    the lock not released in time). Reading a journal in a read-only folder works without the lock.
     """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str] | None = None,
-        *,
-        now: Callable[[], datetime] | None = None,
-        new_id: Callable[[], str] | None = None,
-    ) -> None:
-        if path is None:
-            resolved = default_journal_path().absolute()
-            if not resolved.is_dir():
-                resolved.parent.mkdir(parents=True, exist_ok=True)
-        else:
-            resolved = Path(os.fspath(path)).expanduser().absolute()
-        if resolved.is_dir():
-            raise InputError(
-                f"The journal path {resolved} is a folder; give a file path such as {resolved / 'journal.jsonl'}."
-            )
-        if not resolved.parent.is_dir():
-            raise InputError(
-                f"The folder {resolved.parent} for the journal does not exist; create it first "
-                f"(mkdir -p {resolved.parent}) or give a path in an existing folder."
-            )
-        self._path = resolved
-        self._now = now or (lambda: datetime.now(UTC))
-        self._new_id = new_id or (lambda: uuid.uuid4().hex)
-        self._index = index_for(resolved)  # shared by the Journal objects of this file in this process
-        self._thread_lock = self._index.lock  # so they wait on each other in memory, not by polling the file lock
-        self._file_lock = filelock.FileLock(f"{resolved}.lock", thread_local=False, poll_interval=0.005)
-        self._damaged: tuple[int, list[str]] | None = None  # the damaged lines, as the index last said
-        self._skipped = 0
-        self._warned = 0
-
-    def close(self) -> None:
-        """Close the index's database connection (shared by this process's Journal objects on the file).
-
-        Optional: it is opened again when next needed, and closed when the process exits.
-        """
-        with self._thread_lock:
-            self._index.close()
-
-    @property
-    def path(self) -> Path:
-        """The journal file (absolute)."""
-        return self._path
-
-    @property
-    def skipped_lines(self) -> int:
-        """How many damaged lines (torn, not JSON, or not a known shape) the last read skipped."""
-        return self._skipped
 
     def intend(
         self,
@@ -150,6 +84,7 @@ class Journal:
         action: Action,
         target: str,
         before: Mapping[str, Any] | None,
+        sending: Mapping[str, Any] | None = None,
         staff: str | None = None,
         registration: str | None = None,
         operation: str | None = None,
@@ -158,41 +93,39 @@ class Journal:
         """Write the intent of one write to Alma, before sending it; return the pending entry.
 
         ``before`` is the record as Alma holds it now (Alma JSON, e.g. ``user.to_alma()``), None
-        for a create. Raises `InputError` for an unknown action, a blank target, a record that is
-        not JSON, or text fields that are not strings; nothing is written then.
+        for a create; ``sending`` the record an update is to send (what tells, should the run stop
+        before the write's end is journaled, whether it took effect: `alma_onelink.engine.settle`).
+        Raises `InputError` for an unknown action, a blank target, a record that is not JSON, or
+        text fields that are not strings, and `JournalError` if the file cannot be written; nothing
+        is written then.
         """
-        if action not in ACTIONS:
-            raise InputError(f"Unknown journal action {action!r}; use one of {', '.join(ACTIONS)}.")
-        if not isinstance(target, str) or not target.strip():
-            raise InputError("The journal needs the primary id of the record written (target); it was blank.")
-        record = plain_record(before, "before")
-        try:
-            entry = JournalEntry(
-                id=self._new_id(),
-                time=self._now(),
-                staff=staff,
-                action=action,
-                target=target,
-                before=record,
-                registration=registration,
-                operation=operation,
-                reason=reason,
-            )
-        except pydantic.ValidationError as exc:
-            raise InputError(f"Cannot journal this write: {exc}") from exc
-        line = {
-            "type": "intent",
-            **entry.model_dump(mode="json", exclude=SETTLED_KEYS),
-            "time": entry.time.isoformat(),
-        }
-        data = encode(line)
-        with self._locked():
-            if self._index.ask(lambda index: index.has(entry.id)):
-                raise InputError(
-                    f"The journal {self._path} already has an entry with id {entry.id}; ids must be unique."
-                )
-            self._append(data)
+        intent = Intent(action, target, before, sending, staff, registration, operation, reason)
+        [entry] = self.intend_many([intent])
         return entry
+
+    def intend_many(self, intents: Iterable[Intent]) -> list[JournalEntry]:
+        """Write the intents of many writes at once (one lock, one append, one fsync); return the pending entries.
+
+        Each `Intent` holds what `intend` takes. All are checked first: one that the journal cannot
+        hold raises `InputError` and nothing is written. Raises `JournalError` if the file cannot be
+        written. Journaling 2,000 intents this way takes one disk sync instead of 2,000.
+        """
+        if isinstance(intents, Intent):
+            raise InputError("intend_many takes a list of Intent objects; for one, use intend(...).")
+        built = [intent_of(intent, entry_id=self._new_id(), time=self._now()) for intent in intents]
+        ids = [entry.id for entry, _ in built]
+        if len(set(ids)) != len(ids):
+            raise InputError(f"The intents for the journal {self._path} repeat an id; ids must be unique.")
+        if not built:
+            return []
+        with self._locked(write=True):
+            taken = self._index.ask(lambda index: [entry_id for entry_id in ids if index.has(entry_id)])
+            if taken:
+                raise InputError(
+                    f"The journal {self._path} already has an entry with id {taken[0]}; ids must be unique."
+                )
+            self._append(b"".join(line for _, line in built))
+        return [entry for entry, _ in built]
 
     def complete(
         self,
@@ -217,7 +150,7 @@ class Journal:
         if error is not None and not isinstance(error, str):
             raise InputError(f"The completion error must be text, not {type(error).__name__}.")
         record = plain_record(after, "after")
-        with self._locked():
+        with self._locked(write=True):
             pending = self._find(
                 entry.id if isinstance(entry, JournalEntry) else entry, exact=isinstance(entry, JournalEntry)
             )
@@ -261,7 +194,7 @@ class Journal:
         if error is not None and not isinstance(error, str):
             raise InputError(f"The settlement error must be text, not {type(error).__name__}.")
         record = plain_record(after, "after")
-        with self._locked():
+        with self._locked(write=True):
             found = self._find(
                 entry.id if isinstance(entry, JournalEntry) else entry, exact=isinstance(entry, JournalEntry)
             )
@@ -353,7 +286,7 @@ class Journal:
         that is not a date, `JournalError` if the files cannot be written (nothing is lost then).
         """
         cutoff = cutoff_of(before)
-        with self._locked():
+        with self._locked(write=True):
             try:
                 done = archive_journal(self._path, self._index, cutoff, cutoff_of(self._now()))
             except OSError as exc:
@@ -394,68 +327,3 @@ class Journal:
             self._index.ask(lambda index: index.rebuild())
             self._sync()
             return self._index.ask(lambda index: index.count(Query()))
-
-    # --- internals: callers hold the locks -------------------------------------------------
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with self._thread_lock, self._file_lock:
-            self._sync()
-            yield
-
-    def _select(self, **conditions: Any) -> list[tuple[int, JournalEntry]]:
-        """For the engine's look-ups: entries matching `Query` conditions, each with its place in the journal."""
-        query = Query(**conditions)
-        with self._locked():
-            return self._index.ask(lambda index: index.select(query))
-
-    def _sync(self) -> None:
-        """Bring the index up to date with the files, and count the damaged lines."""
-        self._index.ask(lambda index: index.sync())
-        if self._damaged is None or self._damaged[0] != self._index.generation:
-            self._damaged = (self._index.generation, self._index.ask(lambda index: index.damaged()))
-        damaged = self._damaged[1]
-        torn = [str(self._index.torn)] if self._index.torn else []  # a crash mid-write, or one in progress
-        self._skipped = len(damaged) + len(torn)
-        if self._skipped > self._warned:
-            shown = ", ".join((damaged + torn)[:10])
-            log.warning(
-                "Journal %s: skipped %d damaged line(s) (line %s); the rest reads normally.",
-                self._path,
-                self._skipped,
-                shown,
-            )
-        self._warned = self._skipped
-
-    def _find(self, entry_id: str, *, exact: bool) -> JournalEntry:
-        wanted = entry_id.strip() if isinstance(entry_id, str) else ""
-        found = self._index.ask(lambda index: index.by_id(wanted)) if wanted else None
-        if found is not None:
-            return found[1]
-        if not exact and len(wanted) >= _MIN_PREFIX:
-            matches = self._index.ask(lambda index: index.by_prefix(wanted, 2))
-            if len(matches) == 1:
-                return matches[0][1]
-            if matches:
-                total = self._index.ask(lambda index: index.count_prefix(wanted))
-                raise InputError(
-                    f"{total} entries in the journal {self._path} have ids starting with {wanted!r}; "
-                    "give more characters of the id."
-                )
-        hint = (
-            "" if exact or len(wanted) >= _MIN_PREFIX else f" (give the full id or at least {_MIN_PREFIX} characters)"
-        )
-        raise InputError(f"No entry with id {entry_id!r} in the journal {self._path}{hint}.")
-
-    def _append(self, data: bytes) -> None:
-        with open(self._path, "a+b", buffering=0) as file:
-            size = file.seek(0, os.SEEK_END)
-            if size:
-                file.seek(size - 1)
-                if file.read(1) != b"\n":
-                    data = b"\n" + data  # end a line torn by a crash, so this one stays whole
-            written = 0
-            while written < len(data):  # one write in practice; loop only on a short write
-                written += file.write(data[written:])
-            file.flush()
-            os.fsync(file.fileno())

@@ -3,9 +3,12 @@
 An update is undone by a PUT of the record before it, a delete by creating the record again, a
 create by deleting the account, but only while it is exactly as the create left it and holds no
 loans, requests or fees. An entry whose outcome is not known (pending after a crash, or unknown) is
-settled first by reading Alma (`Journal.settle`), so it leaves ``journal pending``. Restoring is
-itself journaled (operation ``"restore"``), and refuses rather than overwrite a change someone made
-since.
+settled first by reading Alma (`Journal.settle`), so it leaves ``journal pending``; so is every
+earlier restore of the same entry a stopped run left open, so that one write is never claimed twice.
+Restoring is itself journaled (operation ``"restore"``, the restored entry's id as its registration),
+and refuses rather than overwrite a change someone made since: the record after an update (its
+completion's, or a settlement's: the record it sent when someone changed the account since) is what
+the account must still hold.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from alma_onelink.models import User
 from ._compare import comparable
 from ._driver import drive, drive_async
 from ._inputs import JournalLike, open_journal
-from ._ops import CountActivity, CreateUser, DeleteUser, GetUser, Op, UpdateUser
-from ._settle import settling
+from ._ops import CountActivity, CreateUser, DeleteUser, FindEntries, GetUser, Op, UpdateUser
+from ._settle import Open, settling
 from ._trace import Trace
 from ._write import Write, describe, journal_advice, nothing_sent, write
 from .journal import Journal, JournalEntry, JournalError
@@ -74,6 +77,7 @@ class RestoreResult:
     settled: bool = False
     journal_error: str | None = None
     """Set when the restore's write was made but its journal line could not be written: what to do."""
+    earlier: list[JournalEntry] = field(default_factory=list)
 
     def __str__(self) -> str:
         entry = self.entry
@@ -85,25 +89,39 @@ class RestoreResult:
 
 
 def restoring(entry: JournalEntry, *, staff: str | None, force: bool) -> Generator[Op, Any, RestoreResult]:
-    """Restore ``entry`` (settling it first if its outcome is not known). Raises `RestoreError` before any write."""
+    """Restore ``entry`` (settling it, and earlier restores of it, first). Raises `RestoreError` before any write."""
     target = entry.target
     written: list[str] = []
     settled = entry.is_unsettled
-    if settled:
+    attempts: list[JournalEntry] = yield FindEntries(entry.id, "restore")
+    earlier = [attempt for attempt in attempts if attempt.is_unsettled]
+    left_open: list[Open] = []
+    if settled or earlier:
         try:
-            [entry] = yield from settling([entry])
+            found = yield from settling([*([entry] if settled else []), *earlier], left_open=left_open)
         except JournalError as exc:
             raise nothing_sent(exc) from exc
-        if entry.is_unsettled:
-            raise RestoreError(
-                f"journal entry {entry.id} is {entry.result} and {target} does not exist any more: whether the "
-                f"{entry.action} took effect cannot be told, and there is nothing to put it back on"
-            )
-        if entry.result == "failed":
-            return RestoreResult(
-                entry, Restored.NOTHING_TO_DO, f"the {entry.action} of {target} did not happen ({entry.note})", None,
-                written, None, settled=True,
-            )  # fmt: skip
+        by_id = {e.id: e for e in found}
+        entry, earlier = by_id.get(entry.id, entry), [by_id[e.id] for e in earlier]
+        attempts = [by_id.get(attempt.id, attempt) for attempt in attempts]
+    already = [attempt for attempt in attempts if attempt.result == "done"]
+    since = (
+        f"; restored already by journal entr{'ies' if len(already) > 1 else 'y'} {', '.join(a.id for a in already)}"
+        if already
+        else ""
+    )
+    opened = next((o for o in left_open if o.entry.id == entry.id), None)
+    if entry.is_unsettled and not (force and entry.action == "update"):
+        why = f"{opened.why}. {opened.what_to_do}" if opened is not None else "reading Alma could not tell"
+        raise RestoreError(
+            f"journal entry {entry.id} ({entry.action} {target}) is {entry.result}: whether it took effect cannot be "
+            f"told, so there is nothing known to undo. {why}"
+        )
+    if entry.result == "failed":  # settled just now: a failed entry is refused before (`restore`)
+        return RestoreResult(
+            entry, Restored.NOTHING_TO_DO, f"the {entry.action} of {target} did not happen ({entry.note})", None,
+            written, None, settled=settled, earlier=earlier,
+        )  # fmt: skip
     try:
         current: User | None = yield GetUser(target)
     except NotFoundError:
@@ -116,8 +134,9 @@ def restoring(entry: JournalEntry, *, staff: str | None, force: bool) -> Generat
         outcome: Restored, reason: str, user: User | None = None, error: AlmaError | None = None
     ) -> RestoreResult:
         return RestoreResult(
-            entry, outcome, reason, user, written, error, settled=settled, journal_error="; ".join(trouble) or None
-        )
+            entry, outcome, reason + (since if outcome is Restored.NOTHING_TO_DO else ""), user, written, error,
+            settled=settled, journal_error="; ".join(trouble) or None, earlier=earlier,
+        )  # fmt: skip
 
     def journaled(
         op: CreateUser | UpdateUser | DeleteUser, before: User | None, wanted: Any
@@ -181,7 +200,7 @@ def restoring(entry: JournalEntry, *, staff: str | None, force: bool) -> Generat
     if not _differences(current.to_alma(), entry.before or {}):
         return result(Restored.NOTHING_TO_DO, f"{target} is already as it was before entry {entry.id}", current)
     if not force:
-        if entry.after is None:
+        if entry.after is None:  # pragma: no cover - an update done always has its record after
             raise RestoreError(
                 f"journal entry {entry.id} is {entry.result}: it holds no record after the update, so a later "
                 f"change to {target} cannot be told from it. Compare {target} with the record before in the "
@@ -245,13 +264,17 @@ def restore(
     ``entry`` is a `JournalEntry` or its id (or a unique prefix of 6+ characters) in ``journal``.
     An entry whose outcome is not known (``pending`` after a crash, or ``unknown``) is settled first
     by reading Alma, journaled as a settlement: one the write did not take effect for comes back
-    ``nothing_to_do``; either way it leaves `Journal.pending`. An update is undone by a PUT of the
-    record before it (refused if the record changed since, unless ``force=True``); a delete by
-    re-creating the record; a create by deleting the account, only if it is unchanged since and has
-    no active loans, requests or fees.
+    ``nothing_to_do``; either way it leaves `Journal.pending`. So are earlier restores of the same
+    entry that a stopped run left open: one that took effect makes this one ``nothing_to_do``
+    (``result.earlier`` lists them), so a write is never made, nor claimed, twice. An update is
+    undone by a PUT of the record before it (refused if the record changed since, unless
+    ``force=True``); a delete by re-creating the record; a create by deleting the account, only if it
+    is unchanged since and has no active loans, requests or fees.
 
     Raises:
-        RestoreError: undoing would lose a later change, the account has activity, or the entry failed.
+        RestoreError: undoing would lose a later change, the account has activity, the entry failed,
+            or reading Alma cannot tell whether it took effect (the message says why and what to
+            check; ``force=True`` puts the record before of such an update back all the same).
         InputError: no such entry in the journal.
         JournalError: the journal could not be written before anything was sent to Alma. Once the
             restore's write is made, a journal failure is reported in ``result.journal_error`` instead.

@@ -20,6 +20,7 @@ from alma_onelink.engine import (
     drive_async,
     open_journal,
 )
+from alma_onelink.engine._inputs import check_client
 from alma_onelink.errors import InputError
 from alma_onelink.policy import Policy, load_policy
 
@@ -107,9 +108,11 @@ def plan_merge(
         MergeRefused: listing every reason not to merge (an account missing, the same account,
             From with roles besides Patron, To not a OneLink ID, names or birth dates differing
             without ``force``, a policy veto).
-        InputError: a bad argument (an unknown segment, a blank ``force``), before any request.
+        InputError: a bad argument (``alma`` not an `AlmaClient`, ``segments`` not segment names or an
+            unknown one, a blank ``force``), before any request.
         AlmaError: Alma could not be read.
     """
+    check_client(alma, asynchronous=False, call="plan_merge")
     source, target, rules, chosen, why, day = _plan_inputs(
         from_id, to_id, policy=policy, segments=segments, force=force, today=today
     )
@@ -128,6 +131,7 @@ async def aplan_merge(
     today: date | None = None,
 ) -> MergePlan:
     """`plan_merge` for `AsyncAlmaClient`: the same procedure, arguments and plan."""
+    check_client(alma, asynchronous=True, call="aplan_merge")
     source, target, rules, chosen, why, day = _plan_inputs(
         from_id, to_id, policy=policy, segments=segments, force=force, today=today
     )
@@ -158,6 +162,12 @@ def _applying(
             [token_refusal(plan.token, confirm)],
             what=f"Cannot apply the plan to merge {plan.from_id} into {plan.to_id}",
         )
+    if not isinstance(delete_source, bool):
+        # Never read as true: "no" or 0 deletes nothing only if it is said with False.
+        raise InputError(
+            f"Deleting From once merged is chosen with --delete-source (Python: delete_source=True or False); "
+            f"got {delete_source!r}"
+        )
     who = check_staff(staff)
     day = check_today(today)
     # The policy the plan was made with; read back from a file, it is loaded again by name.
@@ -168,7 +178,7 @@ def _applying(
     procedure = applying(
         plan,
         rules=rules,
-        delete_source=bool(delete_source),
+        delete_source=delete_source,
         staff=who,
         today=day if day is not None else rules.today(),
         merge_id=uuid.uuid4().hex,
@@ -222,6 +232,7 @@ def apply_merge(
         PolicyError: the plan's policy cannot be loaded (a plan read from a file loads it by name).
         JournalError: the journal could not be written before the first write; nothing was sent.
     """
+    check_client(alma, asynchronous=False, call="apply_merge")
     procedure, opened, trace = _applying(
         plan, confirm, journal=journal, delete_source=delete_source, staff=staff, today=today
     )
@@ -241,6 +252,7 @@ async def aapply_merge(
     today: date | None = None,
 ) -> MergeResult:
     """`apply_merge` for `AsyncAlmaClient`: the same procedure, arguments and result."""
+    check_client(alma, asynchronous=True, call="aapply_merge")
     procedure, opened, trace = _applying(
         plan, confirm, journal=journal, delete_source=delete_source, staff=staff, today=today
     )
@@ -306,6 +318,7 @@ def undo_merge(
         JournalError: the journal could not be written; its message says what was restored before.
         AlmaError: Alma could not be read before anything was written.
     """
+    check_client(alma, asynchronous=False, call="undo_merge")
     staff = check_staff(staff)
     merge_id, opened, entries, restores = _merge_entries(merge, journal)
     return drive(undoing(merge_id, entries, restores, staff=staff), alma, journal=opened, trace=Trace())
@@ -315,6 +328,7 @@ async def aundo_merge(
     alma: AsyncAlmaClient, merge: str | MergeResult, *, journal: JournalLike = None, staff: str | None = None
 ) -> list[RestoreResult]:
     """`undo_merge` for `AsyncAlmaClient`."""
+    check_client(alma, asynchronous=True, call="aundo_merge")
     staff = check_staff(staff)
     merge_id, opened, entries, restores = _merge_entries(merge, journal)
     return await drive_async(undoing(merge_id, entries, restores, staff=staff), alma, journal=opened, trace=Trace())

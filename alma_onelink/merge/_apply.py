@@ -277,6 +277,15 @@ def _delete(run: _Run, from_now: User, summary: str) -> Procedure:
             ui_steps=list(plan.ui_steps),
             error=done.error,
         )
+    if not done.sent:
+        why = (
+            f"{from_id} is kept: the delete {_how(done)}, so nothing was sent. The merge itself stands ({from_id} is "
+            f"marked merged into {plan.to_id}, INACTIVE). Free space on the journal's disk or fix its permissions (or "
+            f"give another journal with --journal); then delete {from_id} with Alma's UI merge (the steps below), or "
+            f"undo the merge (`alma-onelink merge undo {run.merge_id}`) and apply a new plan with --delete-source"
+        )
+        trace.end(f"the delete {_how(done)}", "failed")
+        return run.result(MergeOutcome.MERGED, f"{summary}; {why}", ui_steps=list(plan.ui_steps), error=done.error)
     if done.result != "done":
         why = f"{from_id} is kept: Alma refused the delete ({describe_error(done)})"
         trace.end(why, "failed")
@@ -293,7 +302,13 @@ def describe_error(done: Write) -> str:
 
 def _how(done: Write) -> str:
     if not done.sent:
-        return "was not sent: the journal could not be written"
+        trouble = done.journal_error
+        where = (
+            f" {trouble.path} could not be written ({trouble.cause})"
+            if trouble is not None
+            else " could not be written"
+        )
+        return f"was not sent to Alma: the journal{where}"
     if done.result == "unknown":
         return f"may or may not have happened (journal entry {done.entry_id})"
     return f"was refused: {describe_error(done)}"
@@ -320,11 +335,7 @@ def _stop(run: _Run, failed: Write, what: str) -> Procedure:
             ui_steps=list(plan.ui_steps),
             error=failed.error,
         )
-    refused = (
-        f"{what} was not sent: the journal could not be written"
-        if not failed.sent
-        else f"{what} was refused ({describe_error(failed)})"
-    )
+    refused = f"{what} {_how(failed)}" if not failed.sent else f"{what} was refused ({describe_error(failed)})"
     if not run.written:
         return run.result(
             MergeOutcome.ROLLED_BACK,

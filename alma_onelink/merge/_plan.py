@@ -8,11 +8,12 @@ What is carried, item by item, is decided in ``_carry``; what people read, in ``
 from __future__ import annotations
 
 import shlex
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from alma_onelink._text import describe, unsafe_characters
 from alma_onelink.engine._compare import fold, same_name, same_value
 from alma_onelink.engine._ops import GetUser, ListActivity, Op
 from alma_onelink.errors import InputError, NotFoundError
@@ -74,7 +75,18 @@ def check_segments(segments: Iterable[str] | str | None) -> list[str] | None:
     """The segments chosen, in Alma's UI order; ``None`` to let the policy decide. Raises ``InputError``."""
     if segments is None:
         return None
+    if isinstance(segments, bytes | bytearray | Mapping) or not isinstance(segments, str | Iterable):
+        raise InputError(
+            f"The segments to carry (--segments; Python: segments=) must be segment names, like "
+            f'["identifiers", "notes"]; got {type(segments).__name__}. Choose from: {", ".join(MERGE_SEGMENTS)}.'
+        )
     names = [segments] if isinstance(segments, str) else list(segments)
+    odd = [name for name in names if not isinstance(name, str)]
+    if odd:
+        raise InputError(
+            f'Each segment to carry is a name, like "identifiers"; got {", ".join(type(n).__name__ for n in odd)}. '
+            f"Choose from: {', '.join(MERGE_SEGMENTS)}."
+        )
     unknown = [name for name in names if name not in MERGE_SEGMENTS]
     if unknown:
         raise InputError(
@@ -84,7 +96,7 @@ def check_segments(segments: Iterable[str] | str | None) -> list[str] | None:
 
 
 def check_force(force: str | None) -> str | None:
-    """The reason given with ``force=``, stripped. Raises ``InputError`` for a blank or non-text one."""
+    """The reason given with ``force=``, on one line. Raises ``InputError`` for a blank, non-text or unplain one."""
     if force is None:
         return None
     if not isinstance(force, str) or not force.strip():
@@ -92,7 +104,14 @@ def check_force(force: str | None) -> str | None:
             "The reason given with --force (Python: force=) must say why the two accounts are the same person, "
             f'like "same Duke Unique ID; married name" (it goes into the journal and the note on From); got {force!r}'
         )
-    return " ".join(force.split())
+    reason = " ".join(force.split())
+    found = unsafe_characters(reason)
+    if found:
+        raise InputError(
+            f"The reason given with --force (Python: force=) holds {describe(found)}; it goes into the journal and "
+            "the note on From in Alma: type plain text only"
+        )
+    return reason
 
 
 def token_refusal(token: str, given: object) -> str:

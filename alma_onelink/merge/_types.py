@@ -170,12 +170,16 @@ class MergePlan(pydantic.BaseModel):
 
         Raises `MergeRefused` if it was changed since it was made, `InputError` if it is not a plan.
         """
+        if not isinstance(text, str | bytes | bytearray):
+            raise InputError(
+                f"MergePlan.from_json takes the text of a plan file (str or bytes); got {type(text).__name__}"
+            )
         try:
             plan = cls.model_validate_json(text)
         except pydantic.ValidationError as exc:
             raise InputError(
                 "This is not a merge plan file as `alma-onelink merge plan` writes it "
-                f"(Python: MergePlan.to_json): {exc}"
+                f"(Python: MergePlan.to_json): {_what_is_wrong(exc)}"
             ) from exc
         plan.verify()
         return plan
@@ -358,3 +362,16 @@ class MergeResult:
             "error": str(self.error) if self.error is not None else None,
             "journal_error": self.journal_error,
         }
+
+
+def _what_is_wrong(exc: pydantic.ValidationError) -> str:
+    """What is wrong with a plan file, in a few words: not JSON, or which of its fields (not pydantic's page)."""
+    problems = exc.errors(include_url=False)
+    if any(problem["type"] in ("json_invalid", "json_type") for problem in problems):
+        return "it is not JSON text (cut short, or another kind of file)"
+    fields = sorted({".".join(str(part) for part in problem["loc"]) for problem in problems})
+    if fields == [""]:
+        return "it is JSON, but not an object holding a plan"
+    fields = [field or "(the whole file)" for field in fields]
+    shown = ", ".join(fields[:6]) + (f" and {len(fields) - 6} more" if len(fields) > 6 else "")
+    return f"{shown} missing or not as a plan has {'it' if len(fields) == 1 else 'them'}"

@@ -1,4 +1,5 @@
-"""What a merge plan tells people: the notes a reviewer reads, and the steps left for Alma's UI merge.
+"""What a merge plan tells people: the notes a reviewer reads, the steps left for Alma's UI merge, and whether
+the plan was applied already.
 
 Alma has no merge API (the reference, §8): its Merge Users job moves loans, requests, fees and
 circulation history, copies the segments ticked, and deletes the old account. The API carries the
@@ -7,13 +8,16 @@ segments; these steps say exactly what a user administrator still does, and noth
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 
+from alma_onelink.engine import JournalEntry, RestoreError
 from alma_onelink.models import Phone, User
 
 from ._types import MergePlan
 
-__all__ = ["activity_summary", "plan_notes", "steps_after_delete", "ui_steps"]
+__all__ = ["EarlierMerge", "activity_summary", "earlier_merge", "plan_notes", "steps_after_delete", "ui_steps"]
 
 
 def _plural(count: int, noun: str) -> str:
@@ -127,3 +131,77 @@ def steps_after_delete(plan: MergePlan) -> list[str]:
         for item in plan.skipped
         if item.segment == "identifiers" and "primary id" in item.reason
     ]
+
+
+# --- the plan applied already --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierMerge:
+    """A merge the journal holds of the very accounts of a plan, as the plan read them (its writes' ``before``)."""
+
+    merge_id: str
+    """The merge's id (its entries' ``registration``): ``merge undo`` takes it."""
+    applied_at: datetime
+    """When its first write was journaled (UTC)."""
+    staff: str | None
+    """Who applied it, as journaled."""
+    entry_ids: tuple[str, ...]
+    """Its writes' journal entries, oldest first."""
+    complete: bool
+    """Every write the plan needs took effect, and none is open, rolled back or undone: the plan is applied."""
+
+
+def _merges(entries: Iterable[JournalEntry]) -> dict[str, list[JournalEntry]]:
+    found: dict[str, list[JournalEntry]] = {}
+    for entry in entries:
+        if entry.operation in ("merge", "merge_rollback") and entry.registration:
+            found.setdefault(entry.registration, []).append(entry)
+    return {merge_id: sorted(group, key=lambda e: e.time) for merge_id, group in found.items()}
+
+
+def _as_planned(writes: list[JournalEntry], target: str, record: dict[str, object]) -> bool | None:
+    """Whether the first write of ``target`` found it as the plan read it (``None``: it wrote nothing there)."""
+    from ._apply import changed_fields  # noqa: PLC0415  (_apply imports this module)
+
+    first = next((e for e in writes if e.operation == "merge" and e.target.casefold() == target.casefold()), None)
+    if first is None or first.before is None:
+        return None
+    return not changed_fields(dict(first.before), dict(record))
+
+
+def earlier_merge(plan: MergePlan, entries: Iterable[JournalEntry]) -> EarlierMerge | None:
+    """The newest merge in ``entries`` (journal entries of both accounts, restores included) that applied ``plan``.
+
+    A merge applied ``plan`` when its first write of each account found it as the plan read it.
+    It is ``complete`` when the writes applying the plan takes (the identifiers taken off From, the
+    items carried to To, From marked merged) all took effect and none is open, rolled back or undone.
+    Pure: reads nothing but ``entries``.
+    """
+    from ._undo import standing_writes  # noqa: PLC0415  (it imports _apply, which imports this module)
+
+    listed = list(entries)
+    restores = [e for e in listed if e.operation == "restore"]
+    found: list[EarlierMerge] = []
+    for merge_id, writes in _merges(listed).items():
+        from_planned = _as_planned(writes, plan.from_id, plan.from_record)
+        to_planned = _as_planned(writes, plan.to_id, plan.to_record)
+        if not from_planned or to_planned is False:
+            continue
+        ids = {w.id for w in writes}
+        try:
+            standing = standing_writes(merge_id, writes, [r for r in restores if r.registration in ids])
+        except RestoreError:  # rolled back, undone, or nothing written
+            standing = []
+        done = [w for w in writes if w.operation == "merge" and w.result == "done"]
+        on_from = sum(1 for w in done if w.target.casefold() == plan.from_id.casefold())
+        on_to = sum(1 for w in done if w.target.casefold() == plan.to_id.casefold())
+        complete = (
+            len(standing) == len(done)
+            and not any(w.is_unsettled for w in writes)
+            and on_from >= (1 if plan.moved_identifiers else 0) + 1  # taken off (if any), then marked merged
+            and on_to >= (1 if plan.carried else 0)
+        )
+        staff = next((w.staff for w in writes if w.staff), None)
+        found.append(EarlierMerge(merge_id, writes[0].time, staff, tuple(w.id for w in writes), complete))
+    return max(found, key=lambda merge: merge.applied_at, default=None)

@@ -13,7 +13,7 @@ from typing import Any
 
 from alma_onelink.engine import JournalEntry, JournalError, Restored, RestoreError, RestoreResult
 from alma_onelink.engine._ops import GetUser, Op
-from alma_onelink.engine._settle import settling
+from alma_onelink.engine._settle import Open, settling
 from alma_onelink.engine._write import journal_advice, nothing_sent
 from alma_onelink.engine.restore import restoring
 from alma_onelink.errors import NotFoundError
@@ -28,7 +28,7 @@ def _same(a: str, b: str) -> bool:
     return a.casefold() == b.casefold()
 
 
-def _standing(merge_id: str, entries: list[JournalEntry], restores: list[JournalEntry]) -> list[JournalEntry]:
+def standing_writes(merge_id: str, entries: list[JournalEntry], restores: list[JournalEntry]) -> list[JournalEntry]:
     """The merge's writes that took effect and stand: not put back by its roll-back nor by an earlier undo."""
     standing = [e for e in entries if e.operation == "merge" and e.result == "done"]
     rolled_back = False
@@ -63,20 +63,21 @@ def undoing(
     """
     unsettled = [e for e in [*entries, *restores] if e.is_unsettled]
     if unsettled:
+        left_open: list[Open] = []
         try:
-            settled = {e.id: e for e in (yield from settling(unsettled))}
+            settled = {e.id: e for e in (yield from settling(unsettled, left_open=left_open))}
         except JournalError as exc:
             raise nothing_sent(exc) from exc
         entries = [settled.get(e.id, e) for e in entries]
         restores = [settled.get(e.id, e) for e in restores]
-        unknown = [e for e in settled.values() if e.is_unsettled]
-        if unknown:
+        if left_open:
             raise RestoreError(
                 f"Merge {merge_id} cannot be undone: whether "
-                + "; ".join(f"the {e.action} of {e.target} (journal entry {e.id})" for e in unknown)
-                + " took effect cannot be told, the account being gone. Nothing was written to Alma."
+                + "; ".join(f"the {o.entry.action} of {o.entry.target} (journal entry {o.entry.id})" for o in left_open)
+                + " took effect cannot be told. Nothing was written to Alma. "
+                + " ".join(f"{o.entry.target}: {o.why}. {o.what_to_do}." for o in left_open)
             )
-    standing = _standing(merge_id, entries, restores)
+    standing = standing_writes(merge_id, entries, restores)
     standing = yield from _check_unchanged(merge_id, standing)
     results: list[RestoreResult] = []
     for entry in reversed(standing):

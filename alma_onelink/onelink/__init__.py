@@ -12,7 +12,9 @@ with AlmaClient.sandbox() as alma:
 The procedure is written once, as a generator of reads and writes (no I/O, ``_register``), and run by
 the engine's drivers (`alma_onelink.engine`): `register_patron` with `AlmaClient`, `aregister_patron`
 with `AsyncAlmaClient`. The journal and `restore` live in the engine and are re-exported here; the
-merge is its own package, `alma_onelink.merge`.
+merge is its own package, `alma_onelink.merge`. Alma's daily quota (`estimate_quota`, `DEFAULT_RESERVE`,
+the ``deferred`` outcome) is `alma_onelink.onelink.budget`'s; past it, new accounts go to Alma in a SIS
+import file (`alma_onelink.onelink.handoff`, on top of `alma_onelink.sis`).
 """
 
 from __future__ import annotations
@@ -36,30 +38,43 @@ if TYPE_CHECKING:
         default_journal_path,
         restore,
     )
+    from alma_onelink.engine.journal import Archived
 
+    from ._calls import RegistrationCalls, registration_calls
     from ._records import to_dataframe, to_records
     from .batch import aregister_many, register_many
+    from .budget import DEFAULT_RESERVE, QuotaEstimate, aestimate_quota, aread_remaining, estimate_quota, read_remaining
     from .register import aregister_patron, register_patron
-    from .result import Candidate, Outcome, RegistrationResult
+    from .result import DEFERRED_REASON, Candidate, Outcome, RegistrationResult
 
 __all__ = [
+    "DEFAULT_RESERVE",
+    "DEFERRED_REASON",
     "ApiCall",
+    "Archived",
     "Candidate",
     "Journal",
     "JournalEntry",
     "JournalError",
     "Outcome",
+    "QuotaEstimate",
+    "RegistrationCalls",
     "RegistrationResult",
     "RestoreError",
     "RestoreResult",
     "Restored",
     "Step",
+    "aestimate_quota",
+    "aread_remaining",
     "aregister_many",
     "aregister_patron",
     "arestore",
     "default_journal_path",
+    "estimate_quota",
+    "read_remaining",
     "register_many",
     "register_patron",
+    "registration_calls",
     "restore",
     "to_dataframe",
     "to_records",
@@ -100,10 +115,16 @@ else:
                 "ApiCall", "Journal", "JournalEntry", "JournalError", "Restored", "RestoreError", "RestoreResult",
                 "Step", "arestore", "default_journal_path", "restore",
             ),
+            "alma_onelink.engine.journal": ("Archived",),
+            "._calls": ("RegistrationCalls", "registration_calls"),
             "._records": ("to_dataframe", "to_records"),
             ".batch": ("aregister_many", "register_many"),
+            ".budget": (
+                "DEFAULT_RESERVE", "QuotaEstimate", "aestimate_quota", "aread_remaining", "estimate_quota",
+                "read_remaining",
+            ),
             ".register": ("aregister_patron", "register_patron"),
-            ".result": ("Candidate", "Outcome", "RegistrationResult"),
+            ".result": ("DEFERRED_REASON", "Candidate", "Outcome", "RegistrationResult"),
         },
         fallback=_moved_to_merge,
     )  # fmt: skip

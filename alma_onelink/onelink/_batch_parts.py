@@ -8,16 +8,26 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
 
 from alma_onelink.engine import JournalError
 from alma_onelink.errors import AlmaError, InputError
 from alma_onelink.policy import EligibilityIssue, Patron, Policy, PolicyError
 
 from ._register import check_patron
+from .register import check_plain_text
 from .result import DEFERRED_REASON, Outcome, RegistrationResult
 
-__all__ = ["MAX_CONCURRENCY", "Stop", "check_concurrency", "deferred", "entries", "not_sent", "settled"]
+__all__ = [
+    "MAX_CONCURRENCY",
+    "Stop",
+    "check_concurrency",
+    "check_patrons",
+    "deferred",
+    "entries",
+    "not_sent",
+    "settled",
+]
 
 log = logging.getLogger("alma_onelink")
 
@@ -26,9 +36,26 @@ _CAUSE = re.compile(r"could not be written \((.+?)\)[:,]")
 
 
 def check_concurrency(concurrency: int) -> int:
+    """``concurrency`` if it is a whole number from 1 to `MAX_CONCURRENCY`. Raises ``InputError``."""
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
         raise InputError(f"concurrency must be a whole number from 1 to {MAX_CONCURRENCY}; got {concurrency!r}")
     return concurrency
+
+
+def check_patrons(patrons: object, *, call: str) -> None:
+    """Raises ``InputError`` unless ``patrons`` is an iterable of patrons ``call`` can read (its items are checked
+    as they are reached): not ``None``, a number, text, a mapping, a single `Patron` or an async iterable."""
+    if isinstance(patrons, Patron):
+        raise InputError(
+            f"patrons must be an iterable of Patron, like [patron]; got one Patron: for one patron use "
+            f"{'aregister_patron' if call.startswith('a') else 'register_patron'}"
+        )
+    if isinstance(patrons, str | bytes | bytearray | Mapping) or not isinstance(patrons, Iterable):
+        also = " (collect an async iterable into a list first)" if isinstance(patrons, AsyncIterable) else ""
+        raise InputError(
+            f"patrons must be an iterable of Patron, like a list or a generator of Patron(...), for {call}; "
+            f"got {type(patrons).__name__}{also}"
+        )
 
 
 def _refused(policy: Policy, patron: Patron, index: int, issue: EligibilityIssue, dry_run: bool) -> RegistrationResult:
@@ -47,7 +74,8 @@ def _refused(policy: Policy, patron: Patron, index: int, issue: EligibilityIssue
 
 def _failed(policy: Policy, patron: Patron, index: int, exc: Exception, dry_run: bool) -> RegistrationResult:
     error = exc if isinstance(exc, AlmaError) else None
-    reason = f"{type(exc).__name__}: {exc}" if error is not None else f"unexpected {type(exc).__name__}: {exc}"
+    # The error's own words first; its Python class only as an aside (staff read the reason).
+    reason = f"{exc} (Python: {type(exc).__name__})" if error is not None else f"unexpected {type(exc).__name__}: {exc}"
     if not isinstance(exc, PolicyError):  # a policy fails before any write; anything else may strike between two
         reason += (
             f"; a write to Alma may have been made before it: check the account {patron.onelink_id} in Alma "
@@ -81,6 +109,7 @@ def entries(
                 f"patrons[{index}] is a {type(patron).__name__}, not a Patron; build each with Patron(...)"
             )
         try:
+            check_plain_text(patron)
             check_patron(policy, patron)
         except InputError as exc:
             yield index, patron, settled(policy, patron, index, dry_run, exc)

@@ -3,12 +3,21 @@
 Alma refuses a new account whose primary id another account holds as an identifier, so the
 identifier is taken off the old account (journaled), the account is created (journaled), and if the
 create fails the identifier is put back (journaled). The old account is then to be merged.
+
+The create's intent is journaled before the move's completion: a run stopped anywhere from the
+move's PUT to the create's completion leaves an entry pending, so settling it (``alma-onelink journal
+settle``) finds the registration half-done when the OneLink ID is on no account.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
+from typing import Any
+
+from alma_onelink.engine import JournalEntry, JournalError
 from alma_onelink.engine._compare import same_value
-from alma_onelink.engine._ops import CreateUser, GetUser, UpdateUser
+from alma_onelink.engine._ops import CreateUser, GetUser, IntendWrite, Op, UpdateUser
+from alma_onelink.engine._write import Write, intent_for, write
 from alma_onelink.errors import AlmaError, AlreadyExistsError
 from alma_onelink.models import User
 from alma_onelink.policy import EligibilityIssue, onelink_id_clash
@@ -54,19 +63,28 @@ def new_account(run: Run, old: User | None, older: list[User]) -> Procedure:
         trace.end(f"would create {onelink_id} (group {run.record.user_group})", "planned")
         return run.result(outcome, f"would {plan}", user=run.record, merge_from=merge_from)
 
+    create = CreateUser(run.record)
+    create_reason = f"create the OneLink account of {patron.full_name}"
+    intended: JournalEntry | JournalError | None = None
     if old is not None:
         trace.begin(
             "move_identifier", f"Take identifier {onelink_id} off the old account {old.primary_id} (journaled)."
         )
         stripped = old.model_copy(deep=True)
         stripped.user_identifier = [i for i in old.user_identifier if not same_value(i.value, onelink_id)]
-        moved = yield from run.write(
+        moved = yield from _write(
+            run,
             UpdateUser(old.primary_id or "", stripped),
             target=old.primary_id or "",
             before=old,
             reason=f"take OneLink ID {onelink_id} off the old account so Alma accepts the new OneLink account",
             took_effect=lambda user: user is not None and onelink_id_clash(user, onelink_id) is None,
-        )
+            then=intent_for(
+                create, target=onelink_id, before=None, reason=create_reason, operation="register",
+                registration=run.registration_id, staff=run.staff,
+            ),
+        )  # fmt: skip
+        intended = moved.then
         if moved.result != "done":
             trace.end(f"the update of {old.primary_id} {unhappened(moved)}", "failed")
             return run.result(
@@ -78,14 +96,16 @@ def new_account(run: Run, old: User | None, older: list[User]) -> Procedure:
         trace.end(f"{old.primary_id} no longer holds {onelink_id}")
 
     trace.begin("create", "Create the account as the policy builds it (primary id = OneLink ID, no password).")
-    created = yield from run.write(
-        CreateUser(run.record),
+    created = yield from _write(
+        run,
+        create,
         target=onelink_id,
         before=None,
-        reason=f"create the OneLink account of {patron.full_name}",
+        reason=create_reason,
         took_effect=lambda user: (
             user is not None and same_value(user.primary_id, onelink_id) and is_patron(user, patron)
         ),
+        intended=intended,
     )
     if created.result == "done":
         trace.end(f"created {onelink_id}")
@@ -145,6 +165,35 @@ def new_account(run: Run, old: User | None, older: list[User]) -> Procedure:
         user=old,
         error=created.error,
     )
+
+
+def _write(
+    run: Run,
+    op: CreateUser | UpdateUser,
+    *,
+    target: str,
+    before: User | None,
+    reason: str,
+    took_effect: Callable[[User | None], bool],
+    then: IntendWrite | None = None,
+    intended: JournalEntry | JournalError | None = None,
+) -> Generator[Op, Any, Write]:
+    """`Run.write`, with the next write's intent journaled ahead of this one's completion (``then``/``intended``)."""
+    done = yield from write(
+        op,
+        target=target,
+        before=before,
+        reason=reason,
+        operation="register",
+        registration=run.registration_id,
+        staff=run.staff,
+        took_effect=took_effect,
+        entries=run.entries,
+        then=then,
+        intended=intended,
+    )
+    run.journal.note(done, f"the {'create' if isinstance(op, CreateUser) else 'update'} of {target}")
+    return done
 
 
 def _external_warning(old: User, onelink_id: str) -> EligibilityIssue:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from alma_onelink.errors import InputError
 from alma_onelink.models._render import dataframe
 
 from .result import RegistrationResult
@@ -44,14 +45,27 @@ def to_records(results: Iterable[RegistrationResult]) -> list[dict[str, str | in
     """`RegistrationResult.to_record` of each result, in the order given: JSON-ready flat dicts.
 
     ``register_many`` yields results as they finish; sort by ``index`` for the input's order.
+    Raises `InputError` if ``results`` is not an iterable of `RegistrationResult` (naming the first
+    item that is not one).
     """
-    return [result.to_record() for result in results]
+    if isinstance(results, str | bytes | dict) or not isinstance(results, Iterable):
+        raise InputError(
+            f"results must be registration results (a list, or what register_many yields); got {type(results).__name__}"
+        )
+    records = []
+    for index, result in enumerate(results):
+        if not isinstance(result, RegistrationResult):
+            raise InputError(
+                f"results[{index}] is a {type(result).__name__}, not a registration result (RegistrationResult)"
+            )
+        records.append(result.to_record())
+    return records
 
 
 def to_dataframe(results: Iterable[RegistrationResult]) -> Any:
     """A pandas DataFrame of the results, one row each (columns: `RESULT_COLUMNS`).
 
     Needs pandas (``pip install 'alma-onelink[pandas]'``); without it, raises ``ModuleNotFoundError``
-    saying so. ``expiry_date`` is a datetime column.
+    saying so; `InputError` as `to_records` does. ``expiry_date`` is a datetime column.
     """
     return dataframe(to_records(results), columns=RESULT_COLUMNS)

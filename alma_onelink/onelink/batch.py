@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING
 from alma_onelink.engine import JournalError, JournalLike, journal_for
 from alma_onelink.policy import Patron, Policy
 
-from ._batch_parts import MAX_CONCURRENCY, Stop, check_concurrency, deferred, entries, not_sent, settled
+from ._batch_parts import (
+    MAX_CONCURRENCY,
+    Stop,
+    check_concurrency,
+    check_patrons,
+    deferred,
+    entries,
+    not_sent,
+    settled,
+)
 from ._calls import registration_calls
 from .budget import DEFAULT_RESERVE, amay_start, aopen_budget, check_reserve, may_start, open_budget
 from .register import aregister_patron, prepare, register_patron
@@ -72,11 +81,18 @@ def register_many(
     its first journal line comes back ``failed``, nothing sent); then `JournalError` is raised, its
     message saying how many patrons were not started.
 
+    An application holding a control character in any of its texts (`check_plain_text`) comes back
+    ``blocked`` (``invalid_application``) too, naming the field.
+
     Raises:
-        InputError: a bad argument, or an item of ``patrons`` that is not a `Patron` (when reached).
+        InputError: when the first result is asked for, before any request: a bad argument
+            (``alma`` not an `AlmaClient`, ``patrons`` not an iterable of `Patron`, such as ``None``,
+            a single `Patron` or a mapping); or, when it is reached, an item of ``patrons`` that is
+            not a `Patron`.
         JournalError: the journal could not be written; raised after the results of the patrons started.
     """
-    day, who = prepare(policy, today, staff)
+    day, who = prepare(alma, policy, today, staff, call="register_many")
+    check_patrons(patrons, call="register_many")
     workers = check_concurrency(concurrency)
     check_reserve(reserve)
     opened = journal_for(journal, dry_run=dry_run)
@@ -197,7 +213,8 @@ async def aregister_many(
     that cannot be written stops the batch, the results of the patrons started come back, then
     `JournalError` says how many were not started.
     """
-    day, who = prepare(policy, today, staff)
+    day, who = prepare(alma, policy, today, staff, call="aregister_many")
+    check_patrons(patrons, call="aregister_many")
     workers = check_concurrency(concurrency)
     check_reserve(reserve)
     opened = journal_for(journal, dry_run=dry_run)

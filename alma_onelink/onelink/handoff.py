@@ -10,15 +10,19 @@ for checked in reconcile(alma, journal=journal):       # 1 read per account, wit
 ```
 
 Each account handed off is a journal entry of its own: a ``create`` of the account with operation
-``"sis_file"``, the file's SHA-256 as its registration and a reason naming the file. It stays pending
-until `reconcile` reads the account in Alma and settles it ``done``; an account Alma has not
-loaded yet leaves it pending.
+``"sis_file"``, the file's SHA-256 as its registration and a reason naming the file (and the batch
+file it was written from, when given). They are journaled at once (`Journal.intend_many`: one lock,
+one disk sync). Each stays pending until `reconcile` (or ``alma-onelink journal settle``) reads the
+account in Alma and settles it ``done``; an account Alma has not loaded yet leaves it pending.
+`handed_off_files` groups pending hand-offs by file, for ``alma-onelink journal pending``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shlex
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -26,8 +30,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
-from alma_onelink.engine import Journal, JournalEntry, JournalError, JournalLike, open_journal
+from alma_onelink.engine import Intent, Journal, JournalEntry, JournalError, JournalLike, open_journal
 from alma_onelink.engine._compare import same_value
+from alma_onelink.engine._settle_decide import HANDED_OFF
 from alma_onelink.errors import AlmaError, NotFoundError
 from alma_onelink.models import User
 from alma_onelink.policy import EligibilityIssue, Patron, Policy
@@ -45,14 +50,16 @@ __all__ = [
     "HANDOFF_OPERATION",
     "NOT_SEARCHED",
     "HandOff",
+    "HandedOffFile",
     "Reconciled",
     "hand_off",
+    "handed_off_files",
     "handoffs",
     "reconcile",
     "unsearched",
 ]
 
-HANDOFF_OPERATION: Final = "sis_file"
+HANDOFF_OPERATION: Final = HANDED_OFF
 """The journal's ``operation`` of an account handed off in a SIS file."""
 NOT_SEARCHED: Final = "not_searched"
 """The code of the warning on an account built without searching Alma (`unsearched`)."""
@@ -116,13 +123,15 @@ def hand_off(
     journal: JournalLike = None,
     staff: str | None = None,
     overwrite: bool = False,
+    source: str | os.PathLike[str] | None = None,
 ) -> HandOff:
     """Write ``users`` as a SIS import file (`write_sis_file`) and journal the hand-off of each account.
 
     No call to Alma. Each account gets a pending ``create`` entry (operation ``"sis_file"``, the
-    file's SHA-256 as its registration, a reason naming the file), settled by `reconcile` once Alma
-    has loaded it. If the journal cannot be written, the file is removed (nothing was handed to Alma
-    yet) and the entries already written are settled ``failed`` where the journal allows.
+    file's SHA-256 as its registration, a reason naming the file and ``source``, the batch file the
+    accounts come from, when given), all journaled at once; each is settled by `reconcile` once
+    Alma has loaded it. If the journal cannot be written, the file is removed (nothing was handed to
+    Alma yet) and any entry already written is settled ``failed`` where the journal allows.
 
     Raises:
         InputError: a user that cannot go in a SIS file, or a bad ``path`` (see `write_sis_file`).
@@ -132,26 +141,20 @@ def hand_off(
     opened = open_journal(journal)
     # The journal names the file by its full path: staff find it from any folder.
     written = write_sis_file(users, Path(os.fspath(path)).expanduser().absolute(), overwrite=overwrite)
+    batch = shlex.quote(str(Path(os.fspath(source)).expanduser().absolute())) if source is not None else "FILE"
     reason = (
-        f"handed off in the SIS file {written.path} (sha256 {written.sha256[:12]}…) for Alma's SIS load; pending "
-        "until Alma has loaded it: `alma-onelink batch FILE.csv --reconcile` settles it by reading Alma"
+        f"handed off in the SIS file {written.path} (sha256 {written.sha256[:12]}…) for Alma's SIS load"
+        + (f", from the batch file {batch}" if source is not None else "")
+        + f"; pending until Alma has loaded it: `alma-onelink batch {batch} --reconcile` settles it by reading Alma"
     )
-    entries: list[JournalEntry] = []
+    intents = [
+        Intent("create", primary_id, None, None, staff, written.sha256, HANDOFF_OPERATION, reason)
+        for primary_id in written.primary_ids
+    ]
     try:
-        for primary_id in written.primary_ids:
-            entries.append(
-                opened.intend(
-                    action="create",
-                    target=primary_id,
-                    before=None,
-                    staff=staff,
-                    registration=written.sha256,
-                    operation=HANDOFF_OPERATION,
-                    reason=reason,
-                )
-            )
+        entries = opened.intend_many(intents)
     except (OSError, JournalError) as exc:
-        _withdraw(written, entries, opened)
+        _withdraw(written, opened)
         cause = getattr(exc, "cause", "") or str(exc) or type(exc).__name__
         raise JournalError(
             f"The journal {opened.path} could not be written ({cause}), so the hand-off of {written.path} could not "
@@ -164,14 +167,15 @@ def hand_off(
     return HandOff(written, tuple(entries))
 
 
-def _withdraw(written: SisFile, entries: list[JournalEntry], journal: Journal) -> None:
-    """The hand-off could not be journaled whole: remove the file and settle what was journaled of it."""
+def _withdraw(written: SisFile, journal: Journal) -> None:
+    """The hand-off could not be journaled whole: remove the file and settle what a short write left journaled of it."""
     with contextlib.suppress(OSError):
         written.path.unlink()
     note = f"the SIS file {written.path} was removed before it was given to Alma: the journal could not record it all"
-    for entry in entries:
-        with contextlib.suppress(OSError, AlmaError):
-            journal.settle(entry, result="failed", note=note, error=note)
+    with contextlib.suppress(OSError, AlmaError):
+        for entry in journal.entries(registration=written.sha256, operation=HANDOFF_OPERATION):
+            if entry.is_pending and entry.reason is not None and str(written.path) in entry.reason:
+                journal.settle(entry, result="failed", note=note, error=note)
 
 
 def handoffs(journal: JournalLike = None, targets: Iterable[str] | None = None) -> dict[str, JournalEntry]:
@@ -309,8 +313,8 @@ def _settle(entry: JournalEntry, user: User, journal: Journal) -> Reconciled:
     note = f"settled by reading Alma: {entry.target} exists, so the account handed off in the SIS file is in Alma"
     try:
         settled = journal.settle(entry, result="done", note=note, after=user.to_alma())
-    except OSError as exc:
-        cause = str(exc) or type(exc).__name__
+    except (OSError, JournalError) as exc:
+        cause = getattr(exc, "cause", "") or str(exc) or type(exc).__name__
         raise JournalError(
             f"The journal {journal.path} could not be written ({cause}): the hand-off of {entry.target}, which Alma "
             "has loaded, stays pending; free space on the journal's disk or fix its permissions, then check again",
@@ -318,3 +322,48 @@ def _settle(entry: JournalEntry, user: User, journal: Journal) -> Reconciled:
             cause=cause,
         ) from exc
     return Reconciled(settled, "loaded", user=user, settled_now=settled.result == "done")
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOffFile:
+    """The pending hand-offs of one SIS file: how many, the file, and the batch file to reconcile them with.
+
+    ``sis_file`` and ``batch_file`` are as journaled (``batch_file`` None when the hand-off did not
+    name it); ``reconcile`` is the command that settles them once Alma has loaded the file.
+    """
+
+    sha256: str
+    count: int
+    sis_file: str | None
+    batch_file: str | None
+
+    @property
+    def reconcile(self) -> str:
+        """``alma-onelink batch FILE --reconcile``, FILE the batch file when the journal names it."""
+        return f"alma-onelink batch {self.batch_file or 'FILE'} --reconcile"
+
+
+_SIS_FILE = re.compile(r"in the SIS file (.+?) \(sha256 ")
+_BATCH_FILE = re.compile(r", from the batch file (.+?); pending until")
+
+
+def handed_off_files(entries: Iterable[JournalEntry]) -> list[HandedOffFile]:
+    """Group the hand-offs in SIS files among ``entries`` by file, in the order each file first appears.
+
+    Entries of another operation are left out. The files are read from each entry's reason, as
+    `hand_off` writes it.
+    """
+    files: dict[str, HandedOffFile] = {}
+    for entry in entries:
+        if entry.operation != HANDOFF_OPERATION:
+            continue
+        key = entry.registration or entry.id
+        known = files.get(key)
+        if known is not None:
+            files[key] = HandedOffFile(key, known.count + 1, known.sis_file, known.batch_file)
+            continue
+        reason = entry.reason or ""
+        sis = _SIS_FILE.search(reason)
+        batch = _BATCH_FILE.search(reason)
+        files[key] = HandedOffFile(key, 1, sis[1] if sis else None, batch[1] if batch else None)
+    return list(files.values())

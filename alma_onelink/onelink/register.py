@@ -11,7 +11,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from alma_onelink._text import describe, unsafe_characters, visible
 from alma_onelink.engine import Journal, JournalLike, Trace, check_staff, check_today, drive, drive_async, journal_for
+from alma_onelink.engine._inputs import check_client
 from alma_onelink.errors import InputError
 from alma_onelink.policy import Patron, Policy
 
@@ -21,15 +23,55 @@ from .result import RegistrationResult
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient, AsyncAlmaClient
 
-__all__ = ["aregister_patron", "prepare", "register_patron"]
+__all__ = ["aregister_patron", "check_plain_text", "prepare", "register_patron"]
 
 
-def prepare(policy: Policy, today: date | None, staff: str | None) -> tuple[date, str | None]:
-    """The registration day and staff name, checked. Raises ``InputError`` for a bad argument."""
+def prepare(
+    alma: object, policy: Policy, today: date | None, staff: str | None, *, call: str
+) -> tuple[date, str | None]:
+    """The registration day and staff name, checked, with the client and the policy, for the public ``call``.
+
+    Raises ``InputError`` for a bad argument: a client of the wrong kind (an `AsyncAlmaClient` for
+    a ``call`` whose name starts with ``a``, else an `AlmaClient`), not a `Policy`, a bad ``today``
+    or ``staff``.
+    """
+    check_client(alma, asynchronous=call.startswith("a"), call=call)
     if not isinstance(policy, Policy):
         raise InputError(f"policy must be a Policy from load_policy(...); got {type(policy).__name__}")
     day = check_today(today)
     return (day if day is not None else policy.today()), check_staff(staff)
+
+
+_MULTILINE = ("notes",)
+"""Fields of a `Patron` whose text may hold line breaks and tabs."""
+
+
+def check_plain_text(patron: Patron) -> None:
+    """Raises ``InputError`` naming each text of ``patron`` that holds a character no Alma record should.
+
+    Refused: control characters (ESC and the terminal sequences it starts; tabs and line breaks too,
+    except in ``notes``), DEL, C1 controls, Unicode direction controls (which reorder what staff
+    read), line and paragraph separators, and lone surrogates (bytes that were not UTF-8). The
+    names are checked by `Patron` itself; this covers every other text it carries, ``extra`` too.
+    A value that is not a `Patron` is left for the procedure to refuse.
+    """
+    if not isinstance(patron, Patron):
+        return
+    texts: dict[str, object] = {name: getattr(patron, name) for name in type(patron).model_fields}
+    if patron.address is not None:
+        texts.update({f"address.{name}": getattr(patron.address, name) for name in type(patron.address).model_fields})
+    texts.update({f"extra[{key!r}]": value for key, value in patron.extra.items()})
+    problems = []
+    for name, value in texts.items():
+        if isinstance(value, str):
+            found = unsafe_characters(value, allow="\n\t" if name in _MULTILINE else "")
+            if found:
+                problems.append(f"{name} holds {describe(found)}")
+    if problems:
+        raise InputError(
+            f"Cannot register {visible(patron.full_name)}: {'; '.join(problems)}. Type plain text only: nothing "
+            "like this is written to Alma."
+        )
 
 
 def register_patron(
@@ -81,11 +123,13 @@ def register_patron(
 
     Raises:
         InputError: before any request, for an application the policy cannot register (an invalid
-            OneLink ID, an affiliation not offered, a required fact missing) or a bad argument.
+            OneLink ID, an affiliation not offered, a required fact missing, a text holding a control
+            character: `check_plain_text`) or a bad argument (``alma`` not an `AlmaClient`, say).
         PolicyError: a policy plugin broke its contract.
         JournalError: the journal could not be read or written before anything was sent to Alma.
     """
-    day, who = prepare(policy, today, staff)
+    day, who = prepare(alma, policy, today, staff, call="register_patron")
+    check_plain_text(patron)
     opened = journal_for(journal, dry_run=dry_run)
     trace = Trace()
     procedure = registration(
@@ -107,7 +151,8 @@ async def aregister_patron(
     staff: str | None = None,
 ) -> RegistrationResult:
     """`register_patron` for `AsyncAlmaClient`: the same procedure, arguments, result and errors (journal too)."""
-    day, who = prepare(policy, today, staff)
+    day, who = prepare(alma, policy, today, staff, call="aregister_patron")
+    check_plain_text(patron)
     opened = journal_for(journal, dry_run=dry_run)
     trace = Trace()
     procedure = registration(

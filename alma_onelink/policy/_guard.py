@@ -3,6 +3,10 @@
 pluggy reports neither which implementation produced a result nor which one raised, so each
 implementation is registered through a stand-in whose functions call the real one, check the
 answer's type, and turn a failure into a ``PolicyError`` that names the plugin and the hook.
+
+Date arithmetic that runs past the calendar (a purge date a year after an expiry of 9999-12-31:
+``OverflowError``, or ``ValueError: year 10000 is out of range``) is not a broken plugin but dates
+no policy can work with: it becomes an ``InputError`` naming the dates and what to check.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 import pluggy
 
-from alma_onelink.errors import InputError
+from alma_onelink.errors import AlmaError, InputError
 from alma_onelink.models import Code, UserStatistic
 
 from . import hookspecs
@@ -183,8 +187,54 @@ def _checked_wrapper_result(plugin: str, hook: str, value: object) -> object:
     return [_checked(plugin, hook, item) for item in value]
 
 
-def _failure(plugin: str, hook: str, exc: Exception) -> PolicyError:
+def _failure(plugin: str, hook: str, exc: Exception, args: tuple[Any, ...] = ()) -> AlmaError:
+    if _is_date_overflow(exc):
+        return _date_overflow(plugin, hook, exc, args)
     return PolicyError(f"Plugin {plugin!r} failed in {hook}: {type(exc).__name__}: {exc}", plugin=plugin, hook=hook)
+
+
+_WHAT: dict[str, str] = {
+    "alma_onelink_expiry_date": "the expiry date",
+    "alma_onelink_purge_date": "the purge date",
+    "alma_onelink_eligibility": "whether the patron may register",
+    "alma_onelink_prepare_user": "the record",
+    "alma_onelink_merge_note": "the note on the merged account",
+}
+
+
+def _is_date_overflow(exc: Exception) -> bool:
+    """Whether ``exc`` is date arithmetic past the calendar's ends (``date.max`` is 9999-12-31)."""
+    if isinstance(exc, OverflowError):
+        return True
+    return isinstance(exc, ValueError) and "out of range" in str(exc)
+
+
+def _dates_in(args: tuple[Any, ...]) -> list[date]:
+    """The dates a hook was given: its date arguments, and those of the patron (graduation, leaving, gift)."""
+    found: list[date] = []
+    for arg in args:
+        if isinstance(arg, date):
+            found.append(arg)
+        for name in ("graduated_on", "left_on", "expiry_date"):
+            value = getattr(arg, name, None)
+            if isinstance(value, date):
+                found.append(value)
+        given_on = getattr(getattr(arg, "donation", None), "given_on", None)
+        if isinstance(given_on, date):
+            found.append(given_on)
+    return found
+
+
+def _date_overflow(plugin: str, hook: str, exc: Exception, args: tuple[Any, ...]) -> InputError:
+    """A plugin's date arithmetic that ran past the calendar: a clear error about the dates, not a crash."""
+    dates = sorted({day.isoformat() for day in _dates_in(args)}, reverse=True)
+    given = f" from the dates given ({', '.join(dates[:4])})" if dates else ""
+    return InputError(
+        f"The {plugin!r} policy cannot work out {_WHAT.get(hook, 'its answer')}{given}: it would fall past "
+        f"{date.max.isoformat()}, the last day there is. Check the dates: an expiry date of 9999-12-31 in Alma usually "
+        f"means 'never'; give the account a real expiry date (alma-onelink user edit ID --set expiry_date=YYYY-MM-DD) "
+        f"and try again (Python: {hook} raised {type(exc).__name__}: {exc})."
+    )
 
 
 def _guard(plugin: str, hook: str, function: Callable[..., Any], opts: dict[str, Any]) -> Callable[..., Any]:
@@ -204,7 +254,7 @@ def _guard(plugin: str, hook: str, function: Callable[..., Any], opts: dict[str,
             except (PolicyError, InputError):
                 raise
             except Exception as exc:
-                raise _failure(plugin, hook, exc) from exc
+                raise _failure(plugin, hook, exc, args) from exc
             if opts.get("wrapper"):
                 return _checked_wrapper_result(plugin, hook, result)
             return result
@@ -219,7 +269,7 @@ def _guard(plugin: str, hook: str, function: Callable[..., Any], opts: dict[str,
                 # InputError is a plugin's deliberate "these facts do not allow an answer".
                 raise
             except Exception as exc:
-                raise _failure(plugin, hook, exc) from exc
+                raise _failure(plugin, hook, exc, args) from exc
             return _checked(plugin, hook, result)
 
         guard = guarded

@@ -371,7 +371,12 @@ class AsyncUserEdit:
         else:
             # The journal's file lock may wait on another process: never block the event loop on it.
             entry = await asyncio.to_thread(
-                spec.journal_edit_intent, self._journal, self._before, staff=self._staff, reason=self._reason
+                spec.journal_edit_intent,
+                self._journal,
+                self._before,
+                sending=self.user.to_alma(),
+                staff=self._staff,
+                reason=self._reason,
             )
             try:
                 self.saved = await self._put()

@@ -67,6 +67,7 @@ class EditJournal(Protocol):
         action: Any,
         target: str,
         before: Mapping[str, Any] | None,
+        sending: Mapping[str, Any] | None = None,
         staff: str | None = None,
         registration: str | None = None,
         operation: str | None = None,
@@ -78,11 +79,28 @@ class EditJournal(Protocol):
     ) -> Any: ...
 
 
-def journal_edit_intent(journal: EditJournal, before: dict[str, Any], *, staff: str | None, reason: str | None) -> Any:
-    """Journal the PUT of an edit ahead of it (the record before is the backup); returns the pending entry."""
+def journal_edit_intent(
+    journal: EditJournal,
+    before: dict[str, Any],
+    *,
+    sending: dict[str, Any] | None,
+    staff: str | None,
+    reason: str | None,
+) -> Any:
+    """Journal the PUT of an edit ahead of it; returns the pending entry.
+
+    ``before`` is the record before (the backup), ``sending`` the record the PUT sends (Alma JSON), so a
+    run that stops before knowing the answer can be settled by reading Alma.
+    """
     target = str(before.get("primary_id") or "")
     return journal.intend(
-        action="update", target=target, before=before, staff=staff, operation="edit", reason=reason or "users.edit"
+        action="update",
+        target=target,
+        before=before,
+        sending=sending,
+        staff=staff,
+        operation="edit",
+        reason=reason or "users.edit",
     )
 
 

@@ -412,7 +412,9 @@ class UserEdit:
         if self._journal is None:
             self.saved = self._put()
         else:
-            entry = spec.journal_edit_intent(self._journal, self._before, staff=self._staff, reason=self._reason)
+            entry = spec.journal_edit_intent(
+                self._journal, self._before, sending=self.user.to_alma(), staff=self._staff, reason=self._reason
+            )
             try:
                 self.saved = self._put()
             except AlmaError as exc:

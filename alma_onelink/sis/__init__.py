@@ -11,11 +11,26 @@ written.member_names, written.primary_ids                        # what the jour
 read_sis_file(written.path)                                      # the users back, for reconciliation
 ```
 
-The package depends on the models only (no client, no sandbox).
+The package depends on the models and the errors only (no client, no sandbox, no policy); registration
+(`alma_onelink.onelink.handoff`) and the command build on it. Its names are imported on first use, so
+``import alma_onelink.sis`` loads nothing of pydantic until a name is used.
 """
 
-from ._read import read_sis_file
-from ._write import MAX_USERS_PER_FILE, SisFile, SisFileError, SisMember, sis_record, write_sis_file
+from typing import TYPE_CHECKING
+
+from alma_onelink._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from ._read import read_sis_file
+    from ._write import MAX_USERS_PER_FILE, SisFile, SisFileError, SisMember, sis_record, write_sis_file
+else:
+    __getattr__, __dir__ = lazy_names(
+        __name__,
+        {
+            "._read": ("read_sis_file",),
+            "._write": ("MAX_USERS_PER_FILE", "SisFile", "SisFileError", "SisMember", "sis_record", "write_sis_file"),
+        },
+    )
 
 __all__ = [
     "MAX_USERS_PER_FILE",

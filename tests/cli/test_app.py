@@ -237,7 +237,7 @@ def test_ctrl_c_is_one_line_and_exit_130(cli: Cli, extra_command: list[str]) -> 
     extra_command.append("interrupt")
     result = cli("probe")
     assert result.exit_code == 130
-    assert result.stderr.strip().splitlines()[-1] == "interrupted: stopped by Ctrl-C"
+    assert result.stderr.strip().splitlines()[-1] == "Stopped; nothing was sent."
     assert "Traceback" not in result.stderr
 
 

@@ -19,13 +19,16 @@ FORMULAS = [
     "@SUM(1+1)",
     "-2+3",
     "\tTAB=1",
-    "\r=1",
 ]
 
 
 @pytest.mark.parametrize("cell", FORMULAS)
 def test_a_cell_a_spreadsheet_would_run_gets_a_quote(cell: str) -> None:
     assert excel_safe(cell) == "'" + cell
+
+
+def test_a_formula_after_a_line_break_in_a_cell_gets_a_quote_too() -> None:
+    assert excel_safe("\r=1") == "'\r'=1"  # the piece after CR would start a new row
 
 
 @pytest.mark.parametrize("cell", ["Ann", "-12.5", "+3", "-7", "2026-03-02", "O'Neil", "", "a=b", "café"])

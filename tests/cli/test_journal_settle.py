@@ -71,12 +71,18 @@ def test_settle_reads_alma_for_each_open_write_and_leaves_nothing_pending(
 
 def test_settle_one_entry_by_its_id_and_in_json(cli: Cli) -> None:
     journal = Journal(cli.journal)
-    unknown = journal.intend(action="update", target="jd123", before={"primary_id": "jd123"}, operation="user edit")
+    unknown = journal.intend(
+        action="update",
+        target="jd123",
+        before={"primary_id": "jd123"},
+        sending=_record(cli, "jd123"),
+        operation="user edit",
+    )
     journal.complete(unknown, result="unknown", error="the answer was lost; reading jd123 back failed too")
     other = journal.intend(action="create", target="2000002", before=None)
     data = cli.json("journal", "settle", unknown.id[:8])
     [entry] = data["entries"]
-    assert (entry["id"], entry["was"], entry["result"]) == (unknown.id, "unknown", "done")  # jd123 is not as before
+    assert (entry["id"], entry["was"], entry["result"]) == (unknown.id, "unknown", "done")  # holds what was sent
     assert entry["after"]["primary_id"] == "jd123"
     assert data["open"] == []
     assert Journal(cli.journal).get(other.id).result == "pending"  # only the entry named

@@ -124,7 +124,7 @@ def test_ctrl_c_stops_serve_at_once_with_one_line_even_with_a_connection_open(se
     err = server.err.read_text(encoding="utf-8")
     assert "Traceback" not in err
     assert "KeyboardInterrupt" not in err
-    assert err.strip().splitlines()[-1] == "interrupted: stopped by Ctrl-C"
+    assert err.strip().splitlines()[-1] == "Stopped; nothing was sent."
 
 
 def test_register_against_the_served_sandbox_never_shows_the_key(server: Server, tmp_path: Path) -> None:

@@ -139,7 +139,7 @@ def test_in_a_terminal_the_missing_facts_are_asked(cli: Cli, interactive: None) 
 def test_check_says_eligible_and_what_registering_would_do(cli: Cli) -> None:
     result = cli("check", *patron_args(), "--today", TODAY)
     assert result.exit_code == 0
-    assert "ELIGIBLE — Ann Lee (OneLink ID 2000001); registering would: created" in flat(result.stdout)
+    assert "ELIGIBLE — Ann Lee (OneLink ID 2000001): WOULD CREATE" in flat(result.stdout)
     assert "No Alma account found for this person." in result.stdout
     assert not cli.journal.exists()
 
@@ -174,7 +174,7 @@ def test_in_a_terminal_register_shows_what_it_would_write_and_asks_first(cli: Cl
     assert summary[0] == "About to register:"
     assert any(flat(line) == "OneLink ID 2000001" for line in summary)
     assert any(flat(line) == "Email ann.lee@example.org" for line in summary)
-    assert "Registering would: CREATED — Ann Lee (OneLink ID 2000001)" in declined.stdout
+    assert "WOULD CREATE — Ann Lee (OneLink ID 2000001)" in declined.stdout
     assert "Register Ann Lee now? [y/N]" in declined.stderr
     assert summary[-1] == "Nothing written."
     assert not cli.journal.exists()

@@ -52,7 +52,7 @@ WRAPPER = textwrap.dedent(
     from pathlib import Path
 
     from alma_onelink import AlmaClient, Patron
-    from alma_onelink.engine import Journal, RestoreError
+    from alma_onelink.engine import Journal, RestoreError, settle
     from alma_onelink.merge import MergePlan, apply_merge, plan_merge, undo_merge
     from alma_onelink.onelink import register_many, register_patron
     from alma_onelink.policy import load_policy
@@ -95,7 +95,7 @@ WRAPPER = textwrap.dedent(
     def run(folder):
         with sandbox(folder) as sb, AlmaClient.sandbox(sb, sleep=lambda s: None) as alma:
             journal = Journal(folder / "journal.jsonl")
-            if scenario == "register":
+            if scenario in ("register", "settle"):
                 register_patron(alma, policy, patrons[0], today=today, journal=journal)
             elif scenario == "batch":
                 list(register_many(alma, policy, patrons, concurrency=1, journal=journal, today=today))
@@ -107,7 +107,21 @@ WRAPPER = textwrap.dedent(
         with sandbox(folder) as sb, AlmaClient.sandbox(sb, sleep=lambda s: None) as alma:
             journal = Journal(folder / "journal.jsonl")
             report = {}
-            if scenario == "merge":
+            if scenario == "settle":  # a colleague edits the old account, then the desk settles instead of rerunning
+                old = sb.users.get("rm56")
+                sb.users.put({**old, "job_description": "edited by a colleague after the crash"})
+                settled = settle(alma, journal=journal)
+                report["entries"] = [
+                    {"action": e.action, "target": e.target, "result": e.result, "note": e.note}
+                    for e in journal.entries()
+                ]
+                report["open"] = [o.entry.id for o in settled.open]
+                report["unfinished"] = [
+                    {"registration": u.registration, "onelink_id": u.onelink_id, "old": u.old_account,
+                     "move": u.move, "finish": u.finish, "undo": u.undo}
+                    for u in settled.unfinished
+                ]
+            elif scenario == "merge":
                 merges = sorted({e.registration for e in journal.entries() if e.operation == "merge"})
                 for merge_id in merges:
                     try:
@@ -253,3 +267,38 @@ def test_a_merge_killed_anywhere_is_undone_with_both_records_back(tmp_path: Path
             assert holders(sandbox, RAFAEL) == [RAFAEL], where
             for outcome in report.values():  # each merge the journal holds was undone, or had nothing to undo
                 assert isinstance(outcome, list) or "nothing to undo" in outcome, f"{where}: {outcome}"
+
+
+def test_settling_after_a_kill_and_a_colleagues_edit_claims_no_unsent_write_and_names_a_half_done_registration(
+    tmp_path: Path,
+) -> None:
+    """Killed anywhere, then a colleague edits the old account, then `settle`: the move is done exactly when its PUT
+    reached Alma, the create exactly when its POST did; the OneLink ID left on no account names the registration."""
+    killed, names, folders = run_wrapper(tmp_path, "settle", [rafael()])
+    assert killed == len(names) == 12, names
+    put = next(n for n, name in enumerate(names) if name.startswith("before Alma PUT"))
+    post = next(n for n, name in enumerate(names) if name.startswith("before Alma POST"))
+    for position, folder in enumerate(folders):
+        where = f"killed {names[position]}" if position < killed else "not killed"
+        with opened(folder) as (sandbox, journal, report):
+            assert journal.pending() == [], f"{where}: {[str(e) for e in journal.pending()]}"
+            assert report["open"] == [], where
+            by_target = {(e["action"], e["target"]): e for e in report["entries"]}
+            move, create = by_target.get(("update", "rm56")), by_target.get(("create", RAFAEL))
+            if move is not None:
+                assert (move["result"] == "done") == (position > put), f"{where}: {move}"
+            if create is not None:
+                assert (create["result"] == "done") == (position > post), f"{where}: {create}"
+            on_no_account = not holders(sandbox, RAFAEL)
+            assert on_no_account == (put < position <= post), f"{where}: held by {holders(sandbox, RAFAEL)}"
+            if on_no_account:
+                [half] = report["unfinished"]
+                assert (half["onelink_id"], half["old"]) == (RAFAEL, "rm56"), where
+                assert half["move"] == journal.entries(target="rm56")[0].id, where
+                assert half["finish"].startswith(f"alma-onelink register --onelink-id {RAFAEL}"), where
+                assert half["undo"] == f"alma-onelink journal restore {half['move']}", where
+            else:
+                assert report["unfinished"] == [], f"{where}: {report['unfinished']}"
+            assert (sandbox.users.get("rm56") or {})["job_description"] == "edited by a colleague after the crash", (
+                where
+            )

@@ -32,7 +32,9 @@ from tests.onelink.conftest import (
 
 RAFAEL, ANN = DUKE_UNIQUE_IDS["former_staff_with_loans"], DUKE_UNIQUE_IDS["new_registrant"]
 MARIA = DUKE_UNIQUE_IDS["onelink_alumnus"]
-# The journal lines of a registration with a move: move intent, move completion, create intent, create completion.
+# The journal lines of a registration with a move: move intent, create intent, move completion, create completion
+# (the create's intent goes before the move's completion). A crash before line 1 comes after the move's PUT, one
+# before line 3 after the create's POST.
 MOVE_SENT, CREATE_SENT = 1, 3
 
 

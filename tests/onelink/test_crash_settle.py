@@ -154,16 +154,23 @@ def test_an_update_of_an_account_that_is_gone_cannot_be_told_and_stays_pending(
 ) -> None:
     journal = Journal(path)
     entry = journal.intend(action="update", target="gone123", before={"primary_id": "gone123"})
-    [left] = settle(alma, entry.id, journal=journal)
+    settled = settle(alma, entry.id, journal=journal)
+    [left] = settled
     assert left.is_pending
-    assert journal.pending() == [left]
+    assert [e.id for e in journal.pending()] == [left.id]
+    [still] = settled.open
+    assert "gone123 is not in Alma any more" in still.why
+    assert "alma-onelink journal show --target gone123" in still.what_to_do
+    assert "gone123 is not in Alma any more" in (left.note or "")  # in memory only
+    assert journal.get(entry.id).note is None
 
 
 async def test_asettle_settles_as_settle_does(aalma: AsyncAlmaClient, sandbox: Sandbox, path: Path) -> None:
     journal = Journal(path)
     jd123 = record(sandbox, "jd123")
-    entry = journal.intend(action="update", target="jd123", before=jd123)
-    sandbox.users.put({**jd123, "job_description": "changed by the write"})
+    sending = {**jd123, "job_description": "changed by the write"}
+    entry = journal.intend(action="update", target="jd123", before=jd123, sending=sending)
+    sandbox.users.put(sending)
     [settled] = await asettle(aalma, entry, journal=journal)
     assert settled.result == "done"
     assert (settled.after or {}).get("job_description") == "changed by the write"

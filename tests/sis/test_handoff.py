@@ -84,21 +84,22 @@ def test_a_journal_that_cannot_record_the_hand_off_removes_the_file(
     duke: Policy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = Journal(tmp_path / "journal.jsonl")
-    real = Journal.intend
+    real = Journal._append
     calls = {"n": 0}
 
-    def full_disk(self: Journal, **kwargs: Any) -> Any:
+    def full_disk(self: Journal, data: bytes) -> None:
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 1:  # the hand-off's intents: the first line reaches the disk, then the disk is full
+            real(self, data.split(b"\n", 1)[0] + b"\n")
             raise OSError(28, "No space left on device")
-        return real(self, **kwargs)
+        real(self, data)
 
-    monkeypatch.setattr(Journal, "intend", full_disk)
+    monkeypatch.setattr(Journal, "_append", full_disk)
     with pytest.raises(JournalError, match="the file was removed") as raised:
         hand_off(accounts(duke, 3), tmp_path / "out.zip", journal=journal)
     assert raised.value.nothing_sent
     assert not (tmp_path / "out.zip").exists()
-    monkeypatch.setattr(Journal, "intend", real)
+    monkeypatch.setattr(Journal, "_append", real)
     [first] = journal.entries()
     assert first.result == "failed", "the entry journaled before the failure is settled: that file is gone"
     assert journal.pending() == []

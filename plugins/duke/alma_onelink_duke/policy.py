@@ -8,17 +8,14 @@ public, active, with its Patron type, primary id = OneLink ID and no password.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Final
 
 from alma_onelink.errors import InputError
 from alma_onelink.models import Code, User, UserNote, UserStatistic
 from alma_onelink.policy import (
     LINK_DESCRIPTIONS,
     LINK_MY_ACCOUNT,
-    LINK_ONELINK_SIGN_IN,
     NO_PURGE_DATE,
     Affiliation,
     EligibilityIssue,
@@ -27,16 +24,12 @@ from alma_onelink.policy import (
     fact_label,
     facts_label,
     hookimpl,
-    onelink_id_clash,
 )
 
+from ._accounts import UNIQUE_ID, expiry_beyond_term, months_after_or_last_day, returning
 from .config import LINK_KEYS, AffiliationConfig, DukeConfig, MonthDay, how_to_set, load_config, money, span
 
 __all__ = ["DukePolicy"]
-
-_UNIQUE_ID: Final = re.compile(r"^[0-9]{7}$")
-_NEW_ACCOUNT: Final = ("created", "needs_merge")
-"""The outcomes in which a new account exists for an old one to be merged into."""
 
 
 def _capital(text: str) -> str:
@@ -81,7 +74,7 @@ class DukePolicy:
     @hookimpl
     def alma_onelink_validate_onelink_id(self, onelink_id: str) -> str | None:
         """The OneLink ID is the 7-digit Duke Unique ID, leading zeros kept."""
-        if _UNIQUE_ID.fullmatch(onelink_id):
+        if UNIQUE_ID.fullmatch(onelink_id):
             return None
         got = f"got {onelink_id!r}"
         if onelink_id.isdigit() and len(onelink_id) < 7:
@@ -159,12 +152,16 @@ class DukePolicy:
 
     @hookimpl
     def alma_onelink_purge_date(self, patron: Patron, expiry: date) -> date | bool | None:
-        """``purge_after_months`` after expiry; ``false`` in the settings means no purge date."""
+        """``purge_after_months`` after expiry; ``false`` in the settings means no purge date.
+
+        An expiry so late that the purge date would pass 9999-12-31 (an account Alma holds as "never
+        expires") gets 9999-12-31: never purged before it expires, and no date past the calendar.
+        """
         settings = self._settings(patron)
         if settings is None:
             return None
         months = self.config.rule(settings, "purge_after_months")
-        return NO_PURGE_DATE if months is False else add_months(expiry, months)
+        return NO_PURGE_DATE if months is False else months_after_or_last_day(expiry, months)
 
     # --- eligibility -------------------------------------------------------------------------
 
@@ -190,7 +187,10 @@ class DukePolicy:
             issues += self._home_institution(patron, settings)
             issues += self._gift(patron, settings, today)
             issues += self._residence(patron, settings)
-        issues += self._returning(patron, existing)
+        issues += returning(self.config, patron, existing)
+        term_end = self.alma_onelink_expiry_date(patron, today) if settings is not None else None
+        if settings is not None and term_end is not None:
+            issues += expiry_beyond_term(patron, settings, existing, term_end)
         return issues
 
     def _future_dates(self, patron: Patron, today: date) -> list[EligibilityIssue]:
@@ -319,53 +319,6 @@ class DukePolicy:
                 "affiliation may fit.",
             )
         ]
-
-    def _returning(self, patron: Patron, existing: Sequence[User]) -> list[EligibilityIssue]:
-        issues = []
-        id_type = self.config.codes.unique_id_type
-        sign_in = self.config.links.get(LINK_ONELINK_SIGN_IN) or "the OneLink sign-in page"
-        for user in existing:
-            known = set(user.identifier_values(id_type))
-            if user.primary_id and _UNIQUE_ID.fullmatch(user.primary_id):
-                known.add(user.primary_id)  # a OneLink-era account: its primary id is the unique ID
-            for old in sorted(known - {patron.onelink_id}):
-                issues.append(
-                    EligibilityIssue.warn(
-                        "onelink_id_differs",
-                        f"The old account {user} carries Duke Unique ID {old}, but the OneLink ID entered is "
-                        f"{patron.onelink_id}; a returning affiliate keeps the unique ID they had.",
-                        f"Have the patron sign in at {sign_in} and read the unique ID shown. A different one "
-                        "may mean a second OneLink account: ask OIT to sort it out before going on.",
-                    )
-                )
-        clashes = [onelink_id_clash(user, patron.onelink_id) for user in existing]
-        if any(clash is not None and clash.kind == "account_exists" for clash in clashes):
-            # account_exists (the defaults' warning): the workflow updates that account or reports it as
-            # already registered; no new one to merge into.
-            return issues
-        # An account holding the OneLink ID as an identifier gets identifier_in_use: the workflow moves
-        # the identifier off it before creating the new account and reports needs_merge for it. The
-        # other old accounts get merge_old_account.
-        old_accounts = [user for user, clash in zip(existing, clashes, strict=True) if clash is None]
-        if old_accounts:
-            accounts = ", ".join(str(user) for user in old_accounts)
-            hint = (
-                "Once the new account exists, ask a fulfillment user administrator to merge the old account "
-                "(From) into the new one (To) (Alma: Admin > Merge Users). Merging cannot be undone."
-            )
-            not_patron_only = [str(user) for user in old_accounts if not user.is_patron_only]
-            if not_patron_only:
-                hint += f" Alma merges only accounts whose one role is Patron: check {', '.join(not_patron_only)}."
-            issues.append(
-                EligibilityIssue.warn(
-                    "merge_old_account",
-                    f"{patron.full_name} also has {len(old_accounts)} older Alma account(s): {accounts}. After "
-                    "the new account is created, merge the old one(s) into it.",
-                    hint,
-                    applies_to=_NEW_ACCOUNT,  # no new account, nothing to merge into
-                )
-            )
-        return issues
 
     # --- the record ----------------------------------------------------------------------------
 
