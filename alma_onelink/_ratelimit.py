@@ -15,9 +15,10 @@ the gateway's counting of them, a little later than the second's) does not put t
 
 Waiting requests hold a *place in a queue*, not a reserved time: each one sleeps until the earliest
 moment its place could go, then asks again, so a change of pace (a 429, a cancelled waiter) reaches
-every waiter at its next wake-up. Retries queue ahead of first tries. One lock, held for
-microseconds, serves threads and asyncio tasks alike; the sleeping happens outside it, in whichever
-way the caller sleeps.
+every waiter at its next wake-up. Nobody is let through while a window's worth of requests still
+wait at the gate, so the queue never runs more than a window ahead of the sends. Retries queue ahead
+of first tries. One lock, held for microseconds, serves threads and asyncio tasks alike; the
+sleeping happens outside it, in whichever way the caller sleeps.
 
 After a per-second 429 the limiter pauses every request briefly, halves its rate and climbs back to
 the full rate within ``recovery_seconds`` (additive increase, multiplicative decrease). Several 429s
@@ -126,7 +127,8 @@ class RateLimiter(SendGate):
         self._admissions: deque[float] = deque(maxlen=self.limit)  # the last `limit` let through, oldest first
         self._sent = {}  # the gate's (SendGate)
         self._followed = set()
-        self._waiting = set()
+        self._waiting = {}
+        self._retried = set()
         self._retries: deque[_Ticket] = deque()
         self._firsts: deque[_Ticket] = deque()
         self._latest = clock()  # the limiter's time never runs backwards, nor behind a waiter's due time
@@ -198,8 +200,10 @@ class RateLimiter(SendGate):
         simulated = min(place + 1, _SIMULATED_WINDOWS * self.limit)
         sent = list(self._admissions)
         slots = []
+        # Nobody goes while a window's worth still waits at the gate: the queue stays within a window of the sends.
+        not_before = max(now, self._backlog_clears())
         for _ in range(simulated):
-            at = self._earliest(sent, now)
+            at = self._earliest(sent, not_before)
             sent.append(at)
             slots.append(at)
         extra_windows, index = 0, place
@@ -233,6 +237,8 @@ class RateLimiter(SendGate):
             self._admissions.append(now)
             self._admitted += 1
             self._sent[self._admitted] = now
+            if ticket.retry:
+                self._retried.add(self._admitted)
             self._forget(now)
             ticket.admitted_at = now
             admission.set((self._identity, self._admitted))

@@ -10,7 +10,10 @@ whose transport does not say). The queue keeps pacing by when requests were let 
 a request spends between the two (building it, finding a connection, a busy event loop) is not added
 to every later window; the gate waits out only what opening connections held back. At the gate,
 requests leave in the order they were let through: one whose connection took seconds to open is
-not kept waiting by those let through after it.
+not kept waiting by those let through after it. The queue lets nobody through while a window's worth
+of requests wait at the gate (`SendGate._backlog_clears`): on an event loop that is a little late at
+every window's edge, the queue would otherwise run further ahead of the sends every second, and a
+retry or a pause would reach the sends only after the pile-up at the gate.
 """
 
 from __future__ import annotations
@@ -41,15 +44,26 @@ class SendGate:
     # Admission number -> when that request left the gate (when it was let through, until then).
     _sent: dict[int, float]
     _followed: set[int]  # followed to the gate (follow_send) and not left yet
-    _waiting: set[int]  # at the gate now
+    _waiting: dict[int, float]  # at the gate now -> when it was told to ask again
+    _retried: set[int]  # retries not left yet: at the gate too, they go ahead of first tries
+
+    def _ahead(self, number: int) -> tuple[bool, int]:
+        """The order at the gate: retries first, then in the order they were let through."""
+        return number not in self._retried, number
 
     def _now(self, due: float = -math.inf) -> float:
+        raise NotImplementedError
+
+    def _earliest(self, sent: list[float], not_before: float) -> float:
+        """The earliest time at or after ``not_before`` that one more send after ``sent`` (oldest first)
+        keeps every rule: the window, the burst, and after a 429 the pause and the slower pace."""
         raise NotImplementedError
 
     def _forget(self, now: float) -> None:
         """Drop the sends that can no longer hold anyone back: a window and its margin ago."""
         for number in [n for n, at in self._sent.items() if at + self._span <= now and n not in self._followed]:
             del self._sent[number]
+            self._retried.discard(number)
 
     def _mine(self) -> int | None:
         mark = admission.get()
@@ -61,27 +75,42 @@ class SendGate:
         with self._lock:
             now = self._now(due)
             log = []
+            place = self._ahead(number)
             for other, at in self._sent.items():
-                if other == number or (other > number and other in self._followed):
-                    continue  # itself, or let through later and not left yet: that one goes after it
-                # Let through earlier and waiting at the gate too: it goes first, so it counts as now.
+                if other == number or (other in self._followed and self._ahead(other) > place):
+                    continue  # itself, or one that goes after it and has not left yet
+                # One that goes before it and waits at the gate too: it goes first, so it counts as now.
                 when = now if other in self._waiting else at
                 if when + self._span > now:
                     log.append(when)
             log.sort()
-            if len(log) >= self.limit and log[-self.limit] + self._span > now:
-                self._waiting.add(number)
-                opens = log[-self.limit] + self._span
+            # The queue's rules, on the sends: after a 429, its pause and slower pace hold back
+            # those already let through as well.
+            opens = self._earliest(log, now)
+            if opens > now:
+                self._waiting[number] = opens
                 return opens - now, opens
-            self._waiting.discard(number)
+            self._waiting.pop(number, None)
             self._followed.discard(number)
+            self._retried.discard(number)
             self._sent[number] = now
             self._forget(now)
             return 0.0, now
 
     def _stop_waiting(self, number: int) -> None:
         with self._lock:
-            self._waiting.discard(number)
+            self._waiting.pop(number, None)
+
+    def _backlog_clears(self) -> float:
+        """The earliest time fewer than ``limit`` requests wait at the gate (``-inf`` if fewer wait now).
+
+        Counted from those waiting now and when each was told to ask again: more may come, and none
+        leaves before its time, so the real moment is never earlier (a lower bound, as the queue needs).
+        Called with the lock held.
+        """
+        if len(self._waiting) < self.limit:
+            return -math.inf
+        return sorted(self._waiting.values())[len(self._waiting) - self.limit]
 
     def follow_send(self) -> None:
         """The request this thread or task was just let through will call `clear_to_send` just before
@@ -99,9 +128,11 @@ class SendGate:
         Called just before the request's bytes go out (the clients call it from httpx's ``trace``
         extension). It waits only if leaving now would put more than ``limit`` sends in one window,
         counting the others from when they left (from when they were let through, until they leave),
-        and ahead of it every request let through before it that waits at the gate too: a request
-        whose connection took time to open goes a window after the others of its burst *left*, not
-        a window after they were let through. A no-op for a thread this limiter has not let through.
+        and ahead of it every request let through before it that waits at the gate too (and every
+        retry: retries go first): a request whose connection took time to open goes a window after
+        the others of its burst *left*, not a window after they were let through. After a 429 it
+        also waits out the pause and keeps to the slower pace. A no-op for a thread this limiter has
+        not let through.
         """
         number = self._mine()
         if number is None:
@@ -149,5 +180,6 @@ class SendGate:
             number = self._mine()
             if number is not None:
                 self._followed.discard(number)
-                self._waiting.discard(number)
+                self._waiting.pop(number, None)
+                self._retried.discard(number)
                 self._forget(self._now())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -133,6 +134,8 @@ def main() -> None:
             print(f"... {size:,} entries written", file=sys.stderr)
         rows = measure(benches, args.repeat)
     _report(rows)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(f"\n{os.cpu_count()} cores" + (f", load {load:.1f} at the end" if load is not None else ""))
 
 
 def measure(benches: list[Bench], repeat: int) -> list[Row]:

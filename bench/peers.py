@@ -15,17 +15,22 @@ HTTP on 127.0.0.1 (uvicorn in a thread, a port the OS picks) with 130 ± 40 ms l
 * ``key`` — is the API key seen in a URL the server received, in the client's logs or output, or in
   the exception a missing user raises?
 
-The table gives, per run: correct or not, the wall time of the calls (imports and set-up excluded),
-the requests the server saw, the client's own 429s (per-second refusals it drew by its pace, beyond the
-injected ones), the floor and the fraction of it (floor ÷ wall, 1.00 = as fast as Alma allows), and
-what the caller saw. The floor for N requests is ``(N - 25)/25 s`` plus the round trips that must
-follow one another (one for the gets; a walk's first page must come back before the others can go):
-a quiet client may send its first 25 at once, and the last answers take a round trip to come back
-(130 ms on average here). Every run is capped (``--cap``), and the whole script stops starting runs
-after ``--budget`` seconds. ``BENCH_SKIP_PEERS=1`` measures our clients only (no installs).
+The table gives, per run: correct or not, the wall time of the calls (imports and set-up excluded,
+and the garbage they left collected before the clock starts, for every client alike), the requests
+the server saw, the client's own 429s (per-second refusals it drew by its pace, beyond the injected
+ones), the floor and the fraction of it (floor ÷ wall, 1.00 = as fast as Alma allows), and what the
+caller saw. The floor for N requests is ``(N - 25)/25 s`` plus the round trips that must follow one
+another (one for the gets; a walk's first page must come back before the others can go): a quiet
+client may send its first 25 at once, and the last answers take a round trip to come back (130 ms on
+average here; the slowest of a burst's 25, which ends a get x200, takes 167 ms on average). Every
+run is capped (``--cap``), and the whole script stops starting runs after ``--budget`` seconds.
+``BENCH_SKIP_PEERS=1`` measures our clients only (no installs).
 
 ``--repeat K`` runs only ``get x200`` for our clients, K times each, and prints each run's own 429s and
 fraction of the floor; it exits 1 if any run drew a 429 of its own or ran below 0.95 of the floor.
+Beside every run it prints how busy other work kept the machine (``bench/peer_drivers/machine.py``):
+the load average, the cores other processes used, and the share of the run some process waited for
+a core — on a shared machine the times stretch with them.
 
 Run: ``make bench`` or ``.venv/bin/python bench/peers.py [--quick] [--only NAME ...] [--repeat K]``.
 """
@@ -44,6 +49,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +57,10 @@ if __package__ in (None, ""):  # run as a script: bench.* lives in the repositor
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from alma_onelink.sandbox import Faults, LogEntry, Sandbox
+from bench.peer_drivers.breakdown import HEADER as SPLIT_HEADER
+from bench.peer_drivers.breakdown import LEGEND as SPLIT_LEGEND
+from bench.peer_drivers.breakdown import Breakdown, medians, split
+from bench.peer_drivers.machine import LOAD_HEADER, LOAD_LEGEND, Load, Meter, summary
 from bench.peer_drivers.served import serve_steadily
 from bench.peer_drivers.venvs import DRIVERS, Client, load_peers, prepare
 
@@ -102,6 +112,8 @@ class Row:
     drawn: int = 0
     saw: str = ""
     exposed: set[str] = field(default_factory=set)
+    machine: Load | None = None  # what other work did to the machine during the run
+    split: Breakdown | None = None  # where the time beyond the rate went (the gets)
 
     @property
     def fraction(self) -> float | None:
@@ -176,6 +188,7 @@ def run_once(
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
     env.pop("PYTHONPATH", None)
     row = Row(client.name, scenario, correct=False)
+    meter = Meter()
     try:
         done = subprocess.run(
             [python, str(DRIVERS / client.driver), scenario.key, str(config_path)],
@@ -191,6 +204,7 @@ def run_once(
         output = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         errors = ""
         row.saw = f"stopped after the {cap:.0f} s cap"
+    row.machine = meter.read()
     log = sandbox.request_log
     row.requests = len(log)
     row.drawn = sum(1 for entry in log if entry.status == 429 and entry.fault != "429")
@@ -209,6 +223,9 @@ def run_once(
     row.exposed.update(result["exposed"])
     row.wall = result["wall"]
     row.saw = result["saw"]
+    if scenario.key == "get" and result.get("started_at"):
+        arrivals = [datetime.fromisoformat(entry.time.replace("Z", "+00:00")).timestamp() for entry in log]
+        row.split = split(arrivals, result["started_at"], result["wall"], len(config["get_ids"]))
     row.correct = bool(result["ok"])
     if scenario.key == "create":
         created = sandbox.users.get(config["create_body"]["primary_id"]) is not None
@@ -248,6 +265,7 @@ def print_table(rows: list[Row], pythons: dict[str, str]) -> None:
     print()
     for name, python in pythons.items():
         print(f"  {name}: Python {python}")
+    print(summary([row.machine for row in rows if row.machine is not None]))
     print("own 429s = PER_SECOND_THRESHOLD answers the client drew by its own pace (the injected ones are not counted)")
     print(
         f"floor = (N requests the scenario needs - {BURST}) / {RATE:.0f} per second + the round trips that must follow "
@@ -298,7 +316,10 @@ def repeat(bench: Bench, clients: list[Client], gets: int, times: int) -> bool:
     scenario = scenarios(gets)[0]
     assert scenario.floor is not None
     print(f"get x{gets}, {times} runs per client; floor {scenario.floor:.2f} s")
-    print(f"{'client':14} {'run':>3} {'correct':7} {'wall':>8} {'requests':>8} {'own 429s':>8} {'of floor':>8}")
+    print(
+        f"{'client':14} {'run':>3} {'correct':7} {'wall':>8} {'requests':>8} {'own 429s':>8} {'of floor':>8}  "
+        f"{SPLIT_HEADER}  {LOAD_HEADER}"
+    )
     runs: dict[str, list[Row]] = {client.name: [] for client in clients}
     for number in range(1, times + 1):
         for client in clients:
@@ -306,9 +327,11 @@ def repeat(bench: Bench, clients: list[Client], gets: int, times: int) -> bool:
             runs[client.name].append(row)
             wall = f"{row.wall:6.2f} s" if row.wall is not None else "-"
             fraction = f"{row.fraction:.3f}" if row.fraction is not None else "-"
+            machine = row.machine.columns() if row.machine is not None else ""
+            parts = row.split.columns() if row.split is not None else f"{'-':>28}"
             print(
                 f"{client.name:14} {number:3d} {'yes' if row.correct else 'NO':7} {wall:>8} {row.requests:8d} "
-                f"{row.drawn:8d} {fraction:>8}",
+                f"{row.drawn:8d} {fraction:>8}  {parts}  {machine}",
                 flush=True,
             )
     met = True
@@ -322,12 +345,16 @@ def repeat(bench: Bench, clients: list[Client], gets: int, times: int) -> bool:
             f"{client.name}: own 429s in {with_429} of {len(rows)} runs ({sum(drawn)} in all); of floor "
             f"min {min(fractions):.3f}, median {statistics.median(fractions):.3f}, max {max(fractions):.3f}"
         )
+        print("  " + medians([row.split for row in rows if row.split is not None]))
         met = met and with_429 == 0 and all(row.correct for row in rows)
         if client.in_flight is None or client.in_flight >= BURST:
             met = met and min(fractions) >= TARGET
         else:  # the floor assumes a client that sends its first 25 at once
             rounds = math.ceil(BURST / client.in_flight)
             print(f"  ({client.in_flight} calls at a time: its first {BURST} take {rounds} round trips, not one)")
+    print(summary([row.machine for rows in runs.values() for row in rows if row.machine is not None]))
+    print(SPLIT_LEGEND)
+    print(LOAD_LEGEND.format(cores=os.cpu_count()))
     verdict = "met" if met else "MISSED"
     print(
         f"target: no 429 of our own in any run, and every run of a client that sends {BURST} at once at {TARGET} of "
@@ -359,7 +386,7 @@ def main() -> None:
         clients = [c for c in clients if any(c.name.startswith(prefix) for prefix in args.only)]
     print(
         f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()}"
+        f"{platform.system()} {platform.machine()}; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
     sandbox, seeded = build_sandbox()
     gets = 50 if args.quick else 200

@@ -360,9 +360,10 @@ def main() -> None:
         parser.error("--patrons must be from 1 to 999999")
 
     cores = os.cpu_count() or 0
+    load = f"; load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
     print(
         f"machine: {cores} cores, {platform.python_implementation()} {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()}"
+        f"{platform.system()} {platform.machine()}{load}"
     )
     policy = load_policy("duke")
     with tempfile.TemporaryDirectory(prefix="bench-register-") as folder:

@@ -144,6 +144,23 @@ def test_the_gate_ignores_a_thread_or_task_it_did_not_let_through() -> None:
     assert limiter.acquire(Advancing(clock)) == pytest.approx(1000 + SPAN)
 
 
+def test_a_429_holds_back_at_the_gate_what_was_let_through_before_it() -> None:
+    """The pause after a per-second 429, and the halved pace, reach requests already let through."""
+    clock = FakeClock()
+    limiter = RateLimiter(4, clock=clock)
+    burst = [_following(limiter) for _ in range(4)]
+    clock.advance(0.2)  # their connections are still opening when another request draws a 429
+    limiter.slow_down()
+    sleeps = Advancing(clock)
+    left = []
+    for context in burst:
+        context.run(limiter.clear_to_send, sleeps)
+        left.append(clock.now)
+    # The pause first (0.1 s), then the pace of the halved rate (2 a window) as it climbs back:
+    # a third when it reaches 3 a second (0.5 s after the cut), a fourth at 4 (1 s after).
+    assert left == [pytest.approx(at) for at in (1000.3, 1000.3, 1000.7, 1001.2)]
+
+
 def test_the_edge_margin_is_a_setting() -> None:
     clock = FakeClock()
     limiter = RateLimiter(25, edge_margin=0.05, clock=clock)
