@@ -243,7 +243,10 @@ class BaseClient:
         return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
     def _build_request(self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec[Any]) -> httpx.Request:
-        """The request for ``spec``; `InputError` (nothing sent) if it breaks a bound (see `check_request_bounds`)."""
+        """The request for ``spec``; `InputError` (nothing sent) if it breaks a bound (see `check_request_bounds`)
+        or ``http`` is closed."""
+        if http.is_closed:
+            raise InputError(self._closed_words())
         check_request_bounds(self._config.api_root, spec.path, spec.params)
         try:
             return http.build_request(
@@ -258,6 +261,15 @@ class BaseClient:
         except (httpx.InvalidURL, UnicodeError) as exc:  # a bound httpx knows and the checks above missed
             problem = f"This call cannot be sent: {exc}"
         raise InputError(problem)  # outside `except`: httpx's error holds the URL
+
+    def _closed_words(self) -> str:
+        name = type(self).__name__
+        opener = "async with" if name.startswith("Async") else "with"
+        return (
+            f"This {name} is closed (its `{opener}` block has ended, or close() was called, or the httpx client "
+            f"given as http_client= was closed), so nothing was sent: make a new client, and make each call inside "
+            f"its `{opener}` block ({opener} {name}(...) as alma: ...)."
+        )
 
     def _body_reader(self, spec: RequestSpec[Any], response: httpx.Response, started: float) -> BodyReader:
         """A reader for ``response``'s body under the size cap and the deadline of the attempt begun at ``started``.

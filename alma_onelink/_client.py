@@ -21,6 +21,7 @@ import httpx
 import tenacity
 
 from ._base import BaseClient, RequestSpec, async_send_tracer, send_tracer
+from ._client_checks import check_parts, check_sandbox_options
 from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     ClientConfig,
@@ -84,8 +85,11 @@ class _ClientCommon(BaseClient):
         http_client: Any,
         transport: Any,
         rate_limiter: TokenBucket | None,
+        sleep: object,
+        asynchronous: bool,
         **config_args: Any,
     ) -> None:
+        check_parts(http_client, transport, sleep, rate_limiter, asynchronous=asynchronous)
         config = resolve_config(**config_args)
         if http_client is not None and transport is not None:
             raise InputError("Give either http_client= or transport=, not both.")
@@ -112,9 +116,18 @@ class _ClientCommon(BaseClient):
 
     @classmethod
     def sandbox(cls, sandbox: Sandbox | None = None, **options: Any) -> Self:
-        """A client on the in-process Alma sandbox (seeded demo data unless you pass your own)."""
+        """A client on the in-process Alma sandbox (seeded demo data unless you pass your own).
+
+        ``options`` are the constructor's other options (``rate_limit``, ``max_retries``, ``sleep``…);
+        the key, the address and the transport are the sandbox's own.
+
+        Raises:
+            InputError: ``sandbox`` is not a `Sandbox`, an option sets the key, the address or the
+                transport, or an option is not one the constructor takes.
+        """
         from .sandbox import Sandbox  # noqa: PLC0415  (the emulator loads only when asked for)
 
+        check_sandbox_options(cls, sandbox, options, isinstance(sandbox, Sandbox))
         target = sandbox if sandbox is not None else Sandbox.demo()
         make = cast("Callable[..., Self]", cls)
         return make(
@@ -188,7 +201,9 @@ class AlmaClient(_ClientCommon):
             call raises `ResponseTooLargeError` and the rest is not read.
 
     Raises:
-        InputError: no key, an unknown region, or conflicting options.
+        InputError: no key, an unknown region, conflicting options, a value out of its range, or a part
+            of the wrong kind (``http_client``, ``transport``, ``sleep``, ``rate_limiter``); from any
+            call once the client is closed (after its ``with`` block): nothing is sent.
     """
 
     users: Users
@@ -216,6 +231,8 @@ class AlmaClient(_ClientCommon):
             http_client=http_client,
             transport=transport,
             rate_limiter=rate_limiter,
+            sleep=sleep,
+            asynchronous=False,
             api_key=api_key,
             region=region,
             base_url=base_url,
@@ -234,7 +251,10 @@ class AlmaClient(_ClientCommon):
         return sandbox.transport()
 
     def close(self) -> None:
-        """Close the connection pool (unless it was passed in as ``http_client``)."""
+        """Close the connection pool (unless it was passed in as ``http_client``).
+
+        A closed client sends nothing more: each call raises `InputError` (make a new client).
+        """
         if self._owns_http:
             self._http.close()
 
@@ -327,6 +347,8 @@ class AsyncAlmaClient(_ClientCommon):
             http_client=http_client,
             transport=transport,
             rate_limiter=rate_limiter,
+            sleep=sleep,
+            asynchronous=True,
             api_key=api_key,
             region=region,
             base_url=base_url,
@@ -345,7 +367,10 @@ class AsyncAlmaClient(_ClientCommon):
         return sandbox.async_transport()
 
     async def close(self) -> None:
-        """Close the connection pool (unless it was passed in as ``http_client``)."""
+        """Close the connection pool (unless it was passed in as ``http_client``).
+
+        A closed client sends nothing more: each call raises `InputError` (make a new client).
+        """
         if self._owns_http:
             await self._http.aclose()
 

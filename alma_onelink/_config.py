@@ -38,6 +38,11 @@ REGIONS: Mapping[str, str] = {
 """Alma's regional API gateways (the ``servers`` of Ex Libris' OpenAPI spec)."""
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+MAX_TIMEOUT = 86_400
+"""The longest ``timeout`` taken, in seconds (a day): a longer one is a slip, and the system's waits cannot hold one
+of 10**30 seconds."""
+MAX_RATE_LIMIT = 10_000
+"""The highest ``rate_limit`` taken, in requests a second: 400 times Alma's per-institution threshold of 25."""
 DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 """The largest response body a client reads (50 MiB): Alma's largest pages are a few megabytes."""
 USER_AGENT = f"alma-onelink/{__version__}"
@@ -71,6 +76,7 @@ class ClientConfig:
 
 
 _KEY_WORDS = "the key in ALMA_API_KEY or with --api-key (Python: api_key=): it is sent only in the Authorization header"
+_BASE_URL_WORDS = "The base URL given with --base-url or ALMA_BASE_URL (Python: base_url=)"
 _SHORT_KEY = 8
 """A key at least this long is looked for anywhere in a base URL; a shorter one only as a whole host label or path
 segment (Alma's keys are 36 characters; a test key like ``"k"`` is in many URLs by chance)."""
@@ -114,8 +120,8 @@ def check_base_url(base_url: str, api_key: str | None = None) -> str:
     """
     if not isinstance(base_url, str):
         raise InputError(
-            f"The base URL (--base-url, ALMA_BASE_URL; Python: base_url=) must be a URL such as {REGIONS['na']}; "
-            f"got {type(base_url).__name__}"
+            f"The base URL given with --base-url or ALMA_BASE_URL (Python: base_url=) must be a URL such as "
+            f"{REGIONS['na']}; got {type(base_url).__name__}"
         )
     text = base_url.strip()
     try:
@@ -123,10 +129,10 @@ def check_base_url(base_url: str, api_key: str | None = None) -> str:
         parts.port  # noqa: B018  (a port that is not a number raises here)
     except ValueError:
         raise InputError(
-            f"base_url is not a URL that can be read; give the gateway origin, e.g. {REGIONS['na']}"
+            f"{_BASE_URL_WORDS} is not a URL that can be read; give the gateway's origin, like {REGIONS['na']}"
         ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"base_url is not an http(s) URL; give the gateway origin, e.g. {REGIONS['na']}")
+        raise InputError(f"{_BASE_URL_WORDS} is not an http(s) URL; give the gateway's origin, like {REGIONS['na']}")
     carries_key = "apikey" in text.lower() or (api_key is not None and _holds_key(text, api_key))
     if carries_key or "@" in parts.netloc or parts.username is not None or parts.password is not None:
         what = "the API key" if carries_key else "a user name or password"
@@ -141,7 +147,8 @@ def check_base_url(base_url: str, api_key: str | None = None) -> str:
         )
     if not text.isascii() or not text.isprintable():
         raise InputError(
-            f"base_url ({_shown(parts, api_key)}…) must be plain ASCII without spaces or control characters"
+            f"The base URL {_shown(parts, api_key)}… (Python: base_url=) must be plain ASCII without spaces or "
+            "control characters"
         )
     path = parts.path.rstrip("/")
     if path.endswith(API_PATH):
@@ -176,8 +183,15 @@ def check_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
-        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout <= MAX_TIMEOUT  # compared before float(): a huge int cannot be one
+        or not math.isfinite(timeout)
+    ):
+        raise InputError(
+            f"timeout must be a positive number of seconds, at most {MAX_TIMEOUT:,} (a day), got {_short(timeout)}"
+        )
     return httpx.Timeout(float(timeout))
 
 
@@ -191,6 +205,12 @@ def deadline_seconds(timeout: httpx.Timeout) -> float | None:
         return None
     limits = [value for value in (timeout.connect, timeout.read, timeout.write, timeout.pool) if value is not None]
     return max(limits)
+
+
+def _short(value: object) -> str:
+    """``repr(value)`` cut to about 40 characters, for a message (a 10**400 stays readable)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:39]}… ({len(text):,} characters)"
 
 
 def check_max_response_bytes(max_response_bytes: int) -> int:
@@ -238,10 +258,13 @@ def check_rate_limit(rate_limit: float | None) -> float | None:
     if (
         isinstance(rate_limit, bool)
         or not isinstance(rate_limit, int | float)
+        or not 0 < rate_limit <= MAX_RATE_LIMIT  # compared before float(): a huge int cannot be one
         or not math.isfinite(rate_limit)
-        or rate_limit <= 0
     ):
-        raise InputError(f"rate_limit must be a positive number of requests per second or None, got {rate_limit!r}")
+        raise InputError(
+            f"rate_limit must be a positive number of requests per second, at most {MAX_RATE_LIMIT:,} (Alma allows "
+            f"25), or None to turn the limiter off; got {_short(rate_limit)}"
+        )
     return float(rate_limit)
 
 

@@ -36,9 +36,10 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from ._config import MAX_RATE_LIMIT
 from ._retry import retry_after_seconds
 from ._sendgate import SendGate, admission
-from .errors import DailyThresholdExceeded, RateLimitError
+from .errors import DailyThresholdExceeded, InputError, RateLimitError
 
 __all__ = ["DEFAULT_EDGE_MARGIN", "RateLimiter", "TokenBucket", "paced_by_limiter"]
 
@@ -62,6 +63,37 @@ class _Ticket:
         self.due = due
         self.queued = True
         self.admitted_at = 0.0
+
+
+def _number(
+    name: str,
+    value: object,
+    *,
+    unit: str,
+    above: float | None = None,
+    at_least: float | None = None,
+    below: float | None = None,
+    at_most: float | None = None,
+) -> float:
+    """``value`` as a float if it is a real number (not a bool) in range; else `InputError` saying what it takes."""
+    bounds = [
+        f"more than {above:g}" if above is not None else "",
+        f"at least {at_least:g}" if at_least is not None else "",
+        f"less than {below:g}" if below is not None else "",
+        f"at most {at_most:,g}" if at_most is not None else "",
+    ]
+    wanted = f"{name} must be a number of {unit}, {' and '.join(b for b in bounds if b)}; got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(wanted)
+    in_range = (
+        (above is None or value > above)
+        and (at_least is None or value >= at_least)
+        and (below is None or value < below)
+        and (at_most is None or value <= at_most)  # compared before float(): a huge int cannot be one
+    )
+    if not in_range or (isinstance(value, float) and not math.isfinite(value)):
+        raise InputError(wanted)
+    return float(value)
 
 
 class RateLimiter(SendGate):
@@ -104,14 +136,15 @@ class RateLimiter(SendGate):
         edge_margin: float = DEFAULT_EDGE_MARGIN,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not rate > 0 or math.isinf(rate):
-            raise ValueError(f"rate must be positive, got {rate!r}")
-        if burst is not None and not burst >= 1:
-            raise ValueError(f"burst must be at least 1, got {burst!r}")
-        if not pause >= 0 or not recovery_seconds > 0:
-            raise ValueError("pause must be at least 0 and recovery_seconds positive")
-        if not 0 < edge_margin < 1:
-            raise ValueError(f"edge_margin must be more than 0 and less than 1 second, got {edge_margin!r}")
+        rate = _number("rate", rate, above=0, at_most=MAX_RATE_LIMIT, unit="requests a second")
+        if burst is not None:
+            burst = _number("burst", burst, at_least=1, at_most=rate, unit="requests")
+        pause = _number("pause", pause, at_least=0, at_most=3600, unit="seconds")
+        recovery_seconds = _number("recovery_seconds", recovery_seconds, above=0, at_most=86_400, unit="seconds")
+        min_rate = _number("min_rate", min_rate, above=0, at_most=MAX_RATE_LIMIT, unit="requests a second")
+        edge_margin = _number("edge_margin", edge_margin, above=0, below=1, unit="seconds")
+        if not callable(clock):
+            raise InputError(f"clock must be a function returning seconds (like time.monotonic); got {clock!r}")
         self.rate = float(rate)
         # Below one a second, "one per 1/rate seconds" is the window instead of one second.
         self.limit = max(1, math.floor(self.rate))

@@ -10,8 +10,15 @@ record may hold any of them. The command prints each as a visible escape (`visib
 The characters (`UNSAFE`): C0 controls U+0000 to U+001F (tab and line feed are allowed where a text
 may hold them: `visible` keeps them by default), DEL U+007F, C1 controls U+0080 to U+009F, the
 direction marks, embeddings, overrides and isolates (U+061C, U+200E, U+200F, U+202A to U+202E,
-U+2066 to U+2069), the line and paragraph separators U+2028 and U+2029, and lone surrogates
-U+D800 to U+DFFF (bytes that were not UTF-8, as Python reads them from a command line).
+U+2066 to U+2069), the line and paragraph separators U+2028 and U+2029, lone surrogates U+D800 to
+U+DFFF (bytes that were not UTF-8, as Python reads them from a command line), and the invisible
+characters that make two texts differ unseen: the zero-width space U+200B, the word joiner U+2060
+and the zero-width no-break space (byte order mark) U+FEFF everywhere; the zero-width non-joiner
+U+200C and joiner U+200D everywhere except between two letters of the scripts that write with them
+(Arabic and Persian, Syriac, Thaana, the Indic scripts, Sinhala, Thai to Tibetan, Myanmar, Khmer,
+Javanese), where they shape a real name (Persian ``"\u0645\u06cc\u200c\u0631\u0636\u0627"``,
+Sinhala ``"\u0dc1\u0dca\u200d\u0dbb\u0dd3"``). Next to Latin letters, at either end, or inside an emoji sequence
+(``"\U0001f468\u200d\U0001f469"``) a joiner is refused: a name is never written to Alma with one there.
 """
 
 from __future__ import annotations
@@ -21,8 +28,18 @@ from typing import Final
 
 __all__ = ["UNSAFE", "describe", "escape", "unsafe_characters", "visible"]
 
-UNSAFE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
-"""One character a terminal could run or that reorders or breaks a line (see the module's list)."""
+_JOINING: Final = (
+    "\u0600-\u06ff\u0700-\u07bf\u0860-\u08ff\u0900-\u0dff\u0e00-\u0fff\u1000-\u109f"
+    "\u1780-\u17ff\ua980-\ua9df\ufb50-\ufdff\ufe70-\ufefc"
+)
+"""The scripts whose writing uses U+200C and U+200D between letters (see the module's list)."""
+
+UNSAFE: Final = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\u2028\u2029\ufeff\ud800-\udfff]"
+    f"|(?<![{_JOINING}])[\u200c\u200d]|[\u200c\u200d](?![{_JOINING}])"
+)
+"""One character a terminal could run, that reorders or breaks a line, or that hides between letters (see the
+module's list)."""
 
 _SHORT: Final = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
@@ -35,6 +52,11 @@ _NAMES: Final = {
     "\x7f": "a delete",
     "\u2028": "a line separator",
     "\u2029": "a paragraph separator",
+    "\u200b": "a zero-width space, invisible",
+    "\u200c": "a zero-width non-joiner, invisible here",
+    "\u200d": "a zero-width joiner, invisible here",
+    "\u2060": "a word joiner, invisible",
+    "\ufeff": "a zero-width no-break space (byte order mark), invisible",
 }
 
 

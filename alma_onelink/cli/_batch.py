@@ -10,6 +10,7 @@ stdout is JSON Lines: one ``{"type": "row", …}`` per row, then one ``{"type": 
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
@@ -20,6 +21,7 @@ from ._app import app, command
 from ._batch_rows import (
     BAD_ROW,
     NOT_STARTED,
+    STOPPED,
     BatchRun,
     InFileOrder,
     bad_row_summary,
@@ -35,13 +37,15 @@ from ._registration import DRY_RUN_BANNER
 from ._results_file import ResultsFile
 from ._sdk import BATCH_MAX_CONCURRENCY, on_first_call
 from ._state import ExitCode, State, UsageProblem, state_of
+from ._stopped import batch_stopped_line, held_ctrl_c
 from ._words import staff_words
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from alma_onelink.onelink import register_many
+    from alma_onelink.onelink import RegistrationResult, register_many
     from alma_onelink.onelink.budget import QuotaEstimate
+    from alma_onelink.policy import Patron
 else:
     register_many = on_first_call("alma_onelink.onelink", "register_many")
 
@@ -115,7 +119,14 @@ def batch(
     file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="Patrons, one per row, with a header line.")],
     out: Annotated[
         Path | None,
-        typer.Option("--out", metavar="FILE", help="Write each row's result to FILE (.csv or .jsonl)."),
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help=(
+                "Write each row's result to FILE (.csv or .jsonl); an existing FILE is replaced (running the same "
+                "command again finishes a batch). Never the input file, the journal's files or the --sis-file."
+            ),
+        ),
     ] = None,
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=MAX_CONCURRENCY, help="Patrons registered at once.")
@@ -165,12 +176,17 @@ def batch(
     policy = state.policy()
     day = parse_today(today)
     state.journal_path()  # a wrong --journal is said before the file is read
-    if out is not None:
-        ResultsFile.check(out)  # a wrong --out is said before the file is read
     if sis_file is not None:
         from ._batch_sis import check_sis_path  # noqa: PLC0415
 
         check_sis_path(sis_file)
+    if out is not None:
+        from alma_onelink.engine.journal import default_journal_path  # noqa: PLC0415
+
+        ResultsFile.check(out)  # a wrong --out is said before the file is read
+        ResultsFile.check_overwrites_nothing(
+            out, file, journal=state.journal_path() or default_journal_path(), sis_file=sis_file
+        )
     parsed = read_patrons(file, policy)
     notes(state, parsed)
     results = ResultsFile(out) if out is not None else None
@@ -201,6 +217,7 @@ def batch(
 def _register_rows(run: BatchRun, *, dry_run: bool) -> dict[str, Any]:
     """The registrations through the API; what the summary adds (the quota, the journal's failure)."""
     from alma_onelink.engine import JournalError  # noqa: PLC0415
+    from alma_onelink.onelink.batch import BatchInterrupted  # noqa: PLC0415
     from alma_onelink.onelink.budget import estimate_quota  # noqa: PLC0415
 
     state, good, shown = run.state, run.good, run.shown
@@ -214,36 +231,69 @@ def _register_rows(run: BatchRun, *, dry_run: bool) -> dict[str, Any]:
         state.out.note(quota_line(estimate, what=f"registering {len(good):,} patron(s)", fallback=fallback))
     first_line = run.first_lines()
     prefix = state.command_prefix()
-    started: set[int] = set()
+    given: set[int] = set()  # rows whose result came back
+    taken: set[int] = set()  # rows the batch read from the list (those under way among them)
+
+    def patrons() -> Iterator[Patron]:
+        for index, (_, patron) in enumerate(good):
+            taken.add(index)
+            yield patron
+
     stopped: JournalError | None = None
-    with progress_bar(state, "registering") as progress:
+    ctrl_c = ""  # "after" the rows under way came back, "cut" short by a second Ctrl-C
+    results: Generator[RegistrationResult] = register_many(  # type: ignore[assignment]  # a generator, as documented
+        alma,
+        run.policy,
+        patrons(),
+        concurrency=run.concurrency,
+        journal=state.journal_path(),
+        today=run.day,
+        dry_run=dry_run,
+        staff=state.staff,
+        reserve=run.reserve,
+    )
+    with progress_bar(state, "registering") as progress, held_ctrl_c() as held:
         task = progress.add_task("registering", total=len(good))
-        try:
-            for result in register_many(
-                alma,
-                run.policy,
-                [patron for _, patron in good],
-                concurrency=run.concurrency,
-                journal=state.journal_path(),
-                today=run.day,
-                dry_run=dry_run,
-                staff=state.staff,
-                reserve=run.reserve,
-            ):
+        while True:
+            try:
+                throw, held.pending = held.pending, False
+                result = results.throw(KeyboardInterrupt()) if throw else next(results)
+            except StopIteration:
+                break
+            except JournalError as exc:
+                stopped = exc
+                break
+            except BatchInterrupted:
+                ctrl_c = "after"
+                break
+            except KeyboardInterrupt:
+                ctrl_c = "cut"
+                break
+            held.held = True  # a Ctrl-C now waits until the row is shown and written whole
+            try:
                 index = result.index or 0
-                started.add(index)
+                given.add(index)
                 line = good[index][0]
                 summary = result_summary(result, line, first_line, prefix)
                 shown.add(summary, {"line": line, **result.to_dict(), "reason": summary["reason"]})
                 progress.advance(task)
-        except JournalError as exc:
-            stopped = exc
-    if stopped is not None:
-        why = "not started: the batch stopped when the journal could not be written; nothing was sent to Alma"
+            finally:
+                held.held = False
+    if stopped is not None or ctrl_c:
+        if stopped is not None:
+            why = "not started: the batch stopped when the journal could not be written; nothing was sent to Alma"
+        else:
+            why = "not started: the batch was stopped (Ctrl-C) before it; nothing was sent to Alma"
+        maybe = f"stopped: Alma may or may not hold it; run {prefix} journal settle"
         for index, (line, patron) in enumerate(good):
-            if index not in started:
-                shown.add(row_summary(line, patron, NOT_STARTED, why))
-    return {"quota": _quota_json(estimate, alma.remaining_daily_calls), "stopped": stopped}
+            if index not in given:
+                cut = ctrl_c == "cut" and index in taken
+                shown.add(row_summary(line, patron, STOPPED if cut else NOT_STARTED, maybe if cut else why))
+    return {
+        "quota": _quota_json(estimate, alma.remaining_daily_calls),
+        "stopped": stopped,
+        "interrupted": bool(ctrl_c),
+    }
 
 
 def _quota_json(estimate: QuotaEstimate, left: int | None) -> dict[str, Any]:
@@ -263,6 +313,8 @@ def _finish(
     """The counts, the exit status, what to do next, and the journal's failure if any."""
     counts = shown.counts
     stopped = summary.pop("stopped", None)
+    if summary.pop("interrupted", False):
+        return _stopped_by_ctrl_c(state, shown, results, summary, dry_run)
     code = exit_code(counts, stopped is not None or bool(shown.journal_errors))
     if summary.pop("nothing_found", False) and code is ExitCode.OK:
         code = ExitCode.ACTION  # --reconcile found no hand-off at all: the wrong journal, or no file written yet
@@ -298,3 +350,28 @@ def _finish(
     if code is ExitCode.JOURNAL and message:
         state.out.error(message)  # what was not written, what Alma may hold, and what to do
     return code
+
+
+def _stopped_by_ctrl_c(
+    state: State, shown: InFileOrder, results: ResultsFile | None, summary: dict[str, Any], dry_run: bool
+) -> int:
+    """Ctrl-C: the rows are above (and in ``--out``); the counts, and one line saying what became of each."""
+    counts = shown.counts
+    out = str(results.path) if results is not None else None
+    if state.out.json_mode:
+        state.out.record(
+            {
+                "type": "summary",
+                "rows": sum(counts.values()),
+                "counts": dict(counts),
+                "exit_code": int(ExitCode.INTERRUPTED),
+                "out": out,
+                "dry_run": dry_run,
+                "interrupted": True,
+                **summary,
+            }
+        )
+    else:
+        state.out.show(Text(""), summary_table(counts, sum(counts.values()), dry_run=dry_run))
+    state.out.note(batch_stopped_line(dict(counts), state.command_prefix(), out))
+    return ExitCode.INTERRUPTED

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from rich.table import Table
 from rich.text import Text
 
+from ._output import value
 from ._registration import COLOURS, beyond_outcome, outcome_label, outcome_word
 from ._state import ExitCode, State
 from ._words import staff_words
@@ -32,8 +33,10 @@ __all__ = [
     "BAD_ROW",
     "HANDED_OFF",
     "LOADED",
+    "SUPERSEDED",
     "NOT_HANDED_OFF",
     "NOT_STARTED",
+    "STOPPED",
     "WAITING",
     "BatchRun",
     "InFileOrder",
@@ -50,25 +53,32 @@ OUTCOMES: Final = ("created", "needs_merge", "renewed", "already_registered", "b
 BAD_ROW: Final = "bad_row"
 """The outcome of a row that could not be read (its line and column say why); it is not registered."""
 NOT_STARTED: Final = "not_started"
-"""The outcome of a row the batch never began (it stopped: the journal could not be written); nothing was sent."""
+"""The outcome of a row the batch never began (it stopped: Ctrl-C, or the journal could not be written); nothing
+was sent."""
+STOPPED: Final = "stopped"
+"""The outcome of a row under way when a second Ctrl-C stopped the batch: Alma may or may not hold its writes."""
 HANDED_OFF: Final = "handed_off"
 """``--sis-file``: the new account is in the SIS file, for Alma's SIS load (journaled, pending until reconciled)."""
 LOADED: Final = "loaded"
 """``--reconcile``: Alma holds the account handed off; its journal entry is settled."""
 WAITING: Final = "waiting"
 """``--reconcile``: Alma has no such account yet (its job has not loaded the file); the entry stays pending."""
+SUPERSEDED: Final = "superseded"
+"""``--reconcile``: the account was created through Alma's API after the hand-off; take it out of the SIS file."""
 NOT_HANDED_OFF: Final = "not_handed_off"
 """``--reconcile``: the journal holds no hand-off of this row's OneLink ID in a SIS file."""
 
-_ORDER: Final = (*OUTCOMES, HANDED_OFF, LOADED, WAITING, NOT_HANDED_OFF, BAD_ROW, NOT_STARTED)
+_ORDER: Final = (*OUTCOMES, HANDED_OFF, LOADED, WAITING, SUPERSEDED, NOT_HANDED_OFF, BAD_ROW, STOPPED, NOT_STARTED)
 _COLOURS: Final = {
     **COLOURS,
     "deferred": "blue",
     BAD_ROW: "red",
     NOT_STARTED: "red",
+    STOPPED: "red",
     HANDED_OFF: "green",
     LOADED: "green",
     WAITING: "blue",
+    SUPERSEDED: "yellow",
     NOT_HANDED_OFF: "dim",
 }
 _DONE: Final = frozenset({"created", "renewed", "already_registered", LOADED, NOT_HANDED_OFF})
@@ -158,11 +168,11 @@ def _row_line(summary: dict[str, Any], prefix: str) -> list[str | tuple[str, str
     """The parts of one row's line on the screen (the outcome once; its reason when it says more)."""
     outcome = str(summary["outcome"])
     dry_run = bool(summary.get("dry_run"))
-    name = " ".join(part for part in (summary.get("first_name"), summary.get("last_name")) if part)
-    reason = beyond_outcome(str(summary.get("reason") or ""), outcome, str(summary.get("onelink_id") or ""))
+    name = value(" ".join(part for part in (summary.get("first_name"), summary.get("last_name")) if part))
+    reason = value(beyond_outcome(str(summary.get("reason") or ""), outcome, str(summary.get("onelink_id") or "")))
     parts: list[str | tuple[str, str]] = [
         (f"line {summary['line']:>4}  ", "dim"),
-        f"{summary.get('onelink_id') or '?':<10} ",
+        f"{value(summary.get('onelink_id') or '?'):<10} ",
         f"{name:<28} ",
         (outcome_label(outcome, dry_run=dry_run), f"bold {_COLOURS.get(outcome, '')}"),
     ]
@@ -171,7 +181,8 @@ def _row_line(summary: dict[str, Any], prefix: str) -> list[str | tuple[str, str
     if summary.get("journal_error") and "journal" not in reason.casefold():
         parts.append(("  (its journal line could not be written: see the end)", "bold red"))
     if outcome == "needs_merge" and summary.get("merge_from") and not dry_run:  # a dry run made no account to merge
-        parts.append((f"  → {prefix} merge plan {summary['merge_from']} {summary['onelink_id']}", "bold"))
+        merge = f"{prefix} merge plan {value(summary['merge_from'])} {value(summary['onelink_id'])}"
+        parts.append((f"  → {merge}", "bold"))
     return parts
 
 

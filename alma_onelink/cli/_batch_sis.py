@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._batch import progress_bar, quota_line
-from ._batch_rows import HANDED_OFF, LOADED, NOT_HANDED_OFF, NOT_STARTED, WAITING, BatchRun, result_summary
+from ._batch_rows import HANDED_OFF, LOADED, NOT_HANDED_OFF, NOT_STARTED, SUPERSEDED, WAITING, BatchRun, result_summary
 from ._batch_rows import row_summary as row
 from ._state import UsageProblem, check_file_path
 
@@ -43,11 +43,32 @@ def check_sis_path(path: Path) -> Path:
     return target
 
 
+_NEEDS_FILE, _NEEDS_API, _AS_IS = "file", "api", "as_is"
+
+
+def _planned(result: RegistrationResult) -> list[str]:
+    """The names of the writes the dry run planned (``move_identifier``, ``create``, ``update``), in order."""
+    return [step.name for step in result.steps if step.status == "planned"]
+
+
+def handoff_kind(result: RegistrationResult) -> str:
+    """Where a patron's dry-run result goes: ``"file"`` (a new account, nothing else to write), ``"api"``
+    (a renewal or a OneLink ID to move off an old account: only Alma's API does it) or ``"as_is"``
+    (nothing to write: already registered, an old account still to merge, blocked, failed)."""
+    planned = _planned(result)
+    if result.user is not None and (planned == ["create"] or (not planned and result.outcome == "created")):
+        return _NEEDS_FILE  # ``created`` without steps: not searched (the daily budget was spent)
+    return _NEEDS_API if planned else _AS_IS
+
+
 def _needs_api(result: RegistrationResult) -> str:
-    if result.outcome == "renewed":
+    planned = _planned(result)
+    if "move_identifier" in planned:
+        what = f"moving the OneLink ID off {result.merge_from}" if result.merge_from else "moving the OneLink ID"
+    elif "update" in planned:
         what = "renewing the account"
     else:
-        what = f"moving the OneLink ID off {result.merge_from}" if result.merge_from else "this registration"
+        what = "this registration"
     return (
         f"not done: {what} needs Alma's API, and a SIS file only creates new accounts; run the same file again "
         "without --sis-file (after Alma's daily reset if the quota is short)"
@@ -109,12 +130,13 @@ def hand_off_rows(run: BatchRun, path: Path) -> dict[str, Any]:
         result = searched
         if searched.outcome == "deferred":
             result = unsearched(policy, searched.patron, today=today, index=searched.index)
-        if result.outcome == "created" and result.user is not None:
+        kind = handoff_kind(result)
+        if kind == _NEEDS_FILE:
             to_file.append((line, result))
             unsearched_count += any(issue.code == NOT_SEARCHED for issue in result.issues)
             continue
         summary = result_summary(result, line, first_line, prefix, dry_run=False)
-        if result.outcome in ("renewed", "needs_merge"):
+        if kind == _NEEDS_API:
             api += 1
             summary.update(outcome="deferred", reason=_needs_api(result))
         shown.add(summary, {"line": line, **result.to_dict(), **summary})
@@ -157,6 +179,8 @@ def hand_off_rows(run: BatchRun, path: Path) -> dict[str, Any]:
             if not_searched
             else ""
         )
+        if result.merge_from:
+            reason += f"; once Alma has loaded it, merge {result.merge_from} into it (the patron's older account)"
         entry = entries.get((result.user.primary_id or "").casefold()) if result.user is not None else None
         summary.update(outcome=HANDED_OFF, reason=reason, sis_file=str(handed.file.path))
         full = {"line": line, **result.to_dict(), **summary, "journal_entry": entry.id if entry else None}
@@ -192,6 +216,8 @@ _SAID: dict[str, str] = {
 def _reconciled_row(line: int, patron: Patron, checked: Reconciled) -> dict[str, Any]:
     if checked.state == "failed":
         reason = f"the read failed: {checked.error}"
+    elif checked.state == SUPERSEDED:
+        reason = checked.entry.note or "created through Alma's API after the hand-off: take it out of the SIS file"
     else:
         reason = _SAID[checked.state]
         if checked.state == LOADED and checked.entry.result == "failed":

@@ -219,7 +219,7 @@ def _row(
     row = Row(line=line, form=form)
 
     def column(name: str) -> str:
-        return header_of.get(name, f"{name} (no such column)")
+        return header_of.get(name, name.replace("_", " ").capitalize())
 
     try:
         affiliation = form.get("affiliation")
@@ -227,10 +227,17 @@ def _row(
             form["affiliation"] = check_affiliation(policy, affiliation)
         missing = missing_fields(policy, form)
         if missing:
-            raise FieldProblem([(name, "is empty, and this patron needs it") for name in missing])
+            raise FieldProblem(
+                [
+                    (name, "is empty, and this patron needs it")
+                    if name in header_of
+                    else (None, f"the file has no {column(name)} column, and this patron needs one")
+                    for name in missing
+                ]
+            )
         row.patron = build_patron(form)
     except FieldProblem as exc:
-        first = exc.fields[0] if exc.fields else None
+        first = exc.fields[0] if exc.fields else next(iter(missing_fields(policy, form)), None)
         row.column = column(first) if first else None
         row.problem = exc.describe(lambda name: f"column {column(name)!r}")
     return row

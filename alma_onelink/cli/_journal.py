@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._app import app, command
+from ._journal_registration import registration_of
 from ._journal_store import register_commands
 from ._state import ExitCode, State, UsageProblem, state_of
 from ._words import staff_words
 
 if TYPE_CHECKING:
-    from alma_onelink.engine import JournalEntry, Open, RestoreResult, Unfinished
+    from alma_onelink.engine import Journal, JournalEntry, Open, RestoreResult, Unfinished
     from alma_onelink.onelink.handoff import HandedOffFile
 
 __all__ = ["journal_app", "restore_json", "say_restore"]
@@ -51,14 +52,24 @@ def show(
         typer.Option(
             "--registration",
             metavar="ID",
-            help="Only the writes of one registration or merge (its id, as `register --json` and `merge apply` print).",
+            help="Only the writes of one registration or merge: its id, as `register --json` and `merge apply` print, "
+            "or a unique start of it (4 characters or more, as the lines of `journal show` print it).",
         ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Show the last N entries (0: all).")] = 20,
 ) -> int:
-    """Show the latest journal entries, oldest first (with --registration: every write of one registration or merge)."""
+    """Show the latest journal entries, oldest first (with --registration: every write of one registration or merge).
+
+    Exit status: 0 shown (or the journal has none); 1 no registration starts with the --registration given, or
+    several do (they are listed); 2 a --registration shorter than 4 characters.
+    """
     state = state_of(ctx)
     journal = state.journal()
+    if registration is not None:
+        found = registration_of(state, journal, registration)
+        if found is None:
+            return ExitCode.ACTION
+        registration = found
     entries = journal.entries(target=target, registration=registration)
     shown = entries[-limit:] if limit else entries
     if state.out.json_mode:
@@ -88,12 +99,25 @@ def pending(ctx: typer.Context) -> int:
     state = state_of(ctx)
     journal = state.journal()
     found = journal.pending()
+    unfinished, unchecked = _half_done(state, journal)
     if state.out.json_mode:
-        state.out.document({"journal": str(journal.path), "pending": [_entry_json(e) for e in found]})
-        return ExitCode.ACTION if found else ExitCode.OK
+        state.out.document(
+            {
+                "journal": str(journal.path),
+                "pending": [_entry_json(e) for e in found],
+                "unfinished": [_unfinished_json(u, state.command_prefix()) for u in unfinished],
+                "unfinished_not_checked": unchecked,
+            }
+        )
+        return ExitCode.ACTION if found or unfinished else ExitCode.OK
+    if unchecked:
+        state.out.note(f"Half-done registrations were not checked: {unchecked}")
+    for each in unfinished:
+        _say_unfinished(state, each)
     if not found:
-        state.out.say(f"Nothing pending in {journal.path}.")
-        return ExitCode.OK
+        if not unfinished:
+            state.out.say(f"Nothing pending in {journal.path}.")
+        return ExitCode.ACTION if unfinished else ExitCode.OK
     writes = [entry for entry in found if entry.operation != HANDOFF_OPERATION]
     prefix = state.command_prefix()
     _say_entries(state, writes)
@@ -107,6 +131,19 @@ def pending(ctx: typer.Context) -> int:
             state.out.say(f"  {prefix} user show {shlex.quote(entry.target)}")
             state.out.say(f"  {prefix} journal restore {entry.id}")
     return ExitCode.ACTION
+
+
+def _half_done(state: State, journal: Journal) -> tuple[list[Unfinished], str | None]:
+    """The registrations the journal shows half-done (Alma read once to confirm each), or why they were not checked."""
+    from alma_onelink.engine import JournalError, find_unfinished  # noqa: PLC0415  (loaded when run)
+    from alma_onelink.errors import AlmaError  # noqa: PLC0415
+
+    try:
+        return find_unfinished(state.alma(), journal=journal), None
+    except JournalError:
+        raise
+    except AlmaError as exc:
+        return [], f"Alma could not be read ({exc}); run `{state.command_prefix()} journal settle` when it can"
 
 
 def _say_handed_off(state: State, handed: HandedOffFile) -> None:
@@ -254,7 +291,11 @@ def settle_entries(
             many = len(tally.still_open) - waiting != 1
             said.append(f"{len(tally.still_open) - waiting} entr{'ies' if many else 'y'} could not be settled")
         if waiting:
-            said.append(f"{waiting} account{'s' if waiting != 1 else ''} handed off in a SIS file wait for Alma's load")
+            many = waiting != 1
+            said.append(
+                f"{waiting} account{'s' if many else ''} handed off in a SIS file "
+                f"wait{'' if many else 's'} for Alma's load"
+            )
         if tally.unfinished:
             many = len(tally.unfinished) != 1
             said.append(f"{len(tally.unfinished)} registration{'s are' if many else ' is'} half-done")
@@ -384,7 +425,8 @@ def say_restore(state: State, result: RestoreResult, *, style: str = "") -> None
 
     entry, prefix = result.entry, state.command_prefix()
     settled = f"; settled first: {entry.result}" if result.settled else ""
-    line = f"restore of {entry.action} {entry.target} ({entry.id[:8]}{settled}): {result.outcome.value} — "
+    outcome = result.outcome.value.replace("_", " ")
+    line = f"restore of {entry.action} {entry.target} ({entry.id[:8]}{settled}): {outcome} — "
     colour = "red" if result.outcome is Restored.FAILED else "green"
     state.out.say((line + staff_words(result.reason, prefix), f"{style} {colour}".strip()))
     if result.journal_error:  # what Alma holds is above; this says what the journal lacks and what to do

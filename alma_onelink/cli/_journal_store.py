@@ -7,6 +7,8 @@ adds them to the ``journal`` group. Nothing here writes to Alma, or reads it.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import sys
 import tempfile
@@ -21,9 +23,17 @@ from ._patron_opts import parse_date
 from ._state import ExitCode, State, UsageProblem, check_file_path, state_of
 
 if TYPE_CHECKING:
-    from alma_onelink.engine import Journal
+    from alma_onelink.engine import Journal, JournalEntry
 
-__all__ = ["SHORT_HELP", "archive_entries", "export_entries", "register_commands", "reindex_entries"]
+__all__ = [
+    "SHORT_HELP",
+    "archive_entries",
+    "export_entries",
+    "is_journal_file",
+    "register_commands",
+    "reindex_entries",
+    "same_file",
+]
 
 SHORT_HELP: Final = {
     "archive": "Move old settled entries to an archive file beside the journal.",
@@ -57,6 +67,32 @@ def _glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
+def same_file(one: Path, other: Path) -> bool:
+    """Whether ``one`` and ``other`` name the same file: the same real path (symbolic links followed), or, when
+    both exist, the same file on disk (a hard link, another mount of it)."""
+    if os.path.realpath(one) == os.path.realpath(other):
+        return True
+    try:
+        return os.path.samefile(one, other)
+    except (OSError, ValueError):  # one of them is not there (or cannot be looked at): not the same file
+        return False
+
+
+def is_journal_file(target: Path, journal: Path) -> bool:
+    """Whether writing ``target`` would write one of the journal's own files: the journal, its lock
+    (``JOURNAL.lock``), its index (``JOURNAL.index.sqlite3`` and SQLite's files beside it), its archives
+    (``JOURNAL.archive-*.jsonl``), or any other ``JOURNAL.*`` beside it; by path, through a symbolic link,
+    or as the same file."""
+    real, own = Path(os.path.realpath(target)), Path(os.path.realpath(journal))
+    for folder, name in {(own.parent, own.name), (Path(os.path.realpath(journal.parent)), journal.name)}:
+        if real.parent == folder and (real.name == name or real.name.startswith(name + ".")):
+            return True
+    if not target.exists():
+        return False
+    beside = [*journal.parent.glob(f"{_glob_escape(journal.name)}.*"), *own.parent.glob(f"{_glob_escape(own.name)}.*")]
+    return any(same_file(target, path) for path in [journal, *beside])
+
+
 # --- archive ------------------------------------------------------------------------------------------------
 
 
@@ -79,9 +115,11 @@ def archive_entries(
     stays part of the journal: journal show, journal restore, journal export and every registration read
     it. An entry stays in the journal while its outcome is not known (journal settle finds it out) or
     while its registration, or an earlier write on its account, stays. Nothing is written to Alma.
-    Exit status: 0 done (or nothing to move); 1 done, but unsettled entries older than DATE stay (run
-    journal settle, then archive again); 2 a bad date or no journal at the path; 4 the files could not
-    be written (nothing was moved or lost).
+    Accounts handed off in a SIS file and waiting for Alma's load stay in the journal too, said with the
+    command that settles them once Alma has loaded them (batch FILE --reconcile); they do not stop the archive.
+    Exit status: 0 done (or nothing to move; hand-offs waiting for Alma's load may stay); 1 done, but other
+    unsettled entries older than DATE stay (run journal settle, then archive again); 2 a bad date or no
+    journal at the path; 4 the files could not be written (nothing was moved or lost).
     """
     from alma_onelink.engine import JournalError  # noqa: PLC0415  (loaded when the command runs)
 
@@ -103,7 +141,9 @@ def archive_entries(
             nothing_sent=True,
         ) from exc
     cutoff = datetime.combine(day, time(), tzinfo=UTC)
-    unsettled = [entry for entry in journal.unsettled() if entry.time < cutoff]
+    older = [entry for entry in journal.unsettled() if entry.time < cutoff]
+    waiting = [entry for entry in older if entry.handoff_state is not None]
+    unsettled = [entry for entry in older if entry.handoff_state is None]
     out = state.out
     if out.json_mode:
         out.document(
@@ -115,6 +155,14 @@ def archive_entries(
                 "kept": done.kept,
                 "unsettled": [entry.id for entry in unsettled],
             }
+            | (  # only when there are some: hand-offs waiting for Alma's load, and what settles them
+                {
+                    "waiting_for_sis_load": [entry.id for entry in waiting],
+                    "reconcile": _reconcile_commands(waiting, prefix),
+                }
+                if waiting
+                else {}
+            )
         )
     elif done.path is None:
         out.say(f"Nothing to archive: no entry older than {_day(day)} can move out of {journal.path}.")
@@ -131,12 +179,32 @@ def archive_entries(
             "an entry stays while its outcome is not known, or while its registration, or an earlier write on its "
             "account, stays."
         )
+    if waiting and not out.json_mode:
+        many = len(waiting) != 1
+        out.say(
+            f"{len(waiting)} hand-off{'s' if many else ''} waiting for Alma's load "
+            f"stay{'' if many else 's'} in the journal; after Alma loads "
+            f"{'them' if many else 'it'}, run:"
+        )
+        for command_line in _reconcile_commands(waiting, prefix):
+            out.say(f"  {command_line}", style="bold")
     if unsettled and not out.json_mode:
         which = _plural(len(unsettled), "of them is", "of them are")
         out.say((f"{which} unsettled: find out how each ended, then archive again:", "bold yellow"))
         out.say(f"  {prefix} journal settle")
         out.say(f"  {prefix} journal archive --before {day.isoformat()}")
     return ExitCode.ACTION if unsettled else ExitCode.OK
+
+
+_BATCH_FILE = re.compile(r", from the batch file (.+?); pending until")
+
+
+def _reconcile_commands(waiting: list[JournalEntry], prefix: str) -> list[str]:
+    """The ``batch FILE --reconcile`` commands that settle these hand-offs, one per batch file, in journal order."""
+    files = dict.fromkeys(
+        named[1] if (named := _BATCH_FILE.search(entry.reason or "")) else "FILE" for entry in waiting
+    )
+    return [f"{prefix} batch {name} --reconcile" for name in files]
 
 
 def _day(day: date) -> str:
@@ -190,10 +258,7 @@ def export_entries(
 
 def _check_export_path(journal: Journal, target: Path, *, force: bool) -> None:
     """Before anything is written: FILE is none of the journal's own files, and new unless ``force``."""
-    own = journal.path
-    if target.resolve() == own.resolve() or (
-        target.parent.resolve() == own.parent.resolve() and target.name.startswith(own.name + ".")
-    ):
+    if is_journal_file(target, journal.path):
         raise UsageProblem(
             f"{target} is one of the journal's own files", "export to another file, such as journal-export.jsonl"
         )

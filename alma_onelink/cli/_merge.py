@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,6 +13,7 @@ from alma_onelink.errors import InputError
 
 from ._app import app, command
 from ._journal import restore_json, say_restore
+from ._output import value
 from ._register import parse_today, today_option
 from ._registration import show_steps
 from ._state import ExitCode, State, UsageProblem, check_file_path, state_of
@@ -19,6 +21,8 @@ from ._words import staff_words
 
 if TYPE_CHECKING:
     from alma_onelink.merge import MergePlan, MergeRefused, MergeResult
+    from alma_onelink.merge._ui import EarlierMerge
+    from alma_onelink.merge._undo import AlreadyUndone
 
 __all__ = ["merge_app"]
 
@@ -63,7 +67,8 @@ def plan(
     made = plan_merge(
         state.alma(), from_id, to_id, policy=state.policy(), segments=chosen, force=force, today=parse_today(today)
     )
-    target.write_text(made.to_json(), encoding="utf-8")
+    target = target.absolute()  # the command to copy works from any folder, for whoever applies it
+    _write_private(target, made.to_json())
     apply = f"{state.command_prefix()} merge apply {shlex.quote(str(target))} --confirm {made.token}"
     if state.out.json_mode:
         state.out.document(
@@ -83,6 +88,14 @@ def plan(
     return ExitCode.OK
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (a plan holds two patrons' records)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.chmod(path, 0o600)  # an existing file keeps its mode through O_TRUNC
+
+
 def _show_plan(state: State, plan: MergePlan) -> None:
     """The plan as a user administrator reviews it, every line whole."""
     out, prefix = state.out, state.command_prefix()
@@ -100,12 +113,12 @@ def _show_plan(state: State, plan: MergePlan) -> None:
         ("Then, in Alma, a user administrator", [f"{n}. {step}" for n, step in enumerate(plan.ui_steps, 1)]),
         ("What changes", plan.diff().splitlines()),
     ]
-    out.say((plan.headline(), "bold"))
+    out.say((value(plan.headline()), "bold"))
     for title, lines in sections:
         if lines:
             out.say((f"{title}:", "bold"))
             for line in lines:
-                out.say(f"  {staff_words(line, prefix)}")
+                out.say(f"  {value(staff_words(line, prefix))}")
 
 
 def _read_plan(state: State, path: Path) -> MergePlan:
@@ -144,14 +157,14 @@ def _why(exc: InputError) -> str:
 def _show_result(state: State, result: MergeResult) -> None:
     out, prefix = state.out, state.command_prefix()
     colour = {"merged": "green", "rolled_back": "yellow"}.get(result.outcome.value, "red")
-    out.say((staff_words(result.headline(), prefix), f"bold {colour}"))
+    out.say((value(staff_words(result.headline(), prefix)), f"bold {colour}"))
     if result.journal_error:  # what Alma holds is above; this says what the journal lacks and what to do
         out.say((staff_words(result.journal_error, prefix), "bold red"))
     show_steps(state, result.steps)
     if result.ui_steps:
         out.say(("Still to do in Alma's UI (a user administrator):", "bold"))
         for n, step in enumerate(result.ui_steps, 1):
-            out.say(f"  {n}. {staff_words(step, prefix)}")
+            out.say(f"  {n}. {value(staff_words(step, prefix))}")
     if result.journal_entries:
         where = f" in {result.journal_path}" if result.journal_path else ""
         out.say(f"Journal: merge {result.merge_id}, {len(result.journal_entries)} entries{where}")
@@ -224,7 +237,8 @@ def apply(
             today=parse_today(today),
         )
     except MergeRefused as refused:
-        return _refused(state, reviewed, refused)
+        again = f"{state.command_prefix()} merge apply {shlex.quote(str(plan_file))} --confirm {reviewed.token}"
+        return _refused(state, reviewed, refused, delete_source=delete_source, again=again)
     if state.out.json_mode:
         state.out.document(result.to_dict())
     else:
@@ -237,17 +251,31 @@ def apply(
     return ExitCode.OK if result.outcome is MergeOutcome.MERGED else ExitCode.ALMA
 
 
-def _refused(state: State, plan: MergePlan, refused: MergeRefused) -> int:
-    """A refused apply, told by the journal: the plan applied already (exit 0, nothing sent), or the refusal."""
-    from alma_onelink.merge import MergeRefused  # noqa: PLC0415  (loaded with the plan)
+def _earlier(state: State, plan: MergePlan) -> EarlierMerge | None:
+    """The merge the journal holds of ``plan``; its writes of unknown outcome settled first by reading Alma."""
+    from alma_onelink.engine import Trace, drive  # noqa: PLC0415  (loaded with the plan)
+    from alma_onelink.engine._settle import settling  # noqa: PLC0415
     from alma_onelink.merge._ui import earlier_merge  # noqa: PLC0415
 
     journal = state.journal()
     earlier = earlier_merge(plan, [*journal.entries(target=plan.from_id), *journal.entries(target=plan.to_id)])
+    if earlier is None or not earlier.unsettled:
+        return earlier
+    drive(settling(earlier.unsettled), state.alma(), journal=journal, trace=Trace())  # journaled; reads only
+    return earlier_merge(plan, [*journal.entries(target=plan.from_id), *journal.entries(target=plan.to_id)])
+
+
+def _refused(state: State, plan: MergePlan, refused: MergeRefused, *, delete_source: bool, again: str) -> int:
+    """A refused apply, told by the journal: the plan applied already (exit 0, nothing sent; with --delete-source
+    and the delete left undone, only the delete sent), or the refusal."""
+    from alma_onelink.merge import MergeRefused  # noqa: PLC0415  (loaded with the plan)
+
+    earlier = _earlier(state, plan)
     if earlier is None:
         raise refused
     prefix, when = state.command_prefix(), earlier.applied_at.strftime("%Y-%m-%d %H:%M UTC")
     by = f" by {earlier.staff}" if earlier.staff else ""
+    what = f"Cannot apply the plan to merge {plan.from_id} into {plan.to_id}"
     if not earlier.complete:
         raise MergeRefused(
             [
@@ -256,8 +284,20 @@ def _refused(state: State, plan: MergePlan, refused: MergeRefused) -> int:
                 f"back or undone since): `{prefix} merge undo {earlier.merge_id}` settles and puts back what it did; "
                 "then plan the merge again",
             ],
-            what=f"Cannot apply the plan to merge {plan.from_id} into {plan.to_id}",
+            what=what,
         ) from None
+    if earlier.delete_left and not delete_source:
+        raise MergeRefused(
+            [
+                f"this plan was applied on {when}{by} as merge {earlier.merge_id}, which stopped before deleting "
+                f"{plan.from_id} (it is marked merged, INACTIVE): `{again} --delete-source` deletes it now, sending "
+                f"only the delete; or finish with Alma's UI merge, or undo with `{prefix} merge undo "
+                f"{earlier.merge_id}`",
+            ],
+            what=f"Merge {plan.from_id} into {plan.to_id} is applied but not finished",
+        ) from None
+    if delete_source and not earlier.deleted and (earlier.delete_left or not plan.activity):
+        return _finish_delete(state, plan, earlier, when=when, by=by)
     entries = ", ".join(entry_id[:12] for entry_id in earlier.entry_ids)
     if state.out.json_mode:
         state.out.document(
@@ -267,6 +307,7 @@ def _refused(state: State, plan: MergePlan, refused: MergeRefused) -> int:
                 "applied_at": earlier.applied_at,
                 "staff": earlier.staff,
                 "journal_entries": list(earlier.entry_ids),
+                "deleted": earlier.deleted,
                 "sent": False,
             }
         )
@@ -278,8 +319,48 @@ def _refused(state: State, plan: MergePlan, refused: MergeRefused) -> int:
     )
     out.say(f"  Merge {earlier.merge_id}, journal entries {entries}")
     out.say(("What it wrote: ", "bold"), f"{prefix} journal show --registration {earlier.merge_id}")
+    if not earlier.deleted:
+        out.say(
+            f"  {plan.from_id} is kept, marked merged (INACTIVE): Alma's UI merge finishes the job"
+            + ("." if plan.activity else "; or delete it now, sending only the delete, with:")
+        )
+        if not plan.activity:
+            out.say(f"  {again} --delete-source")
     out.say(("Undo: ", "bold"), f"{prefix} merge undo {earlier.merge_id}")
     return ExitCode.OK
+
+
+def _finish_delete(state: State, plan: MergePlan, earlier: EarlierMerge, *, when: str, by: str) -> int:
+    """The plan applied already, From not deleted: send only the delete (journaled under the merge's id)."""
+    from alma_onelink.engine import Trace, drive  # noqa: PLC0415  (loaded with the plan)
+    from alma_onelink.merge import MergeOutcome  # noqa: PLC0415
+    from alma_onelink.merge._finish import finishing_delete  # noqa: PLC0415
+
+    journal, trace = state.journal(), Trace()
+    procedure = finishing_delete(plan, earlier.merge_id, from_after=earlier.from_after, staff=state.staff, trace=trace)
+    result = drive(procedure, state.alma(), journal=journal, trace=trace)
+    result.journal_path = journal.path
+    if state.out.json_mode:
+        state.out.document({**result.to_dict(), "applied_earlier": True, "applied_at": earlier.applied_at})
+    else:
+        if result.deleted:
+            state.out.say(
+                ("DELETED the old account now: the earlier apply had stopped before it", "bold green"),
+                f" — {plan.from_id}; this plan was applied on {when}{by} as merge {earlier.merge_id}, and only the "
+                "delete was sent this time.",
+            )
+        else:
+            state.out.say(
+                (f"ALREADY APPLIED — merge {plan.from_id} into {plan.to_id}", "bold cyan"),
+                f": this plan was applied on {when}{by} as merge {earlier.merge_id}, which had not deleted "
+                f"{plan.from_id}; the delete was tried now:",
+            )
+        _show_result(state, result)
+        state.out.say(("Undo: ", "bold"), f"{state.command_prefix()} merge undo {earlier.merge_id}")
+    if result.journal_error:
+        state.out.error(staff_words(result.journal_error, state.command_prefix()))  # says what to do
+        return ExitCode.JOURNAL
+    return ExitCode.OK if result.outcome is MergeOutcome.MERGED else ExitCode.ALMA
 
 
 @command(merge_app, "undo", short_help="Undo an applied merge from the journal.")
@@ -293,11 +374,14 @@ def undo(
 ) -> int:
     """Put both accounts back as they were before the merge MERGE_ID (each restore journaled).
 
-    Exit status: 0 undone, 1 refused (an account changed since) or not confirmed, 3 a restore failed, 4 the journal
-    could not be written (what Alma holds is shown, and what to do).
+    A merge undone already (say, by a run killed after its last write) is named with the restores that
+    undid it, and nothing is sent. Exit status: 0 undone (now or already), 1 refused (an account changed
+    since) or not confirmed, 3 a restore failed, 4 the journal could not be written (what Alma holds is
+    shown, and what to do).
     """
     from alma_onelink.engine import Restored  # noqa: PLC0415  (loaded when a command runs, not for --help)
     from alma_onelink.merge import undo_merge  # noqa: PLC0415
+    from alma_onelink.merge._undo import AlreadyUndone  # noqa: PLC0415
 
     state = state_of(ctx)
     if not yes:
@@ -306,7 +390,10 @@ def undo(
         if not typer.confirm(f"Undo merge {merge_id}, putting both accounts back as they were?", err=True):
             state.out.say("Nothing written.")
             return ExitCode.ACTION
-    results = undo_merge(state.alma(), merge_id, journal=state.journal_path(), staff=state.staff)
+    try:
+        results = undo_merge(state.alma(), merge_id, journal=state.journal_path(), staff=state.staff)
+    except AlreadyUndone as undone:
+        return _undone_already(state, undone)
     failed = any(r.outcome is Restored.FAILED for r in results)
     lacking = [r.journal_error for r in results if r.journal_error]
     if state.out.json_mode:
@@ -319,3 +406,33 @@ def undo(
         state.out.error(staff_words(lacking[0], state.command_prefix()))  # says what to do
         return ExitCode.JOURNAL
     return ExitCode.ALMA if failed else ExitCode.OK
+
+
+def _undone_already(state: State, undone: AlreadyUndone) -> int:
+    """The merge is undone (by an earlier run, maybe one killed after its last write): say by which entries; exit 0."""
+    restores = undone.restores
+    if state.out.json_mode:
+        state.out.document(
+            {
+                "merge_id": undone.merge_id,
+                "undone": True,
+                "already": True,
+                "sent": False,
+                "restores": [r.id for r in restores],
+            }
+        )
+        return ExitCode.OK
+    last = restores[-1] if restores else None
+    when = f" on {last.time:%Y-%m-%d %H:%M} UTC" if last is not None else ""
+    by = f" by {last.staff}" if last is not None and last.staff else ""
+    state.out.say(
+        (f"UNDONE ALREADY — merge {undone.merge_id}", "bold cyan"),
+        f": it was undone{when}{by}; nothing was sent this time (Alma was only read).",
+    )
+    state.out.say(f"  Restored by journal entries {', '.join(r.id[:12] for r in restores)}")
+    for r in restores:
+        state.out.say(f"  {r.target}: {r.action}, journal entry {r.id[:12]} ({r.result})")
+    state.out.say(
+        ("What the merge wrote: ", "bold"), f"{state.command_prefix()} journal show --registration {undone.merge_id}"
+    )
+    return ExitCode.OK

@@ -41,7 +41,7 @@ from rich.text import Span, Text
 
 from alma_onelink._text import UNSAFE, escape, visible
 
-__all__ = ["Output", "Part", "safe_text", "to_json"]
+__all__ = ["Output", "Part", "safe_text", "to_json", "value"]
 
 Part = str | Text | tuple[str, str]
 """A piece of a line: plain text, a rich `Text`, or ``(text, style)``."""
@@ -63,6 +63,14 @@ class _Console(Console):
                 yield Segment(visible(text), style)
             else:
                 yield segment
+
+
+def value(text: object) -> str:
+    """``text`` to embed in a line of output: every unsafe character written as its escape, line breaks and
+    tabs too (``"Doe\\r\\nFAKE"`` → ``Doe\\r\\nFAKE``, shown as written), so a value from a record, a file or a
+    message (a name, an id, a note, a reason) can never start a line of its own. The program's own line breaks
+    stay: wrap each value, not the line."""
+    return visible(str(text), keep="")
 
 
 def _plain(value: Any) -> Any:
@@ -102,10 +110,11 @@ def safe_text(text: Text, *, keep: str = "\n\t") -> Text:
     plain = text.plain
     if not UNSAFE.search(plain):
         return text
+    unsafe = {match.start() for match in UNSAFE.finditer(plain)}  # in context: a joiner between letters is not
     offsets = [0]  # offsets[i]: where the i-th character of ``plain`` starts in the new text
     pieces: list[str] = []
-    for char in plain:
-        piece = char if char in keep or not UNSAFE.fullmatch(char) else escape(char)
+    for at, char in enumerate(plain):
+        piece = escape(char) if at in unsafe and char not in keep else char
         pieces.append(piece)
         offsets.append(offsets[-1] + len(piece))
     safe = text.copy()

@@ -300,7 +300,7 @@ def check_affiliation(policy: Policy, text: str) -> str:
             [
                 (
                     "affiliation",
-                    f"{text!r} is not offered by the {policy.name!r} policy; choose one of: {', '.join(offered)}",
+                    f"{text!r} is not one the {policy.name} policy registers: use one of {', '.join(offered)}",
                 )
             ]
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
+from ._output import value
 from ._words import staff_words
 
 if TYPE_CHECKING:
@@ -85,10 +86,10 @@ def headline(result: RegistrationResult, state: State) -> str:
     more than the outcome and the blocking issues listed under it."""
     patron = result.patron
     label = outcome_label(result.outcome.value, dry_run=result.dry_run)
-    line = f"{label} — {patron.full_name} (OneLink ID {patron.onelink_id})"
+    line = f"{label} — {value(patron.full_name)} (OneLink ID {value(patron.onelink_id)})"
     reason = _more_than_issues(result)
     if reason:
-        line += f": {staff_words(reason, state.command_prefix())}"
+        line += f": {value(staff_words(reason, state.command_prefix()))}"
     return line
 
 
@@ -114,26 +115,50 @@ def account_line(result: RegistrationResult) -> str | None:
         return None
     group = user.user_group.value if user.user_group else "no group"
     expiry = user.expiry_date.isoformat() if user.expiry_date else "no expiry date"
-    return f"Account {user.primary_id}: group {group}, expires {expiry}"
+    return f"Account {value(user.primary_id)}: group {value(group)}, expires {expiry}"
 
 
-def _step_line(step: Step, *, verbose: bool) -> str:
-    line = f"  {_MARKS.get(step.status, '?')} {step.name}: {step.summary}"
+_CODES: Final = r"[a-z]+(?:_[a-z]+)*(?:, [a-z]+(?:_[a-z]+)*)*"
+_BLOCKED_BY_CODES: Final = re.compile(rf"blocked: {_CODES}")
+_READ_CODES: Final = re.compile(rf"\s*\(staff to read: {_CODES}\)")
+
+
+def _step_words(step: Step, *, staff_notes: bool) -> tuple[str, str]:
+    """A step's name and summary in words: the reason codes of an eligibility step become where the reasons are
+    said ("blocked: recent_alum" → "blocked, for the reasons under "Blocked by:" above")."""
+    summary = step.summary
+    if step.name == "eligibility":
+        if _BLOCKED_BY_CODES.fullmatch(summary):
+            summary = 'blocked, for the reasons under "Blocked by:" above'
+        else:
+            note = ', with the notes under "For staff to read:" above' if staff_notes else ""
+            summary = _READ_CODES.sub(lambda _: note, summary)
+    return step.name.replace("_", " "), summary
+
+
+def _step_line(step: Step, *, verbose: bool, staff_notes: bool = False) -> str:
+    """One step; its codes (the step's name, the reasons' codes) as they are only with ``--verbose``."""
+    name, summary = (step.name, step.summary) if verbose else _step_words(step, staff_notes=staff_notes)
+    line = f"  {_MARKS.get(step.status, '?')} {name}: {value(summary)}"
     if verbose:
         calls = ", ".join(f"{call.method} {call.path}" for call in step.calls)
         line += f"  [{calls}; {step.seconds * 1000:.0f} ms]" if calls else f"  [{step.seconds * 1000:.0f} ms]"
     return line
 
 
-def show_steps(state: State, steps: list[Step]) -> None:
-    """The steps, one line each (with ``--verbose``: their Alma calls and milliseconds)."""
+def show_steps(state: State, steps: list[Step], *, staff_notes: bool = False) -> None:
+    """The steps, one line each (with ``--verbose``: their Alma calls and milliseconds, and the reasons' codes).
+
+    ``staff_notes``: the warnings for staff were shown above, so the eligibility step points at them.
+    """
     if not steps:
         return
     out = state.out
     dry = any(step.status == "planned" for step in steps)
     out.say(("What was done (… would be done: nothing was written):" if dry else "What was done:", "bold"))
     for step in steps:
-        out.say(staff_words(_step_line(step, verbose=out.verbose), state.command_prefix()))
+        line = _step_line(step, verbose=out.verbose, staff_notes=staff_notes)
+        out.say(staff_words(line, state.command_prefix()))
 
 
 def _issue_lines(state: State, title: str, issues: list[EligibilityIssue], style: str) -> set[str]:
@@ -144,9 +169,9 @@ def _issue_lines(state: State, title: str, issues: list[EligibilityIssue], style
     out.say((title, f"bold {style}"))
     hints: set[str] = set()
     for issue in issues:
-        out.say(f"  - {staff_words(issue.message, prefix)}")
+        out.say(f"  - {value(staff_words(issue.message, prefix))}")
         if issue.hint:
-            out.say(f"    What to do: {staff_words(issue.hint, prefix)}")
+            out.say(f"    What to do: {value(staff_words(issue.hint, prefix))}")
             hints.add(issue.hint)
     return hints
 
@@ -158,7 +183,7 @@ def show_registration(state: State, result: RegistrationResult, *, next_step: st
     dry = (f"{DRY_RUN_BANNER} — ", "bold") if result.dry_run else ""
     out.say(dry, (headline(result, state), f"bold {colour}"))
     if result.journal_error:  # what Alma holds is above; this says what the journal lacks and what to do
-        out.say((staff_words(result.journal_error, prefix), "bold red"))
+        out.say((value(staff_words(result.journal_error, prefix)), "bold red"))
     account = account_line(result)
     if account:
         out.say(f"  {account}")
@@ -175,7 +200,7 @@ def show_registration(state: State, result: RegistrationResult, *, next_step: st
             ],
             indent=4,
         )
-    show_steps(state, result.steps)
+    show_steps(state, result.steps, staff_notes=any(not issue.is_blocking for issue in concerning))
     _tell(state, result, hints, patron_heading="Tell the patron:" if result.ok else "Next:")
     if next_step:
         out.say(("Next: ", "bold"), next_step)
@@ -192,9 +217,9 @@ def show_check(state: State, result: RegistrationResult, *, eligible: bool) -> N
     more = _more_than_issues(result)
     out.say(
         (verdict, "bold green" if eligible else "bold yellow"),
-        f" — {patron.full_name} (OneLink ID {patron.onelink_id}): ",
+        f" — {value(patron.full_name)} (OneLink ID {value(patron.onelink_id)}): ",
         (outcome_label(result.outcome.value, dry_run=True), "bold"),
-        f" — {staff_words(more, prefix)}" if more else "",
+        f" — {value(staff_words(more, prefix))}" if more else "",
     )
     concerning = _concerning(result)
     hints = _issue_lines(state, "Blocked by:", [i for i in concerning if i.is_blocking], "yellow")
@@ -226,8 +251,8 @@ def _tell(state: State, result: RegistrationResult, hints: set[str], *, patron_h
     if patron:
         out.say((patron_heading, "bold"))
         for line in patron:
-            out.say(f"  • {staff_words(line, prefix)}")
+            out.say(f"  • {value(staff_words(line, prefix))}")
     if result.staff_notes:
         out.say(("For staff:", "bold"))
         for line in result.staff_notes:
-            out.say(f"  • {staff_words(line, prefix)}")
+            out.say(f"  • {value(staff_words(line, prefix))}")

@@ -114,6 +114,27 @@ class ResultsFile:
             )
         return target
 
+    @staticmethod
+    def check_overwrites_nothing(out: Path, source: Path, *, journal: Path, sis_file: Path | None = None) -> None:
+        """Before anything is read or sent: ``out`` is none of the files the batch reads or keeps, by path,
+        through a link or as the same file: the input file ``source``, the journal's own files (`is_journal_file`)
+        or the SIS file. Raises `UsageProblem` naming ``--out`` and what it would destroy. Another file is
+        replaced: running the same command again is how a batch is finished."""
+        from ._journal_store import is_journal_file, same_file  # noqa: PLC0415  (the journal's rule, said once)
+
+        if same_file(out, source):
+            what = f"the input file {str(source)!r}"
+        elif is_journal_file(out, journal):
+            what = f"one of the journal's own files (the journal is {journal})"
+        elif sis_file is not None and same_file(out, sis_file):
+            what = f"the --sis-file {str(sis_file)!r}"
+        else:
+            return
+        raise UsageProblem(
+            f"--out {str(out)!r} is {what}: writing the results there would destroy it",
+            "give the results a file of their own, like --out results.csv",
+        )
+
     def write(self, summary: dict[str, Any], full: dict[str, Any] | None) -> None:
         """One row: the flat ``summary`` to CSV, or ``full`` (the result's ``to_dict()`` and the line) to JSON Lines."""
         self._rows.append((int(summary.get("line") or 0), summary, full))

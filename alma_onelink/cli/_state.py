@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import enum
 import os
-import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import typer
 
+from alma_onelink._text import describe, unsafe_characters
 from alma_onelink.errors import InputError
 
 from ._output import Output
@@ -120,6 +120,17 @@ class Settings:
     given: tuple[str, ...] = field(default=(), repr=False)
     """Global options typed on the command line, as ``("--db", "x.sqlite3", …)``, for commands we print."""
 
+    def __post_init__(self) -> None:
+        if self.staff is not None and (unsafe := unsafe_characters(self.staff)):
+            # One check for every command: the name is journaled with each write and shown in notes in Alma.
+            raise typer.BadParameter(
+                f"the name holds {describe(unsafe)}; type it as plain text, like --staff 'Ann Lee'",
+                param_hint="'--staff'",
+            )
+        if self.base_url and self.api_key is None and "--base-url" in self.given:
+            # Without a key commands go to the local sandbox: a typed --base-url would be silently ignored.
+            raise typer.BadParameter("needs an API key: set ALMA_API_KEY or give --api-key", param_hint="'--base-url'")
+
     @property
     def db_path(self) -> Path:
         """The persistent sandbox's SQLite file."""
@@ -144,7 +155,8 @@ class Settings:
         return REGIONS.get((self.region or "na").strip().lower(), f"(unknown region {self.region!r})")
 
     def shown_given(self) -> tuple[str, ...]:
-        """`given`, with a ``--base-url`` the client would refuse shown as `alma_origin` shows it."""
+        """`given`, with a ``--base-url`` the client refuses written as ``--base-url URL``: a base URL is echoed
+        only as it was typed and taken (a refused one may hold the key, and a shortened one cannot be copied)."""
         if not self.base_url or "--base-url" not in self.given:
             return self.given
         from alma_onelink._config import check_base_url  # noqa: PLC0415  (loaded when Alma is the target)
@@ -153,7 +165,7 @@ class Settings:
             check_base_url(self.base_url, self.api_key)
         except InputError:
             at = self.given.index("--base-url")
-            return (*self.given[:at], "--base-url", shlex.quote(self.alma_origin()), *self.given[at + 2 :])
+            return (*self.given[:at], "--base-url", "URL", *self.given[at + 2 :])
         return self.given
 
     def target_line(self) -> str:

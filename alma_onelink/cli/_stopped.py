@@ -10,15 +10,27 @@ out how it ended); only settled entries, what was written is in the journal.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from contextlib import contextmanager
 
 TYPE_CHECKING = False  # not `typing`'s: this module is loaded first and must load fast (see cli/__init__)
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Final
 
     from ._state import State
 
-__all__ = ["NOTHING_SENT", "say_stopped", "started_as_the_command", "stopped_at_start_up", "stopped_line"]
+__all__ = [
+    "NOTHING_SENT",
+    "CtrlCHeld",
+    "batch_stopped_line",
+    "held_ctrl_c",
+    "say_stopped",
+    "started_as_the_command",
+    "stopped_at_start_up",
+    "stopped_line",
+]
 
 NOTHING_SENT: Final = "Stopped; nothing was sent."
 """The line for Ctrl-C before anything was sent (at start-up, at a question, or before the first write)."""
@@ -85,3 +97,48 @@ def stopped_line(state: State, since: float) -> str:
 
 _RECENT: Final = 500
 """How many of the newest journal entries are read to find this run's (a run writes a few; a batch, many)."""
+
+
+def batch_stopped_line(counts: dict[str, int], prefix: str, out: str | None) -> str:
+    """What ``batch`` says on stderr when Ctrl-C stopped it (exit 130): how many rows were finished, how many
+    were under way and may or may not be in Alma, how many were never started, and what to run next."""
+    unknown, never = counts.get("stopped", 0), counts.get("not_started", 0)
+    done = sum(counts.values()) - unknown - never
+    line = f"Stopped (Ctrl-C): {done} row(s) finished, shown above"
+    line += f" and written to {out}" if out else ""
+    if unknown:
+        line += (
+            f"; {unknown} under way, which Alma may or may not hold: `{prefix} journal settle` reads Alma to find out"
+        )
+    line += f"; {never} not started, nothing sent for them." if never else "."
+    return line + " Run the same command again to finish the batch (rows registered come back already registered)."
+
+
+class CtrlCHeld:
+    """A SIGINT handler for ``batch``: Ctrl-C raises `KeyboardInterrupt` as usual, except while `held` (a row
+    being shown and written), when it is kept in `pending` for the batch to act on once the row is whole."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.pending = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.held:
+            self.pending = True
+            return
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def held_ctrl_c() -> Iterator[CtrlCHeld]:
+    """Ctrl-C as `CtrlCHeld` handles it, for the rows' loop (the main thread only: else as it was)."""
+    held = CtrlCHeld()
+    try:
+        before = signal.signal(signal.SIGINT, held)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield held
+        return
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -11,6 +11,7 @@ from alma_onelink._text import visible
 
 from ._app import app, command
 from ._form_values import parse_date, plain_text
+from ._output import value as one_line
 from ._state import ExitCode, UsageProblem, state_of
 
 if TYPE_CHECKING:
@@ -265,7 +266,7 @@ def edit(
                 if _current(user, name) != value
             ]
             if diff:
-                state.out.say((str(user), "bold"))
+                state.out.say((one_line(user), "bold"))
                 state.out.rows(
                     [(c["field"], c["before"], (c["after"], "bold")) for c in diff], header=("field", "now", "after")
                 )

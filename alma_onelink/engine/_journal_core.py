@@ -102,6 +102,11 @@ class JournalCore:
         with self._locked():
             return self._index.ask(lambda index: index.select(query))
 
+    def _moves_without_create(self) -> set[str]:
+        """For the engine's look-ups: registrations with an identifier move and no done create of the id after it."""
+        with self._locked():
+            return self._index.ask(lambda index: index.moves_without_create())
+
     def _sync(self) -> None:
         """Bring the index up to date with the files, and count the damaged lines."""
         self._index.ask(lambda index: index.sync())

@@ -38,6 +38,10 @@ COMPLETIONS: tuple[str, ...] = get_args(Completion)
 SETTLEMENTS: tuple[str, ...] = get_args(Settlement)
 # Control characters, line and paragraph separators, and bidirectional overrides: shown escaped.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+HANDOFF = "sis_file"
+"""The ``operation`` of an account handed off in a SIS file (``alma_onelink.onelink.handoff``)."""
+_SIS_FILE = re.compile(r"in the SIS file (.+?) \(sha256 ")
+_SUPERSEDED_BY = re.compile(r"created through Alma's API by journal entry ([0-9a-f]+)")
 _INTENT_KEYS = (
     "id", "time", "staff", "action", "target", "before", "sending", "registration", "operation", "reason",
 )  # fmt: skip
@@ -55,7 +59,9 @@ class JournalError(AlmaError):
     """The journal file could not be written or read (a full disk, no permission).
 
     ``path`` is the journal's file; ``cause`` the operating system's words (``"[Errno 28] No space
-    left on device"``); ``nothing_sent`` is True when the call that raised it sent nothing to Alma.
+    left on device"``); ``nothing_sent`` is True when the call that raised it sent nothing to Alma;
+    ``saved`` is the record Alma holds when the call's write IS saved in Alma but its completion
+    could not be journaled (``users.edit``: the message says so).
     A call raises it before it sends anything to Alma; once it has written to Alma, it reports a
     journal failure in its result instead (``journal_error``), with what Alma holds. A write with no
     completion line is listed by ``alma-onelink journal pending`` until a later run settles it by
@@ -63,10 +69,23 @@ class JournalError(AlmaError):
     were not started.
     """
 
-    def __init__(self, message: str, *, path: Path, cause: str = "", nothing_sent: bool = False) -> None:
+    saved: dict[str, Any] | None = None
+    """The record Alma holds (Alma JSON) when a write Alma accepted could not have its completion journaled
+    (``users.edit``): the change IS saved in Alma, the journal lacks its end (``alma-onelink journal settle``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path,
+        cause: str = "",
+        nothing_sent: bool = False,
+        saved: dict[str, Any] | None = None,
+    ) -> None:
         self.path = path
         self.cause = cause
         self.nothing_sent = nothing_sent
+        self.saved = saved
         super().__init__(message)
 
 
@@ -127,12 +146,44 @@ class JournalEntry(pydantic.BaseModel):
         """True while it is not known whether the write took effect: ``pending`` or ``unknown``."""
         return self.result in ("pending", "unknown")
 
+    @property
+    def handoff_state(self) -> str | None:
+        """For an account handed off in a SIS file (operation ``"sis_file"``): where it stands, in words staff
+        read (``"waiting for Alma's load"``, ``"loaded"``, ``"superseded: created through Alma's API by journal
+        entry …"``, ``"not loaded: …"``); None for any other write."""
+        if self.operation != HANDOFF:
+            return None
+        if self.is_unsettled:
+            return "waiting for Alma's load"
+        if self.result == "done":
+            return "loaded"
+        said = self.note or self.error or ""
+        superseded = _SUPERSEDED_BY.search(said)
+        if superseded:
+            return f"superseded: created through Alma's API by journal entry {superseded[1][:12]}"
+        return f"not loaded: {_one_line(said)}" if said else "not loaded"
+
+    @property
+    def _handoff_file(self) -> str:
+        named = _SIS_FILE.search(self.reason or "")
+        return _one_line(named[1]) if named else "a SIS file"
+
+    @property
+    def _note_repeats_error(self) -> bool:
+        """Whether the note says what the error says (a settlement often writes the same in both): shown once."""
+        return bool(self.error and self.note and self.error.strip() == self.note.strip())
+
     def __str__(self) -> str:
         """One line: ``2026-11-30 14:05:01Z update jd123 done by jsmith (register 3f2a…): reason``.
 
+        An account handed off in a SIS file reads ``2026-11-30 14:05:01Z hand-off 3000001 waiting by
+        jsmith (sis_file 46dd…): handed off in the SIS file /path/new.zip; waiting for Alma's load``.
         Control characters (newlines, terminal escapes) in the free-text fields are shown escaped,
         so the line stays one line and cannot drive a terminal.
         """
+        handoff = self.handoff_state
+        if handoff is not None:
+            return self._handoff_line(handoff)
         text = f"{self.time:%Y-%m-%d %H:%M:%S}Z {self.action} {_one_line(self.target)} {self.result}"
         if self.staff:
             text += f" by {_one_line(self.staff)}"
@@ -146,9 +197,20 @@ class JournalEntry(pydantic.BaseModel):
             text += f": {_one_line(self.reason)}"
         if self.error:
             text += f" [error: {_one_line(self.error)}]"
-        if self.note:
+        if self.note and not self._note_repeats_error:
             text += f" [{_one_line(self.note)}]"
         return text
+
+    def _handoff_line(self, handoff: str) -> str:
+        word = next(w for w in ("waiting", "loaded", "superseded", "not loaded") if handoff.startswith(w))
+        text = f"{self.time:%Y-%m-%d %H:%M:%S}Z hand-off {_one_line(self.target)} {word}"
+        if self.staff:
+            text += f" by {_one_line(self.staff)}"
+        registration = _one_line(self.registration or "")
+        context = " ".join(
+            part for part in (HANDOFF, registration[:4] + "…" if len(registration) > 8 else registration) if part
+        )
+        return text + f" ({context}): handed off in the SIS file {self._handoff_file}; {handoff}"
 
     def _repr_html_(self) -> str:
         """A small HTML table for notebooks; every value is HTML-escaped."""
@@ -190,7 +252,12 @@ class JournalEntry(pydantic.BaseModel):
         """
         colour = {"done": "green", "failed": "red", "unknown": "yellow", "pending": "yellow"}[self.result]
         table = Table(box=box.ROUNDED, show_header=False, title_justify="left")
-        table.title = Text(f"{self.action} {_one_line(self.target)}: {self.result}", style=f"bold {colour}")
+        handoff = self.handoff_state
+        title = f"{self.action} {_one_line(self.target)}: {self.result}"
+        if handoff is not None:
+            colour = "green" if self.result == "done" else "yellow"
+            title = f"hand-off {_one_line(self.target)} in the SIS file {self._handoff_file}: {handoff}"
+        table.title = Text(title, style=f"bold {colour}")
         table.add_column(style="bold")
         table.add_column(overflow="fold")
         rows = [
@@ -202,7 +269,7 @@ class JournalEntry(pydantic.BaseModel):
             ("reason", self.reason),
             ("error", self.error),
             ("completed", self.completed.isoformat() if self.completed else None),
-            ("note", self.note),
+            ("note", None if self._note_repeats_error else self.note),
             ("settled", self.settled.isoformat() if self.settled else None),
         ]
         for name, value in rows:

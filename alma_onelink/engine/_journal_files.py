@@ -9,6 +9,7 @@ is removed (its lines are all still in the live file), else only the marker is.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -148,7 +149,11 @@ def fsync_folder(folder: Path) -> None:
 
 
 def append_whole(path: Path, data: bytes) -> None:
-    """Append ``data`` (whole lines) to ``path`` in one write, then fsync; a line torn by a crash is ended first."""
+    """Append ``data`` (whole lines) to ``path`` in one write, then fsync; a line torn by a crash is ended first.
+
+    A write that fails part-way (a full disk) is taken back: the file is cut to its size before, so no torn
+    line stays behind, and the ``OSError`` is raised.
+    """
     with open(path, "a+b", buffering=0) as file:
         size = file.seek(0, os.SEEK_END)
         if size:
@@ -156,7 +161,13 @@ def append_whole(path: Path, data: bytes) -> None:
             if file.read(1) != b"\n":
                 data = b"\n" + data  # end a line torn by a crash, so this one stays whole
         written = 0
-        while written < len(data):  # one write in practice; loop only on a short write
-            written += file.write(data[written:])
-        file.flush()
-        os.fsync(file.fileno())
+        try:
+            while written < len(data):  # one write in practice; loop only on a short write
+                written += file.write(data[written:])
+            file.flush()
+            os.fsync(file.fileno())
+        except OSError:
+            with contextlib.suppress(OSError):
+                file.truncate(size)  # what did reach the disk of these lines is taken back
+                os.fsync(file.fileno())
+            raise

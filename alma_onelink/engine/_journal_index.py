@@ -33,10 +33,10 @@ __all__ = ["JournalIndex", "Query", "Stale", "index_for", "index_path"]
 
 log = logging.getLogger("alma_onelink")
 
-_VERSION = 1
+_VERSION = 2
 _COMMIT_EVERY = 5000  # lines: a rebuild cut short resumes from its last commit
 _CHUNK = 1 << 20
-_TABLES = ("segments", "entries", "held", "damaged")
+_TABLES = ("segments", "entries", "held", "taken", "damaged")
 _SCHEMA = """
 CREATE TABLE segments (
     rank INTEGER PRIMARY KEY, name TEXT NOT NULL, ino INTEGER NOT NULL, offset INTEGER NOT NULL,
@@ -53,6 +53,7 @@ CREATE INDEX entries_registration ON entries (registration, seq);
 CREATE INDEX entries_operation ON entries (operation, seq);
 CREATE INDEX entries_result ON entries (result, seq);
 CREATE TABLE held (value TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (value, seq)) WITHOUT ROWID;
+CREATE TABLE taken (value TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (value, seq)) WITHOUT ROWID;
 CREATE TABLE damaged (seg INTEGER NOT NULL, line INTEGER NOT NULL, PRIMARY KEY (seg, line)) WITHOUT ROWID;
 """
 _SEGMENTS = "SELECT rank, name, ino, offset, lines, head, tail FROM segments ORDER BY rank"
@@ -279,6 +280,7 @@ class JournalIndex(Lookups):
         if crossing is not None:
             start = 0
         conn.execute("DELETE FROM held WHERE seq IN (SELECT seq FROM entries WHERE i_seg >= ?)", (start,))
+        conn.execute("DELETE FROM taken WHERE seq IN (SELECT seq FROM entries WHERE i_seg >= ?)", (start,))
         conn.execute("DELETE FROM entries WHERE i_seg >= ?", (start,))
         conn.execute("DELETE FROM damaged WHERE seg >= ?", (start,))
         conn.execute("DELETE FROM segments WHERE rank >= ?", (start,))
@@ -346,6 +348,10 @@ class JournalIndex(Lookups):
                 seq = cursor.lastrowid
                 held = [(value, seq) for value in held_values(entry.before)]
                 conn.executemany("INSERT OR IGNORE INTO held VALUES (?, ?)", held)
+                if entry.operation == "register" and entry.action == "update" and entry.sending is not None:
+                    # A registration's identifier move: what it takes off the old account (the OneLink ID).
+                    taken = held_values(entry.before) - held_values(entry.sending)
+                    conn.executemany("INSERT OR IGNORE INTO taken VALUES (?, ?)", [(v, seq) for v in taken])
         elif parsed is not None:
             row = conn.execute("SELECT seq, result, completed FROM entries WHERE id = ?", (parsed[1].id,)).fetchone()
             if parsed[0] == "completion" and row is not None and not row[2]:

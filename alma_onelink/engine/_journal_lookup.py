@@ -12,14 +12,17 @@ from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from alma_onelink.errors import InputError
 
 from ._journal_data import JournalEntry, merge, parse_line, settle
 from ._journal_files import Segment, read_at
 
-__all__ = ["UNSETTLED", "Lookups", "Query", "Stale", "fold", "micros", "query_of"]
+if TYPE_CHECKING:
+    from .journal import Journal
+
+__all__ = ["UNSETTLED", "Lookups", "Query", "Stale", "fold", "micros", "query_of", "registrations_starting"]
 
 UNSETTLED = ("pending", "unknown")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -156,6 +159,19 @@ class Lookups:
         statement = f"SELECT count(*) FROM entries{sql}"  # noqa: S608 - no value inlined
         return int(self.connection().execute(statement, params).fetchone()[0])
 
+    def moves_without_create(self) -> set[str]:
+        """Registrations whose identifier move (a ``register`` update taking an identifier off its account) is done
+        or not known, with no done create of that identifier after it: the candidates of a half-done registration."""
+        if not self.segments:
+            return set()
+        rows = self.connection().execute(
+            "SELECT DISTINCT e.registration FROM taken t JOIN entries e ON e.seq = t.seq "
+            "WHERE e.registration IS NOT NULL AND e.result IN ('done', 'pending', 'unknown') AND NOT EXISTS ("
+            "SELECT 1 FROM entries c WHERE c.target_key = t.value AND c.action = 'create' AND c.result = 'done' "
+            "AND c.seq > e.seq)"
+        )
+        return {str(row[0]) for row in rows}
+
     def by_id(self, entry_id: str) -> tuple[int, JournalEntry] | None:
         found = self.select(Query(ids=frozenset({entry_id})))
         return found[0] if found else None
@@ -170,6 +186,21 @@ class Lookups:
             (low, low + "\U0010ffff", limit),
         )
         return self.load(rows.fetchall())
+
+    def registrations_by_prefix(self, prefix: str, limit: int) -> list[str]:
+        """The distinct registration ids (of registrations, merges, restores, hand-offs) starting with ``prefix``
+        (as typed, or in lower case), at most ``limit``, in the order they were first journaled."""
+        if not self.segments or not _encodable(prefix):
+            return []
+        found: list[str] = []
+        for start in dict.fromkeys((prefix, prefix.lower())):
+            rows = self.connection().execute(
+                "SELECT registration, min(seq) AS first FROM entries WHERE registration >= ? AND registration < ? "
+                "GROUP BY registration ORDER BY first LIMIT ?",
+                (start, start + "\U0010ffff", limit),
+            )
+            found += [str(row[0]) for row in rows.fetchall() if str(row[0]) not in found]
+        return found[:limit]
 
     def count_prefix(self, prefix: str) -> int:
         low = prefix.lower()
@@ -268,3 +299,10 @@ def _entry(entry_id: str, line: Any, where: Iterable[Any]) -> JournalEntry:
             raise Stale(f"the settlement of {entry_id} is not where the index says")
         entry = settle(entry, settled[1])
     return entry
+
+
+def registrations_starting(journal: Journal, prefix: str, limit: int = 10) -> list[str]:
+    """The registration ids in ``journal`` (archives included) that start with ``prefix``, at most ``limit``,
+    oldest first: what a short id as `Journal.entries` lines show it (``911d…``) stands for. Reads the index only."""
+    with journal._locked():
+        return journal._index.ask(lambda index: index.registrations_by_prefix(prefix, limit))

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._journal_data import held_values
+from ._settle_decide import HANDED_OFF, accepted_create
 from .journal import Journal, JournalEntry
 
 __all__ = ["entries_of", "half_done", "holds", "moved_off", "next_write", "taken_off", "unsettled_for"]
@@ -106,10 +107,17 @@ def unsettled_for(journal: Journal | None, onelink_id: str) -> list[JournalEntry
 
 
 def next_write(journal: Journal | None, entry: JournalEntry) -> JournalEntry | None:
-    """The first write after ``entry`` on the same account (its intent written later), or None."""
+    """The first write after ``entry`` on the same account (its intent written later), or None.
+
+    For an account handed off in a SIS file, the first later create of it that Alma's API accepted
+    (its own completion says done), or None: only that says anything of a hand-off (it supersedes it).
+    """
     found = _select(journal, {}, ids=frozenset({entry.id}))
     if not found:
         return None
+    if entry.operation == HANDED_OFF:
+        creates = _select(journal, {}, target=entry.target, action="create", results=("done",), after=found[0][0])
+        return next((e for _, e in creates if accepted_create(e)), None)
     later = _select(journal, {}, target=entry.target, after=found[0][0], limit=1)
     return later[0][1] if later else None
 
@@ -144,13 +152,17 @@ def half_done(
     (done, or not known: only Alma tells), the id as the old account held it, and the registration's
     create of it if its intent was written. A move put back since (a later done write on the old
     account holds the id again) does not count, nor one followed by a create of the id that is done.
-    ``registrations`` are those to look at; ``open_ones`` adds every registration whose create did
-    not happen or is not known, or whose move is not known (each such look-up is one indexed query).
+    ``registrations`` are those to look at; ``open_ones`` adds every registration with a move and no
+    done create of the id after it, whether or not any of its entries is open (so a half-done
+    registration is found as long as it is half-done, after its move is settled too), and every one
+    whose create did not happen or is not known, or whose move is not known (each look-up is one
+    indexed query).
     The create of a registration is journaled before its move's completion, so a run stopped
     between the two always leaves one of these.
     """
     wanted = set(registrations)
-    if open_ones:
+    if open_ones and journal is not None:
+        wanted |= journal._moves_without_create()  # one indexed query: moves with no done create of the id after
         for _, entry in _select(journal, {}, operation="register", results=("failed", "pending", "unknown")):
             if entry.registration is not None and entry.action in ("create", "update"):
                 wanted.add(entry.registration)

@@ -16,6 +16,7 @@ pending.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -23,7 +24,7 @@ from typing import Any, Final, Literal
 from ._compare import comparable
 from .journal import JournalEntry
 
-__all__ = ["HANDED_OFF", "SETTLED_BY_READING", "Decision", "decide", "decide_by_following"]
+__all__ = ["HANDED_OFF", "SETTLED_BY_READING", "Decision", "accepted_create", "decide", "decide_by_following"]
 
 SETTLED_BY_READING: Final = "settled by reading Alma"
 """How every settlement note starts."""
@@ -189,15 +190,21 @@ def decide_by_following(entry: JournalEntry, following: JournalEntry) -> Decisio
     Its record before was read from Alma just before it, after ``entry``'s write was over: that is how
     ``entry`` left the account, whatever later writes did to it since. A later create Alma accepted
     (its own completion, not a settlement) says the account was not there: a create before it did not
-    stay, a delete before it took effect.
+    stay, a delete before it took effect, and an account handed off in a SIS file was not loaded from
+    it: the create through Alma's API superseded the hand-off, which is settled failed, its note naming
+    the SIS file to remove the account from before loading it.
     """
     where = f"by reading Alma before the next write on {entry.target} (journal entry {following.id})"
+    # That read shows the write done when it was; but it may have been made while the write was still under way
+    # (another run, at the same time), so unless the two are of one run, one after the other, it never says failed.
+    if entry.operation == HANDED_OFF:
+        return _superseded(entry, following) if accepted_create(following) else None
     if following.before is not None:
-        if entry.operation == HANDED_OFF:
-            return None  # a SIS load may come at any time: only Alma now says whether it happened
-        return decide(entry, following.before, where=where)
-    accepted = following.action == "create" and following.result == "done" and following.completed is not None
-    if not accepted or HANDED_OFF in (following.operation, entry.operation):
+        decided = decide(entry, following.before, where=where)
+        if decided.result != "failed" or _in_turn(entry, following):
+            return decided
+        return _maybe_stale(entry, following)
+    if not accepted_create(following):
         return None
     how, was = f"settled {where}", _was(entry)
     if entry.action == "create":
@@ -207,3 +214,46 @@ def decide_by_following(entry: JournalEntry, following: JournalEntry) -> Decisio
     if entry.action == "delete":
         return Decision("done", f"{how}: Alma accepted a later create of {entry.target}, so it was gone ({was})")
     return None
+
+
+def accepted_create(entry: JournalEntry) -> bool:
+    """Whether ``entry`` is a create Alma's API accepted: its own completion says done (not a settlement, nor a
+    hand-off in a SIS file)."""
+    return (
+        entry.action == "create"
+        and entry.result == "done"
+        and entry.completed is not None
+        and entry.operation != HANDED_OFF
+    )
+
+
+_SIS_FILE = re.compile(r"in the SIS file (.+?) \(sha256 ")
+
+
+def _superseded(entry: JournalEntry, create: JournalEntry) -> Decision:
+    """A hand-off in a SIS file that a later create through Alma's API superseded: failed, the file to fix named."""
+    named = _SIS_FILE.search(entry.reason or "")
+    sis_file = named[1] if named else "the SIS file it was handed off in"
+    note = (
+        f"settled by reading the journal: {entry.target} was created through Alma's API by journal entry "
+        f"{create.id} after this hand-off, so the account handed off in the SIS file was not loaded from it "
+        f"(superseded); remove {entry.target} from {sis_file} before loading it"
+    )
+    return Decision("failed", note)
+
+
+def _in_turn(entry: JournalEntry, following: JournalEntry) -> bool:
+    """Whether ``following`` was read after ``entry``'s write was over: both of one registration (or merge, or
+    restore), whose writes are made one after the other."""
+    return entry.registration is not None and entry.registration == following.registration
+
+
+def _maybe_stale(entry: JournalEntry, following: JournalEntry) -> Decision:
+    """The next write read the account as this one found it before, but maybe before this one ended: cannot tell."""
+    return Decision(
+        None,
+        why=f"the next write on {entry.target} (journal entry {following.id}, of another run) read it without this "
+        "write's change, but that read may have been made while this write was still under way, and the writes since "
+        f"keep Alma from telling whether this one took effect ({_was(entry)})",
+        what_to_do=_what_to_do(entry),
+    )

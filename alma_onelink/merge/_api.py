@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING
 
+from alma_onelink._limits import MAX_ID_LENGTH
+from alma_onelink._text import describe, unsafe_characters
 from alma_onelink.engine import (
     Journal,
     JournalEntry,
@@ -62,7 +64,15 @@ def _plan_inputs(
 ) -> tuple[str, str, MergeRules, list[str] | None, str | None, date]:
     for role, value in (("FROM, the old account (Python: from_id)", from_id), ("TO (Python: to_id)", to_id)):
         if not isinstance(value, str) or not value.strip():
-            raise InputError(f"{role} must be an account's primary id, like 'jd123'; got {value!r}")
+            raise InputError(f"{role} must be an account's primary id, like 'jd123'; got {value!r:.60}")
+        if len(value.strip()) > MAX_ID_LENGTH:
+            raise InputError(
+                f"The account id given for {role} is {len(value.strip()):,} characters long (at most "
+                f"{MAX_ID_LENGTH}): check the id, like 'jd123'"
+            )
+        found = unsafe_characters(value)
+        if found:
+            raise InputError(f"The account id given for {role} holds {describe(found)}: type the id only, like 'jd123'")
     if policy is not None and not isinstance(policy, Policy):
         raise InputError(f"policy must be a Policy from load_policy(...) or None; got {type(policy).__name__}")
     rules = MergeRules(policy)

@@ -281,8 +281,9 @@ def _delete(run: _Run, from_now: User, summary: str) -> Procedure:
         why = (
             f"{from_id} is kept: the delete {_how(done)}, so nothing was sent. The merge itself stands ({from_id} is "
             f"marked merged into {plan.to_id}, INACTIVE). Free space on the journal's disk or fix its permissions (or "
-            f"give another journal with --journal); then delete {from_id} with Alma's UI merge (the steps below), or "
-            f"undo the merge (`alma-onelink merge undo {run.merge_id}`) and apply a new plan with --delete-source"
+            f"give another journal with --journal); then `alma-onelink merge apply` of this plan with --delete-source, "
+            f"run again, sends only the delete; or delete {from_id} with Alma's UI merge (the steps below); or undo "
+            f"the merge (`alma-onelink merge undo {run.merge_id}`)"
         )
         trace.end(f"the delete {_how(done)}", "failed")
         return run.result(MergeOutcome.MERGED, f"{summary}; {why}", ui_steps=list(plan.ui_steps), error=done.error)

@@ -149,7 +149,22 @@ class EarlierMerge:
     entry_ids: tuple[str, ...]
     """Its writes' journal entries, oldest first."""
     complete: bool
-    """Every write the plan needs took effect, and none is open, rolled back or undone: the plan is applied."""
+    """Every write the plan needs took effect, and none is open, rolled back or undone: the plan is applied.
+
+    The delete of From (``--delete-source``) is not among them: ``deleted`` and ``delete_tried`` say of it."""
+    deleted: bool = False
+    """The merge deleted From, and that delete stands."""
+    delete_tried: bool = False
+    """The merge journaled a delete of From that did not take effect (refused, not sent, or cut short)."""
+    unsettled: tuple[JournalEntry, ...] = ()
+    """Its writes whose outcome the journal does not know (the run was killed, or Alma's answer was lost)."""
+    from_after: dict[str, object] | None = None
+    """From as the merge's last write that took effect on it left it (Alma's record), if journaled."""
+
+    @property
+    def delete_left(self) -> bool:
+        """Applied, From not deleted, and the merge's own delete of it did not take effect."""
+        return self.complete and not self.deleted and self.delete_tried
 
 
 def _merges(entries: Iterable[JournalEntry]) -> dict[str, list[JournalEntry]]:
@@ -175,7 +190,9 @@ def earlier_merge(plan: MergePlan, entries: Iterable[JournalEntry]) -> EarlierMe
 
     A merge applied ``plan`` when its first write of each account found it as the plan read it.
     It is ``complete`` when the writes applying the plan takes (the identifiers taken off From, the
-    items carried to To, From marked merged) all took effect and none is open, rolled back or undone.
+    items carried to To, From marked merged) all took effect and none is open, rolled back or undone;
+    whether its delete of From (``--delete-source``) took effect is said apart (``deleted``,
+    ``delete_tried``, ``delete_left``): an applied merge may have stopped before it.
     Pure: reads nothing but ``entries``.
     """
     from ._undo import standing_writes  # noqa: PLC0415  (it imports _apply, which imports this module)
@@ -194,14 +211,31 @@ def earlier_merge(plan: MergePlan, entries: Iterable[JournalEntry]) -> EarlierMe
         except RestoreError:  # rolled back, undone, or nothing written
             standing = []
         done = [w for w in writes if w.operation == "merge" and w.result == "done"]
-        on_from = sum(1 for w in done if w.target.casefold() == plan.from_id.casefold())
+        of_from = [w for w in done if w.target.casefold() == plan.from_id.casefold()]
+        updates_of_from = [w for w in of_from if w.action != "delete"]
         on_to = sum(1 for w in done if w.target.casefold() == plan.to_id.casefold())
+        unsettled = tuple(w for w in writes if w.is_unsettled)
         complete = (
             len(standing) == len(done)
-            and not any(w.is_unsettled for w in writes)
-            and on_from >= (1 if plan.moved_identifiers else 0) + 1  # taken off (if any), then marked merged
+            and not unsettled
+            and len(updates_of_from) >= (1 if plan.moved_identifiers else 0) + 1  # taken off (if any), marked merged
             and on_to >= (1 if plan.carried else 0)
         )
+        deletes = [w for w in writes if w.operation == "merge" and w.action == "delete"]
+        deleted = any(w.result == "done" for w in deletes) and complete
+        last = updates_of_from[-1] if updates_of_from else None
         staff = next((w.staff for w in writes if w.staff), None)
-        found.append(EarlierMerge(merge_id, writes[0].time, staff, tuple(w.id for w in writes), complete))
+        found.append(
+            EarlierMerge(
+                merge_id,
+                writes[0].time,
+                staff,
+                tuple(w.id for w in writes),
+                complete,
+                deleted=deleted,
+                delete_tried=bool(deletes) and not deleted,
+                unsettled=unsettled,
+                from_after=dict(last.after) if last is not None and last.after is not None else None,
+            )
+        )
     return max(found, key=lambda merge: merge.applied_at, default=None)

@@ -21,7 +21,26 @@ from alma_onelink.models import User
 
 from ._apply import changed_fields
 
-__all__ = ["undoing"]
+__all__ = ["AlreadyUndone", "undoing"]
+
+
+class AlreadyUndone(RestoreError):
+    """The merge was undone already: each write of it that took effect was restored (``restores``, oldest first).
+
+    A `RestoreError` (there is nothing to undo) that says the merge's state is the one asked for: the
+    command says so and exits 0, as a plan applied again does.
+    """
+
+    def __init__(self, merge_id: str, restores: list[JournalEntry]) -> None:
+        self.merge_id = merge_id
+        self.restores = tuple(restores)
+        last = restores[-1] if restores else None
+        when = f" on {last.time:%Y-%m-%d %H:%M} UTC" if last is not None else ""
+        by = f" by {last.staff}" if last is not None and last.staff else ""
+        ids = ", ".join(r.id[:12] for r in restores)
+        super().__init__(
+            f"Merge {merge_id} was undone already{when}{by}: each of its writes was restored (journal entries {ids})."
+        )
 
 
 def _same(a: str, b: str) -> bool:
@@ -38,7 +57,8 @@ def standing_writes(merge_id: str, entries: list[JournalEntry], restores: list[J
             if _same(standing[position].target, back.target):
                 del standing[position]
                 break
-    undone = {r.registration for r in restores if r.result == "done"}
+    done_restores = [r for r in restores if r.result == "done"]
+    undone = {r.registration for r in done_restores}
     restored = [e for e in standing if e.id in undone]
     standing = [e for e in standing if e.id not in undone]
     if standing:
@@ -46,7 +66,8 @@ def standing_writes(merge_id: str, entries: list[JournalEntry], restores: list[J
     if rolled_back:
         raise RestoreError(f"Merge {merge_id} was rolled back when it failed: there is nothing to undo.")
     if restored:
-        raise RestoreError(f"Merge {merge_id} was undone already: each of its writes was restored.")
+        ids = {e.id for e in restored}
+        raise AlreadyUndone(merge_id, sorted((r for r in done_restores if r.registration in ids), key=lambda r: r.time))
     raise RestoreError(f"Merge {merge_id} wrote nothing: there is nothing to undo.")
 
 

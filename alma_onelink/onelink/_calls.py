@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from alma_onelink.errors import InputError
 from alma_onelink.policy import Policy
 
-__all__ = ["RegistrationCalls", "registration_calls"]
+__all__ = ["RegistrationCalls", "check_policy", "registration_calls"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,17 @@ class RegistrationCalls:
         return self.dry_run_most if dry_run else self.most
 
 
+def check_policy(policy: object) -> None:
+    """Raises `InputError` unless ``policy`` is a `Policy`; for a policy's name, says to load it."""
+    if isinstance(policy, Policy):
+        return
+    if isinstance(policy, str):
+        raise InputError(
+            f"policy must be a Policy, not its name: load it with load_policy({policy!r:.40}) (alma_onelink.policy)"
+        )
+    raise InputError(f"policy must be a Policy from load_policy(...); got {type(policy).__name__}")
+
+
 def registration_calls(policy: Policy) -> RegistrationCalls:
     """The calls one registration makes with ``policy`` and the current settings (`RegistrationCalls`).
 
@@ -45,7 +57,11 @@ def registration_calls(policy: Policy) -> RegistrationCalls:
     patron one search. Calls outside the normal path are not counted: a retry after a 5xx or a
     timeout, the read-back of a write whose answer was lost, the settlement of an earlier run's
     writes, more than one account found by email and name. The budget's reserve absorbs them.
+
+    Raises:
+        InputError: ``policy`` is not a `Policy` (a policy's name is loaded with ``load_policy(name)``).
     """
+    check_policy(policy)
     searches, most_searches = (1, 3) if policy.search_with_or else (2, 2)
     reads_most = 1 + most_searches + 1 + 1  # the OneLink ID, the searches, a candidate, the journal's old account
     return RegistrationCalls(

@@ -9,7 +9,8 @@ calls it can make, with what the registrations under way may still make, leave `
 what Alma says is left today; the others come back ``deferred``, and the next run registers them.
 
 A journal that cannot be written stops the batch: no new patron is started, the results of those
-under way come back, then `JournalError` says how many were not started.
+under way come back, then `JournalError` says how many were not started. Ctrl-C does the same for the
+sync batch: the results of those under way come back, then `BatchInterrupted`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,14 @@ from .result import RegistrationResult
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient, AsyncAlmaClient
 
-__all__ = ["MAX_CONCURRENCY", "aregister_many", "register_many"]
+__all__ = ["MAX_CONCURRENCY", "BatchInterrupted", "aregister_many", "register_many"]
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped `register_many`: no patron was started after it, and the results of the registrations
+    under way when it came were all yielded before this was raised (a `KeyboardInterrupt`, so a caller that
+    does not look for it stops as on any Ctrl-C). A plain `KeyboardInterrupt` instead means a second Ctrl-C
+    cut that wait short: a registration under way may or may not have reached Alma (its journal says)."""
 
 
 def register_many(
@@ -75,6 +83,11 @@ def register_many(
     after Alma answers that the quota is used up. Alma sending no reading runs the batch without
     the budget (logged as a warning); ``reserve=None`` turns the budget off.
 
+    Ctrl-C (a `KeyboardInterrupt` while the batch waits, or one thrown into it at a ``yield``) stops
+    the batch: no new patron is started, the results of the registrations under way are yielded as
+    they end (none is cut between two writes), then `BatchInterrupted` is raised; a second Ctrl-C
+    during that wait ends it with a plain `KeyboardInterrupt`.
+
     A journal that cannot be written (a full disk, no permission) stops the batch: no new patron
     is started; the results of the patrons already started are yielded as usual (a write Alma
     accepted says what Alma holds, and ``journal_error`` what the journal lacks; a patron stopped at
@@ -90,6 +103,7 @@ def register_many(
             a single `Patron` or a mapping); or, when it is reached, an item of ``patrons`` that is
             not a `Patron`.
         JournalError: the journal could not be written; raised after the results of the patrons started.
+        BatchInterrupted: Ctrl-C; raised after the results of the patrons started.
     """
     day, who = prepare(alma, policy, today, staff, call="register_many")
     check_patrons(patrons, call="register_many")
@@ -99,10 +113,12 @@ def register_many(
     stop = Stop()
     budget = open_budget(alma, _reserve_for(patrons, reserve), registration_calls(policy).most_for(dry_run=dry_run))
 
+    interrupted = False
+
     def one(index: int, patron: Patron) -> RegistrationResult | None:
         try:
-            if stop.stopped:
-                return None  # queued before the journal failed: not started
+            if stop.stopped or interrupted:
+                return None  # queued before the journal failed or Ctrl-C: not started
             try:
                 result = register_patron(alma, policy, patron, dry_run=dry_run, today=day, journal=opened, staff=who)
             except JournalError as exc:
@@ -119,28 +135,36 @@ def register_many(
     items = iter(patrons)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alma-onelink-register") as pool:
         running = _Threads(pool)
-        for index, patron, decided in entries(policy, items, dry_run):
-            if stop.stopped:
-                running.not_started += 1
-                break
-            if decided is not None:
-                yield decided
-                continue
-            if len(running) >= workers:
+        try:
+            for index, patron, decided in entries(policy, items, dry_run):
+                if stop.stopped:
+                    running.not_started += 1
+                    break
+                if decided is not None:
+                    yield decided
+                    continue
+                if len(running) >= workers:
+                    yield from running.next_done()
+                while not stop.stopped and not budget.spent and not budget.fits() and running:
+                    yield from running.next_done()  # the calls they hold come back once each ends
+                if stop.stopped:
+                    running.not_started += 1
+                    break
+                if not may_start(budget, alma):
+                    budget.spent = True  # nothing under way and still no room: no later reading will make some
+                    yield deferred(policy, patron, index, dry_run)
+                    continue
+                budget.hold()
+                running.start(one, index, patron)
+            while running:
                 yield from running.next_done()
-            while not stop.stopped and not budget.spent and not budget.fits() and running:
-                yield from running.next_done()  # the calls they hold come back once each ends
-            if stop.stopped:
-                running.not_started += 1
-                break
-            if not may_start(budget, alma):
-                budget.spent = True  # nothing under way and still no room: no later reading will make some
-                yield deferred(policy, patron, index, dry_run)
-                continue
-            budget.hold()
-            running.start(one, index, patron)
-        while running:
-            yield from running.next_done()
+        except KeyboardInterrupt:
+            # Ctrl-C: start nothing more; the registrations under way end anyway (the pool waits for them), so
+            # their results are given, not lost. A second Ctrl-C here leaves as a plain KeyboardInterrupt.
+            interrupted = True
+            while running:
+                yield from running.next_done()
+            raise BatchInterrupted from None
     stop.raise_for(running.not_started + _count(items, stop))
 
 

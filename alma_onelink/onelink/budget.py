@@ -28,10 +28,11 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
+from alma_onelink.engine._inputs import check_client
 from alma_onelink.errors import AlmaError, DailyThresholdExceeded, InputError
 from alma_onelink.policy import Policy
 
-from ._calls import RegistrationCalls, registration_calls
+from ._calls import RegistrationCalls, check_policy, registration_calls
 
 if TYPE_CHECKING:
     from alma_onelink import AlmaClient, AsyncAlmaClient
@@ -135,27 +136,43 @@ def read_remaining(alma: AlmaClient, *, fresh: bool = False) -> int | None:
 
     The read is ``GET /users?limit=1`` (1 call). ``None`` if Alma sends no ``X-Exl-Api-Remaining`` (or
     the read failed for another reason than the quota: it is logged); 0 if Alma answers that the
-    quota is used up. Never raises.
+    quota is used up.
+
+    Raises:
+        InputError: ``alma`` is not an `AlmaClient` (for an `AsyncAlmaClient`: `aread_remaining`), or it
+            is closed. Nothing else: a failed read is ``None``.
     """
+    check_client(alma, asynchronous=False, call="read_remaining")
+    _check_fresh(fresh)
     if alma.remaining_daily_calls is not None and not fresh:
         return alma.remaining_daily_calls
     try:
         alma.users.list(limit=1)
     except DailyThresholdExceeded:
         return 0
+    except InputError:  # the call could not be made (a closed client): the caller's to fix
+        raise
     except AlmaError as exc:
         log.warning("Could not read Alma's remaining daily calls: %s", exc)
     return alma.remaining_daily_calls
 
 
 async def aread_remaining(alma: AsyncAlmaClient, *, fresh: bool = False) -> int | None:
-    """`read_remaining` for `AsyncAlmaClient`."""
+    """`read_remaining` for `AsyncAlmaClient`.
+
+    Raises:
+        InputError: ``alma`` is not an `AsyncAlmaClient` (for an `AlmaClient`: `read_remaining`), or it is closed.
+    """
+    check_client(alma, asynchronous=True, call="aread_remaining")
+    _check_fresh(fresh)
     if alma.remaining_daily_calls is not None and not fresh:
         return alma.remaining_daily_calls
     try:
         await alma.users.list(limit=1)
     except DailyThresholdExceeded:
         return 0
+    except InputError:  # the call could not be made (a closed client): the caller's to fix
+        raise
     except AlmaError as exc:
         log.warning("Could not read Alma's remaining daily calls: %s", exc)
     return alma.remaining_daily_calls
@@ -170,9 +187,14 @@ def estimate_quota(
     read is made first (`read_remaining`: 1 call).
 
     Raises:
-        InputError: a bad ``reserve`` or ``patrons`` (a whole number >= 0).
+        InputError: ``alma`` is not an `AlmaClient` (for an `AsyncAlmaClient`: `aestimate_quota`), ``policy``
+            is not a `Policy`, a bad ``reserve`` or ``patrons`` (a whole number >= 0).
     """
+    check_client(alma, asynchronous=False, call="estimate_quota")
+    check_policy(policy)
     _check_patrons(patrons)
+    if not isinstance(dry_run, bool):
+        raise InputError(f"dry_run must be True or False; got {dry_run!r:.40}")
     check_reserve(reserve)
     remaining = read_remaining(alma) if reserve is not None else alma.remaining_daily_calls
     return QuotaEstimate(patrons, registration_calls(policy), remaining, reserve, dry_run)
@@ -186,11 +208,25 @@ async def aestimate_quota(
     reserve: int | None = DEFAULT_RESERVE,
     dry_run: bool = False,
 ) -> QuotaEstimate:
-    """`estimate_quota` for `AsyncAlmaClient`: the same estimate, the same one cheap read when nothing is known."""
+    """`estimate_quota` for `AsyncAlmaClient`: the same estimate, the same one cheap read when nothing is known.
+
+    Raises:
+        InputError: ``alma`` is not an `AsyncAlmaClient` (for an `AlmaClient`: `estimate_quota`), ``policy``
+            is not a `Policy`, a bad ``reserve`` or ``patrons``.
+    """
+    check_client(alma, asynchronous=True, call="aestimate_quota")
+    check_policy(policy)
     _check_patrons(patrons)
+    if not isinstance(dry_run, bool):
+        raise InputError(f"dry_run must be True or False; got {dry_run!r:.40}")
     check_reserve(reserve)
     remaining = await aread_remaining(alma) if reserve is not None else alma.remaining_daily_calls
     return QuotaEstimate(patrons, registration_calls(policy), remaining, reserve, dry_run)
+
+
+def _check_fresh(fresh: bool) -> None:
+    if not isinstance(fresh, bool):
+        raise InputError(f"fresh must be True or False; got {fresh!r:.40}")
 
 
 def _check_patrons(patrons: int) -> None:

@@ -20,9 +20,11 @@ account in Alma and settles it ``done``; an account Alma has not loaded yet leav
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shlex
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -32,11 +34,13 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from alma_onelink.engine import Intent, Journal, JournalEntry, JournalError, JournalLike, open_journal
 from alma_onelink.engine._compare import same_value
-from alma_onelink.engine._settle_decide import HANDED_OFF
-from alma_onelink.errors import AlmaError, NotFoundError
+from alma_onelink.engine._journal_files import fsync_folder
+from alma_onelink.engine._moves import next_write
+from alma_onelink.engine._settle_decide import HANDED_OFF, decide_by_following
+from alma_onelink.errors import AlmaError, InputError, NotFoundError
 from alma_onelink.models import User
 from alma_onelink.policy import EligibilityIssue, Patron, Policy
-from alma_onelink.sis import SisFile, write_sis_file
+from alma_onelink.sis import SisFile, SisFileError, write_sis_file
 
 from ._batch_parts import check_concurrency
 from ._register import check_patron
@@ -131,7 +135,9 @@ def hand_off(
     file's SHA-256 as its registration, a reason naming the file and ``source``, the batch file the
     accounts come from, when given), all journaled at once; each is settled by `reconcile` once
     Alma has loaded it. If the journal cannot be written, the file is removed (nothing was handed to
-    Alma yet) and any entry already written is settled ``failed`` where the journal allows.
+    Alma yet) and any entry already written is settled ``failed`` where the journal allows. The file is
+    written under a name of its own beside ``path`` and renamed to ``path`` only once its hand-offs are
+    journaled, so a file at ``path`` always has its hand-offs in the journal.
 
     Raises:
         InputError: a user that cannot go in a SIS file, or a bad ``path`` (see `write_sis_file`).
@@ -139,8 +145,15 @@ def hand_off(
         JournalError: the journal could not be written; the file was removed.
     """
     opened = open_journal(journal)
-    # The journal names the file by its full path: staff find it from any folder.
-    written = write_sis_file(users, Path(os.fspath(path)).expanduser().absolute(), overwrite=overwrite)
+    # The journal names the file by its full path: staff find it from any folder. It is written under a name of
+    # its own first and renamed into place once its hand-offs are journaled: no file at its name goes unjournaled.
+    final = Path(os.fspath(path)).expanduser().absolute()
+    if not isinstance(overwrite, bool):
+        raise InputError(f"overwrite must be True or False, not {overwrite!r:.40}")
+    if final.is_file() and not overwrite:
+        raise InputError(f"{final} already exists; choose another name, or pass overwrite=True to replace it")
+    writing = write_sis_file(users, final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.partial.zip"))
+    written = dataclasses.replace(writing, path=final)
     batch = shlex.quote(str(Path(os.fspath(source)).expanduser().absolute())) if source is not None else "FILE"
     reason = (
         f"handed off in the SIS file {written.path} (sha256 {written.sha256[:12]}…) for Alma's SIS load"
@@ -154,7 +167,7 @@ def hand_off(
     try:
         entries = opened.intend_many(intents)
     except (OSError, JournalError) as exc:
-        _withdraw(written, opened)
+        _withdraw(writing, opened, final)
         cause = getattr(exc, "cause", "") or str(exc) or type(exc).__name__
         raise JournalError(
             f"The journal {opened.path} could not be written ({cause}), so the hand-off of {written.path} could not "
@@ -164,17 +177,28 @@ def hand_off(
             cause=cause,
             nothing_sent=True,
         ) from exc
+    try:
+        os.replace(writing.path, final)
+    except OSError as exc:
+        _withdraw(writing, opened, final)
+        raise SisFileError(
+            f"The SIS file {final} could not be put in place ({exc}): it was removed and its hand-offs settled "
+            "failed (it was never given to Alma); write it again",
+            path=final,
+        ) from exc
+    fsync_folder(final.parent)
     return HandOff(written, tuple(entries))
 
 
-def _withdraw(written: SisFile, journal: Journal) -> None:
-    """The hand-off could not be journaled whole: remove the file and settle what a short write left journaled of it."""
+def _withdraw(writing: SisFile, journal: Journal, final: Path) -> None:
+    """The hand-off could not be journaled whole: remove the file written (under its own name, never ``final``)
+    and settle what a short write left journaled of it."""
     with contextlib.suppress(OSError):
-        written.path.unlink()
-    note = f"the SIS file {written.path} was removed before it was given to Alma: the journal could not record it all"
+        writing.path.unlink()
+    note = f"the SIS file {final} was removed before it was given to Alma: the journal could not record it all"
     with contextlib.suppress(OSError, AlmaError):
-        for entry in journal.entries(registration=written.sha256, operation=HANDOFF_OPERATION):
-            if entry.is_pending and entry.reason is not None and str(written.path) in entry.reason:
+        for entry in journal.entries(registration=writing.sha256, operation=HANDOFF_OPERATION):
+            if entry.is_pending and entry.reason is not None and str(final) in entry.reason:
                 journal.settle(entry, result="failed", note=note, error=note)
 
 
@@ -195,7 +219,7 @@ def handoffs(journal: JournalLike = None, targets: Iterable[str] | None = None) 
     return {entry.target: entry for entry in found.values()}
 
 
-ReconcileState = Literal["loaded", "waiting", "deferred", "failed"]
+ReconcileState = Literal["loaded", "waiting", "deferred", "failed", "superseded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +228,9 @@ class Reconciled:
 
     ``state``: ``"loaded"`` (Alma holds the account; its entry is settled ``done``), ``"waiting"``
     (Alma has no such account yet; the entry stays pending), ``"deferred"`` (not read, to keep Alma's
-    daily quota), ``"failed"`` (the read failed: ``error``). ``entry`` is the hand-off as the journal
+    daily quota), ``"failed"`` (the read failed: ``error``), ``"superseded"`` (the account was created through
+    Alma's API after the hand-off: its entry is settled ``failed``, its ``note`` naming the create and the SIS
+    file to remove the account from before loading it; not read). ``entry`` is the hand-off as the journal
     holds it now; ``user`` the account read; ``settled_now`` whether this check settled the entry.
     """
 
@@ -232,7 +258,8 @@ def reconcile(
 
     Every hand-off of ``journal`` (``targets``: these OneLink IDs only) not known to be loaded is read
     (``GET /users/{id}``), ``concurrency`` at a time; an account Alma holds settles its entry ``done``.
-    A hand-off already settled ``done`` is ``loaded`` without a read. The reads keep ``reserve``
+    A hand-off already settled ``done`` is ``loaded`` without a read; one a later create through Alma's API
+    superseded is ``superseded`` (settled ``failed``), without a read. The reads keep ``reserve``
     calls of Alma's daily quota, as `register_many` does: a read that does not fit is ``deferred``.
     Results come in the journal's order of the hand-offs.
 
@@ -264,8 +291,11 @@ def reconcile(
         order = [entry.id for entry in entries]
         shown = 0
         for entry in entries:
+            superseding = next_write(opened, entry) if entry.result != "done" else None
             if entry.result == "done":
                 ready[entry.id] = Reconciled(entry, "loaded")
+            elif superseding is not None:
+                ready[entry.id] = _supersede(entry, superseding, opened)
             elif budget is not None:
                 while running and (len(running) >= workers or not budget.fits()) and not budget.spent:
                     _collect(running, ready, opened, budget)
@@ -304,6 +334,27 @@ def _collect(
             ready[entry.id] = Reconciled(entry, "waiting")
         else:
             ready[entry.id] = _settle(entry, user, journal)
+
+
+def _supersede(entry: JournalEntry, create: JournalEntry, journal: Journal) -> Reconciled:
+    """A hand-off a later create through Alma's API superseded: settled failed (the account was not loaded from
+    the file), its note naming the create and the file to remove the account from."""
+    if not entry.is_unsettled:
+        return Reconciled(entry, "superseded")
+    decided = decide_by_following(entry, create)
+    note = decided.note if decided is not None else f"superseded by journal entry {create.id}"
+    try:
+        settled = journal.settle(entry, result="failed", note=note, error=note)
+    except (OSError, JournalError) as exc:
+        cause = getattr(exc, "cause", "") or str(exc) or type(exc).__name__
+        raise JournalError(
+            f"The journal {journal.path} could not be written ({cause}): the hand-off of {entry.target}, superseded "
+            f"by its create through Alma's API (journal entry {create.id}), stays pending; free space on the "
+            "journal's disk or fix its permissions, then check again",
+            path=journal.path,
+            cause=cause,
+        ) from exc
+    return Reconciled(settled, "superseded", settled_now=settled.result == "failed")
 
 
 def _settle(entry: JournalEntry, user: User, journal: Journal) -> Reconciled:

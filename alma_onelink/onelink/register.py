@@ -57,7 +57,10 @@ def check_plain_text(patron: Patron) -> None:
     """
     if not isinstance(patron, Patron):
         return
-    texts: dict[str, object] = {name: getattr(patron, name) for name in type(patron).model_fields}
+    # The policy checks the OneLink ID itself, in its own words.
+    texts: dict[str, object] = {
+        name: getattr(patron, name) for name in type(patron).model_fields if name != "onelink_id"
+    }
     if patron.address is not None:
         texts.update({f"address.{name}": getattr(patron.address, name) for name in type(patron.address).model_fields})
     texts.update({f"extra[{key!r}]": value for key, value in patron.extra.items()})

@@ -95,7 +95,7 @@ class Policy:
             if affiliation.code == code:
                 return affiliation
         codes = ", ".join(a.code for a in offered)
-        raise InputError(f"Affiliation {code!r} is not offered by the {self.name!r} policy; choose one of: {codes}.")
+        raise InputError(f"Affiliation {code!r} is not one the {self.name} policy registers: use one of {codes}.")
 
     def validate_onelink_id(self, onelink_id: str) -> str | None:
         """``None`` if the OneLink ID has the institution's format, else what is wrong with it."""
@@ -282,7 +282,9 @@ class Policy:
 
         Every well-known key (``WELL_KNOWN_LINKS``) that ``links()`` lacks is here, and every key a
         plugin reports through ``alma_onelink_unset_links``; the plugin asked first words it. Empty
-        when every link is set. Keys come in the order of ``WELL_KNOWN_LINKS``, then the others.
+        when every link is set. Keys come in the order of ``WELL_KNOWN_LINKS``, then the others. A key no
+        plugin explains reads "<what the page is>: not set; …" in staff's words: a plugin sets it by giving
+        the key from its ``alma_onelink_links`` hook.
         """
         given = self.links()
         explained: dict[str, str] = {}
@@ -295,8 +297,8 @@ class Policy:
                 continue
             what = LINK_DESCRIPTIONS.get(key, f"the {key.replace('_', ' ')} page")
             unset[key] = explained.get(key) or (
-                f"{what[0].upper()}{what[1:]}: not set; no plugin of the {self.name!r} policy gives it "
-                f"(a policy plugin gives it as {key!r} from its alma_onelink_links hook)."
+                f"{what[0].upper()}{what[1:]}: not set; the {self.name} policy gives no address for it, so the "
+                "lines for the patron leave it out."
             )
         return unset
 

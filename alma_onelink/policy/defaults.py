@@ -237,8 +237,8 @@ def _identifier_in_use(patron: Patron, user: User, held: Sequence[UserIdentifier
     noun = "identifier" if len(held) == 1 else "identifiers"
     message = (
         f"The Alma account {account} ({_names(user)}) holds the OneLink ID {patron.onelink_id} as {noun} {which}. "
-        f"The OneLink workflow takes the {noun} off that account, creates the new account (putting the {noun} "
-        "back if the create fails), then reports needs_merge so the old account can be merged into the new one."
+        f"Registering takes the {noun} off that account and creates the new account (putting the {noun} back if "
+        "the create fails); the old account is then merged into the new one."
     )
     if user.account_type is not None and user.account_type.matches("EXTERNAL"):
         message += (
@@ -247,9 +247,9 @@ def _identifier_in_use(patron: Patron, user: User, held: Sequence[UserIdentifier
             "that feed or check after the next load."
         )
     hint = (
-        f"Check that account {account} is this patron's. Nothing to remove by hand: once the workflow reports "
-        f"needs_merge, a fulfillment user administrator merges {account} (From) into the new account (To) "
-        "(Alma: Admin > Merge Users; only accounts with no role but Patron can be merged; merging cannot be undone)."
+        f"Check that account {account} is this patron's; nothing to remove by hand. Then have a fulfillment user "
+        f"administrator merge {account} (From) into the OneLink account (To) (Alma: Admin > Merge Users; only "
+        "accounts with no role but Patron can be merged; merging cannot be undone)."
     )
     if not user.is_patron_only:
         hint += f" Account {account} holds roles besides Patron: remove them before the merge."

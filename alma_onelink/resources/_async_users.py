@@ -370,20 +370,29 @@ class AsyncUserEdit:
             self.saved = await self._put()
         else:
             # The journal's file lock may wait on another process: never block the event loop on it.
-            entry = await asyncio.to_thread(
-                spec.journal_edit_intent,
-                self._journal,
-                self._before,
-                sending=self.user.to_alma(),
-                staff=self._staff,
-                reason=self._reason,
-            )
+            try:
+                entry = await asyncio.to_thread(
+                    spec.journal_edit_intent,
+                    self._journal,
+                    self._before,
+                    sending=self.user.to_alma(),
+                    staff=self._staff,
+                    reason=self._reason,
+                )
+            except AlmaError as trouble:
+                raise _edit.journal_trouble(trouble, self._user_id, saved=None, put_error=None) from None
             try:
                 self.saved = await self._put()
             except AlmaError as exc:
-                await asyncio.to_thread(spec.journal_edit_done, self._journal, entry, None, exc)
+                try:
+                    await asyncio.to_thread(spec.journal_edit_done, self._journal, entry, None, exc)
+                except AlmaError as trouble:
+                    raise _edit.journal_trouble(trouble, self._user_id, saved=None, put_error=exc) from exc
                 raise
-            await asyncio.to_thread(spec.journal_edit_done, self._journal, entry, self.saved, None)
+            try:
+                await asyncio.to_thread(spec.journal_edit_done, self._journal, entry, self.saved, None)
+            except AlmaError as trouble:
+                raise _edit.journal_trouble(trouble, self._user_id, saved=self.saved, put_error=None) from None
         self.not_taken = _edit.not_taken(self.user, self.saved)
         _edit.report_not_taken(self._user_id, self.not_taken, self.saved, strict=self._strict)
 

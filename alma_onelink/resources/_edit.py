@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from ..errors import EditNotTakenError
+from ..errors import AlmaError, EditNotTakenError, InputError
 from ..models import User
 from ._compare import changed_protected, differences
 from ._writes import outcome_unknown
@@ -25,6 +25,7 @@ __all__ = [
     "edit_override",
     "journal_edit_done",
     "journal_edit_intent",
+    "journal_trouble",
     "not_taken",
     "report_not_taken",
 ]
@@ -115,3 +116,39 @@ def journal_edit_done(journal: EditJournal, entry: Any, saved: User | None, erro
         result="unknown" if unknown else "failed",
         error=f"{type(error).__name__}: {error}".replace("\n", " "),
     )
+
+
+def journal_trouble(error: AlmaError, user_id: str, *, saved: User | None, put_error: Exception | None) -> AlmaError:
+    """The journal's error (``error``, raised by the `EditJournal`) made to say what Alma holds; returns it to raise.
+
+    Called when an edit's journal line could not be written. Before the PUT (``saved`` and
+    ``put_error`` None, nothing sent): its message says nothing was sent and ``nothing_sent`` is set.
+    After a PUT Alma accepted (``saved``): its message says the change IS saved in Alma and that the
+    journal lacks its completion, and ``saved`` is set to the record Alma holds (Alma JSON). After a
+    PUT that failed (``put_error``): it says what Alma answered. An `InputError` is returned as it is.
+    """
+    if isinstance(error, InputError):
+        return error
+    settle = "run `alma-onelink journal settle` to record it there"
+    if saved is not None:
+        said = (
+            f"; the change IS saved in Alma ({user_id} holds it), but the journal lacks its completion: {settle} "
+            "(until then `alma-onelink journal pending` lists it)"
+        )
+    elif put_error is not None:
+        answer = f"{type(put_error).__name__}: {put_error}".replace("\n", " ")
+        if outcome_unknown(put_error):
+            said = f"; whether Alma saved the change to {user_id} is not known ({answer}): {settle}"
+        else:
+            said = (
+                f"; the change to {user_id} was NOT saved in Alma ({answer}), and the journal lacks that answer: "
+                f"{settle}"
+            )
+    else:
+        said = f"; nothing was sent to Alma: {user_id} is unchanged"
+    error.args = (f"{error}{said}",)
+    if saved is None and put_error is None and hasattr(error, "nothing_sent"):
+        setattr(error, "nothing_sent", True)  # noqa: B010 - the journal's error type lives above this layer
+    if saved is not None:
+        setattr(error, "saved", saved.to_alma())  # noqa: B010 - the journal's error type lives above this layer
+    return error

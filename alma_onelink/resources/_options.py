@@ -10,9 +10,11 @@ import httpx
 from .._config import check_max_retries, check_timeout
 from ..errors import InputError
 
-__all__ = ["MAX_PAGE_SIZE", "flag", "one_of", "page_args", "retry_opts", "shown", "text_option"]
+__all__ = ["MAX_OFFSET", "MAX_PAGE_SIZE", "flag", "one_of", "page_args", "retry_opts", "shown", "text_option"]
 
 MAX_PAGE_SIZE = 100
+MAX_OFFSET = 2**31 - 1
+"""The largest ``offset`` Alma reads (a 32-bit whole number); no list has that many records."""
 
 
 def shown(value: Any, limit: int = 60) -> str:
@@ -50,11 +52,15 @@ def flag(name: str, value: Any) -> bool:
 
 
 def page_args(limit: int, offset: int) -> tuple[int, int]:
-    """``limit`` (0 to 100) and ``offset`` (0 up) as given; else `InputError`."""
+    """``limit`` (0 to 100) and ``offset`` (0 to `MAX_OFFSET`) as given; else `InputError`, before any request."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_PAGE_SIZE:
-        raise InputError(f"limit must be a whole number from 0 to {MAX_PAGE_SIZE} (Alma's page size), got {limit!r}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InputError(f"offset must be a whole number ≥ 0, got {offset!r}")
+        raise InputError(
+            f"limit must be a whole number from 0 to {MAX_PAGE_SIZE} (Alma's page size), got {shown(limit, 40)}"
+        )
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise InputError(
+            f"offset must be a whole number from 0 to {MAX_OFFSET:,} (the most Alma reads), got {shown(offset, 40)}"
+        )
     return limit, offset
 
 

@@ -221,6 +221,7 @@ class Handler:
         operation = ROUTES.get((method, route.pattern))
         if operation is None:
             raise _not_emulated(method, route.pattern)
+        _check_paging(call)
         return operation(self, call)
 
     def _error(self, failure: AlmaFailure, request: SandboxRequest) -> SandboxResponse:
@@ -268,6 +269,22 @@ class Handler:
 
 
 # --- the emulated operations ---------------------------------------------------------------------
+
+
+_MAX_INT = 2**31 - 1
+"""The largest ``limit`` or ``offset`` Alma reads: it parses them as 32-bit whole numbers."""
+
+
+def _check_paging(call: Call) -> None:
+    """A ``limit`` or ``offset`` past what Alma reads is refused as Alma refuses it, a 400 (402119).
+
+    The lists check the rest of their paging themselves; only the bound is checked here, before any
+    list reads a number too large for its store.
+    """
+    for name in ("limit", "offset"):
+        digits = call.params.get(name, "").strip().removeprefix("-").removeprefix("+").lstrip("0")
+        if digits.isascii() and digits.isdigit() and (len(digits) > len(str(_MAX_INT)) or int(digits) > _MAX_INT):
+            raise AlmaFailure("402119", "General error.")
 
 
 def _ok(call: Call, root: str, data: Json) -> SandboxResponse:

@@ -12,7 +12,7 @@ from typing import Any, cast
 from ..errors import InputError
 from ..models import User
 from ..models._xml import RECORDS, WRAPPERS
-from ._write import SisFileError
+from ._paths import SisFileError, asked, shown_path, sis_path
 
 __all__ = ["read_sis_file"]
 
@@ -98,11 +98,12 @@ def read_sis_file(path: str | os.PathLike[str]) -> list[User]:
     Reads files this package writes and other ``<users>`` files of Alma's user schema. A document
     type declaration is refused, so no file can make the reader expand or fetch anything. Raises
     `InputError` if ``path`` is missing or is not a zip of ``<users>`` XML whose users Alma's JSON
-    models accept (the message names the member and the user), `SisFileError` if it cannot be read.
+    models accept (the message names the member and the user), or is not a path (text or a
+    path-like object) a file system can hold; `SisFileError` if it cannot be read.
     """
-    source = Path(path)
-    if not source.is_file():
-        raise InputError(f"There is no SIS file at {source}")
+    source = sis_path(path)
+    if not asked(source.is_file, source):
+        raise InputError(f"There is no SIS file at {shown_path(source)}")
     users: list[User] = []
     try:
         with zipfile.ZipFile(source) as archive:
@@ -114,5 +115,7 @@ def read_sis_file(path: str | os.PathLike[str]) -> list[User]:
     except zipfile.BadZipFile:
         raise InputError(f"{source} is not a zip file (or is damaged): not a SIS users file") from None
     except OSError as exc:
-        raise SisFileError(f"Could not read the SIS file {source}: {exc.strerror or exc}", path=source) from exc
+        raise SisFileError(
+            f"Could not read the SIS file {shown_path(source)}: {exc.strerror or exc}", path=source
+        ) from exc
     return users

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import AlmaError, InputError
+from ..errors import InputError
 from ..models import User
 from ..models._xml import DECLARATION, element_bytes, user_to_element
+from ._paths import SisFileError, asked, shown_path, sis_path
 from ._rules import check_record
 
 __all__ = ["MAX_USERS_PER_FILE", "SisFile", "SisFileError", "SisMember", "sis_record", "write_sis_file"]
@@ -22,18 +23,9 @@ __all__ = ["MAX_USERS_PER_FILE", "SisFile", "SisFileError", "SisMember", "sis_re
 MAX_USERS_PER_FILE = 20_000
 """The most users one XML file of a SIS zip holds."""
 
+_TEMP_PREFIX, _TEMP_RANDOM, _TEMP_SUFFIX = ".", 9, ".part"
+"""The temporary name a zip is written under: ``.NAME.zip.`` and 8 random characters, then ``.part``."""
 _SHOWN_PROBLEMS = 20  # a refusal lists this many problems, then counts the rest
-
-
-class SisFileError(AlmaError):
-    """The SIS file could not be written or read (a full disk, no permission, a damaged zip).
-
-    ``path`` is the zip's path. A write that fails leaves nothing at ``path``.
-    """
-
-    def __init__(self, message: str, *, path: Path) -> None:
-        self.path = path
-        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +132,20 @@ class _Checker:
 
 
 def _check_target(path: str | os.PathLike[str], limit: int, overwrite: bool) -> Path:
-    target = Path(path)
+    target = sis_path(path, spare=len(_TEMP_PREFIX) + _TEMP_RANDOM + len(_TEMP_SUFFIX))
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_USERS_PER_FILE:
         raise InputError(f"max_users_per_file must be a whole number from 1 to {MAX_USERS_PER_FILE:,}, not {limit!r}")
+    if not isinstance(overwrite, bool):
+        raise InputError(f"overwrite must be True or False, not {overwrite!r:.40}")
+    shown = shown_path(target)
     if target.suffix.lower() != ".zip":
-        raise InputError(f"{target} does not end in .zip: Alma's SIS load reads users from zip files; name it ….zip")
-    if not target.parent.is_dir():
-        raise InputError(f"The folder {target.parent} does not exist; create it or choose another path")
-    if target.is_dir():
-        raise InputError(f"{target} is a folder; give the path of the zip file to write")
-    if target.exists() and not overwrite:
-        raise InputError(f"{target} already exists; choose another name, or pass overwrite=True to replace it")
+        raise InputError(f"{shown} does not end in .zip: Alma's SIS load reads users from zip files; name it ….zip")
+    if not asked(target.parent.is_dir, target):
+        raise InputError(f"The folder {shown_path(target.parent)} does not exist; create it or choose another path")
+    if asked(target.is_dir, target):
+        raise InputError(f"{shown} is a folder; give the path of the zip file to write")
+    if asked(target.exists, target) and not overwrite:
+        raise InputError(f"{shown} already exists; choose another name, or pass overwrite=True to replace it")
     return target
 
 
@@ -224,7 +219,7 @@ def _write(users: Iterable[User], target: Path, limit: int, overwrite: bool) -> 
             checker.check(number, user)
         checker.raise_if_any()
         checker = _Checker()
-    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f"{_TEMP_PREFIX}{target.name}.", suffix=_TEMP_SUFFIX)
     temp = Path(name)
     try:
         with os.fdopen(descriptor, "w+b") as raw:
@@ -286,14 +281,16 @@ def write_sis_file(
     written. Either way a refusal lists every problem and leaves nothing at ``path``.
 
     Returns a `SisFile` (path, members with their primary ids, size, SHA-256). Raises `InputError`
-    for bad users or a bad ``path`` (not ``.zip``, no such folder, the file exists and ``overwrite``
-    is false), `SisFileError` if the file system fails.
+    for bad users or a bad ``path`` (not text or a path, not ``.zip``, a name too long for the file
+    system, no such folder, the file exists and ``overwrite`` is false), `SisFileError` if the file
+    system fails.
     """
     target = _check_target(path, max_users_per_file, overwrite)
     try:
         return _write(users, target, max_users_per_file, overwrite)
     except OSError as exc:
         raise SisFileError(
-            f"Could not write the SIS file {target}: {exc.strerror or exc}; nothing was written at {target}",
+            f"Could not write the SIS file {shown_path(target)}: {exc.strerror or exc}; "
+            f"nothing was written at {shown_path(target)}",
             path=target,
         ) from exc

@@ -75,7 +75,7 @@ def test_the_key_is_never_in_an_error_or_a_debug_traceback(cli: Cli) -> None:
     # A base URL that is not one: the client refuses it before any request; the key stays out of the message.
     result = cli("--api-key", KEY, "--base-url", "ftp://alma.example.org", "--debug", "user", "show", "jd123")
     assert result.exit_code == 2
-    assert "error: base_url is not an http(s) URL" in flat(result.stderr)
+    assert "is not an http(s) URL" in flat(result.stderr)
     assert "Traceback" in result.stderr  # --debug shows it...
     assert KEY not in result.stdout + result.stderr  # ...and still not the key
 

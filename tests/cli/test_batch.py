@@ -51,7 +51,7 @@ def test_an_exported_file_is_read_and_each_row_reported_by_line(cli: Cli, tmp_pa
     assert "column 'Graduated on': '25/12/2015' reads as day/month/year" in str(rows[5]["reason"])
     assert "write 2015-12-25" in str(rows[5]["reason"])
     assert rows[8]["column"] == "AFFILIATION"
-    assert "'wizard' is not offered by the 'duke' policy; choose one of: alumni, trln" in str(rows[8]["reason"])
+    assert "'wizard' is not one the duke policy registers: use one of alumni, trln" in str(rows[8]["reason"])
     assert rows[7]["issues"] == ["duplicate_in_batch"]
     assert rows[7]["reason"] == "OneLink ID 2000001 appears again in this file (first on line 2); registered once"
     assert rows[4]["expiry_date"] == "2027-03-02"
@@ -154,7 +154,8 @@ def test_a_row_missing_what_its_affiliation_needs_names_the_column(cli: Cli, tmp
     assert (row["outcome"], row["column"]) == ("bad_row", "Home institution")
     text = "OneLink ID,First name,Last name,Affiliation\n2000032,Ida,Lu,alumni\n"
     [row, _] = cli.lines("batch", str(write(tmp_path, text, name="b.csv")), "--today", TODAY, code=1)
-    assert (row["outcome"], row["column"]) == ("bad_row", "graduated_on (no such column)")
+    assert (row["outcome"], row["column"]) == ("bad_row", "Graduated on")
+    assert row["reason"] == "the file has no Graduated on column, and this patron needs one"
 
 
 def test_failed_rows_make_exit_3(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -135,7 +135,7 @@ def test_a_restore_alma_made_without_its_journal_line_is_shown_and_exits_4(cli: 
     request.getfixturevalue("lost_completions")
     result = cli("journal", "restore", entry, "--yes")
     assert result.exit_code == 4, (result.stdout, result.stderr)
-    assert result.stdout.splitlines()[2].startswith(f"restore of update jd123 ({entry[:8]}): put_back — ")
+    assert result.stdout.splitlines()[2].startswith(f"restore of update jd123 ({entry[:8]}): put back — ")
     _journal_error_said(cli, result)
     assert cli.json("user", "show", "jd123").get("job_description") in (None, "")  # Alma holds the restore
 
@@ -186,7 +186,7 @@ def test_a_merge_undone_without_its_journal_lines_is_shown_and_exits_4(cli: Cli,
     assert result.exit_code == 4, (result.stdout, result.stderr)
     restores = [line for line in result.stdout.splitlines() if line.startswith("restore of ")]
     assert len(restores) == 3  # the merge's three writes, newest first
-    assert all(": put_back — " in line for line in restores)
+    assert all(": put back — " in line for line in restores)
     assert "Merge undone." in result.stdout
     _journal_error_said(cli, result)
     after = cli.json("user", "show", "jd123")

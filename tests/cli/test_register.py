@@ -80,7 +80,7 @@ def test_the_affiliation_is_checked_against_the_policy(cli: Cli) -> None:
     result = cli("register", *patron_args(affiliation="wizard"))
     assert result.exit_code == 2
     assert (
-        "error: --affiliation: 'wizard' is not offered by the 'duke' policy; choose one of: alumni, trln, "
+        "error: --affiliation: 'wizard' is not one the duke policy registers: use one of alumni, trln, "
         "borrowdirect, friends, former_affiliate, community" in result.stderr
     )
     spelled = cli.json("register", *patron_args(affiliation="Former Affiliate", prior_role="staff",
@@ -130,7 +130,7 @@ def test_in_a_terminal_the_missing_facts_are_asked(cli: Cli, interactive: None) 
     assert result.exit_code == 0, result.stderr
     assert "OneLink ID" in result.stderr
     assert "Affiliation (alumni, trln," in result.stderr
-    assert "'wizard' is not offered" in result.stderr  # asked again
+    assert "'wizard' is not one the duke policy registers" in result.stderr  # asked again
     assert "Email (optional, Enter to skip)" in result.stderr
     shown = cli.json("user", "show", "2000009")
     assert (shown["first_name"], shown["last_name"], shown["user_group"]["value"]) == ("Cy", "Bo", "DUKE_TRLN")

@@ -221,3 +221,30 @@ def test_journal_settle_says_per_file_how_many_hand_offs_alma_holds_and_how_many
         "18 accounts handed off in a SIS file wait for Alma's load (see above).",
     ]
     assert len(Journal(path).pending()) == 18
+
+
+def test_journal_pending_names_a_half_done_registration_after_settle_and_every_time(
+    desk: tuple[Path, Path], policy: Policy
+) -> None:
+    db, path = desk
+    crashing = CrashingJournal(path, crash_at=MOVE_ENDS)
+    with Sandbox(db_path=db, now=lambda: NOW) as sandbox, sync_client(sandbox) as alma, pytest.raises(Crash):
+        register_patron(alma, policy, rafael(), today=TODAY, journal=crashing)
+    move, _ = Journal(path).entries()
+    assert command(db, path, "journal", "settle").exit_code == 1
+    prefix = f"alma-onelink --db {db} --journal {path}"
+    for _ in range(2):  # settled, nothing pending: the registration is still half-done, and said so each time
+        result = command(db, path, "journal", "pending")
+        assert result.exit_code == 1, (result.stdout, result.stderr)
+        assert any(
+            line.startswith(f"Registration {move.registration} is half-done") for line in result.stdout.splitlines()
+        )
+        assert f"    {prefix} journal restore {move.id}" in result.stdout.splitlines()
+        assert "Nothing pending" not in result.stdout
+    data = CliRunner().invoke(app, ["--db", str(db), "--journal", str(path), "--json", "journal", "pending"])
+    assert data.exit_code == 1
+    assert f'"undo": "{prefix} journal restore {move.id}"' in data.stdout
+    restored = command(db, path, "journal", "restore", move.id, "--yes")
+    assert restored.exit_code == 0, (restored.stdout, restored.stderr)
+    after = command(db, path, "journal", "pending")
+    assert (after.exit_code, "half-done" in after.stdout) == (0, False)

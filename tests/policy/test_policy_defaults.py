@@ -141,9 +141,9 @@ def old_account(**change: Any) -> User:
 
 
 WORKFLOW_STEP = (
-    "The Alma account ghopper (Grace Hopper) holds the OneLink ID A1234 as identifier BARCODE A1234. The OneLink "
-    "workflow takes the identifier off that account, creates the new account (putting the identifier back if the "
-    "create fails), then reports needs_merge so the old account can be merged into the new one."
+    "The Alma account ghopper (Grace Hopper) holds the OneLink ID A1234 as identifier BARCODE A1234. Registering "
+    "takes the identifier off that account and creates the new account (putting the identifier back if the create "
+    "fails); the old account is then merged into the new one."
 )
 
 
@@ -154,9 +154,9 @@ def test_an_old_account_holding_the_onelink_id_is_a_warning_naming_the_move(poli
     assert (issue.code, issue.severity) == ("identifier_in_use", "warn")
     assert issue.message == WORKFLOW_STEP
     assert issue.hint == (
-        "Check that account ghopper is this patron's. Nothing to remove by hand: once the workflow reports "
-        "needs_merge, a fulfillment user administrator merges ghopper (From) into the new account (To) (Alma: "
-        "Admin > Merge Users; only accounts with no role but Patron can be merged; merging cannot be undone)."
+        "Check that account ghopper is this patron's; nothing to remove by hand. Then have a fulfillment user "
+        "administrator merge ghopper (From) into the OneLink account (To) (Alma: Admin > Merge Users; only accounts "
+        "with no role but Patron can be merged; merging cannot be undone)."
     )
     assert "EXTERNAL" not in f"{issue.message} {issue.hint}"
 
@@ -205,9 +205,7 @@ def test_an_old_account_holding_the_onelink_id_twice_names_both(policy: Policy) 
         ]
     )
     [issue] = policy.eligibility(patron(), existing=[old], today=TODAY)
-    assert "as identifiers BARCODE A1234 and NET_ID a1234. The OneLink workflow takes the identifiers off" in (
-        issue.message
-    )
+    assert "as identifiers BARCODE A1234 and NET_ID a1234. Registering takes the identifiers off" in (issue.message)
     assert "(putting the identifiers back if the create fails)" in issue.message
 
 
@@ -294,9 +292,11 @@ def test_the_defaults_have_no_links(policy: Policy) -> None:
 
 
 def test_an_affiliation_not_offered_is_bad_input(policy: Policy) -> None:
-    with pytest.raises(InputError, match=r"^Affiliation 'visitor' is not offered by the 'default' policy; choose"):
+    with pytest.raises(
+        InputError, match=r"^Affiliation 'visitor' is not one the default policy registers: use one of "
+    ):
         policy.patron_group(patron(affiliation="visitor"))
-    with pytest.raises(InputError, match="not offered"):
+    with pytest.raises(InputError, match="not one the default policy registers"):
         policy.build_user(patron(affiliation="visitor"), today=TODAY)
 
 
@@ -355,5 +355,5 @@ def test_an_expiry_not_after_today_refuses_to_build() -> None:
 
 def test_the_generic_affiliation_list_is_only_offered_alone(policy: Policy) -> None:
     assert policy.affiliation("alumni").requires == ("graduated_on",)
-    with pytest.raises(InputError, match="choose one of: alumni, reciprocal, former_affiliate, community"):
+    with pytest.raises(InputError, match="use one of alumni, reciprocal, former_affiliate, community"):
         policy.affiliation("friends")

@@ -155,14 +155,14 @@ CASES = [
     Case("returning-same-id", applicant("alumni"), existing=(old_account(duid="0123456"),),
          warns=("identifier_in_use",),
          says=("The Alma account pdevil (Pat Devil) holds the OneLink ID 0123456 as identifier DUKE_UNIQUE_ID "
-               "0123456. The OneLink workflow takes the identifier off that account, creates the new account "
-               "(putting the identifier back if the create fails), then reports needs_merge so the old account "
-               "can be merged into the new one.",
-               "a fulfillment user administrator merges pdevil (From) into the new account (To)"),
+               "0123456. Registering takes the identifier off that account and creates the new account "
+               "(putting the identifier back if the create fails); the old account is then merged into the new "
+               "one.",
+               "have a fulfillment user administrator merge pdevil (From) into the OneLink account (To)"),
          unsaid=("EXTERNAL", "remove identifier", "holds roles besides Patron")),
     Case("returning-same-id-external", applicant("alumni"), existing=(old_account(duid="0123456", loaded_from="SIS"),),
          warns=("identifier_in_use",),
-         says=("then reports needs_merge",
+         says=("the old account is then merged into the new one.",
                "Account pdevil is EXTERNAL (loaded from SIS): a later load from that system may put the identifier "
                "back; ask its administrators to drop the OneLink ID from that feed or check after the next load.")),
     Case("returning-same-id-external-unnamed", applicant("alumni"),

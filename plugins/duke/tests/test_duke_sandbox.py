@@ -90,8 +90,8 @@ def test_a_returning_alum_is_eligible_and_warned_of_the_identifier_move(policy: 
         assert (issue.code, issue.severity) == ("identifier_in_use", "warn")
         assert issue.message.startswith(
             f"The Alma account {netid_era} (Jane Doe) holds the OneLink ID {onelink_id} as identifier "
-            f"DUKE_UNIQUE_ID {onelink_id}. The OneLink workflow takes the identifier off that account, creates "
-            "the new account (putting the identifier back if the create fails), then reports needs_merge"
+            f"DUKE_UNIQUE_ID {onelink_id}. Registering takes the identifier off that account and creates the "
+            "new account (putting the identifier back if the create fails); the old account is then merged"
         )
         assert issue.message.endswith(
             f" Account {netid_era} is EXTERNAL (loaded from SIS): a later load from that system may put the "
