@@ -254,11 +254,9 @@ def settle_entries(
         if entry_id is None:  # every registration of the journal, not only those of the entries settled
             tally.unfinished.update((u.registration, u) for u in find_unfinished(state.alma(), journal=journal))
     except JournalError as exc:
-        raise JournalError(
-            f"{exc}; nothing was written to Alma. Free space on the disk of {exc.path} or fix its permissions, then "
+        raise exc.said_with(
+            f"; nothing was written to Alma. Free space on the disk of {exc.path} or fix its permissions, then "
             f"run `{prefix} journal settle` again",
-            path=exc.path,
-            cause=exc.cause,
             nothing_sent=True,
         ) from exc
     for entries_of_file in tally.handed.values():

@@ -133,11 +133,9 @@ def archive_entries(
     try:
         done = journal.archive(before=day)
     except JournalError as exc:
-        raise JournalError(
-            f"{exc}. Free space on the disk of {journal.path.parent} or fix its permissions, then run "
+        raise exc.said_with(
+            f". Free space on the disk of {journal.path.parent} or fix its permissions, then run "
             f"`{prefix} journal archive --before {day.isoformat()}` again",
-            path=exc.path,
-            cause=exc.cause,
             nothing_sent=True,
         ) from exc
     cutoff = datetime.combine(day, time(), tzinfo=UTC)
@@ -311,11 +309,9 @@ def reindex_entries(ctx: typer.Context) -> int:
     try:
         count = journal.reindex()
     except JournalError as exc:
-        raise JournalError(
-            f"{exc}; the journal's files are untouched. Check that {journal.path.parent} can be written, then run "
+        raise exc.said_with(
+            f"; the journal's files are untouched. Check that {journal.path.parent} can be written, then run "
             f"`{state.command_prefix()} journal reindex` again",
-            path=exc.path,
-            cause=exc.cause,
             nothing_sent=True,
         ) from exc
     skipped = journal.skipped_lines

@@ -88,6 +88,19 @@ class JournalError(AlmaError):
         self.saved = saved
         super().__init__(message)
 
+    def said_with(self, words: str, *, nothing_sent: bool | None = None) -> JournalError:
+        """A copy of this error whose message ends with ``words`` (what happened, what to do); raise it from this one.
+
+        ``path``, ``cause`` and ``saved`` are kept; ``nothing_sent`` too unless given.
+        """
+        return JournalError(
+            f"{self}{words}",
+            path=self.path,
+            cause=self.cause,
+            nothing_sent=self.nothing_sent if nothing_sent is None else nothing_sent,
+            saved=self.saved,
+        )
+
 
 class JournalEntry(pydantic.BaseModel):
     """One write to Alma: its intent, merged with its completion once that is written.

@@ -137,11 +137,8 @@ def settling(
         try:
             settled: JournalEntry = yield SettleWrite(entry, decided.result, decided.note, after=after, error=error)
         except JournalError as exc:
-            raise JournalError(
-                f"{exc}: the settlement of journal entry {entry.id} ({entry.action} {entry.target}) was not written",
-                path=exc.path,
-                cause=exc.cause,
-                nothing_sent=exc.nothing_sent,
+            raise exc.said_with(
+                f": the settlement of journal entry {entry.id} ({entry.action} {entry.target}) was not written"
             ) from exc
         done.append(settled)
     return done

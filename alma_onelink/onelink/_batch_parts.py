@@ -9,6 +9,7 @@ import logging
 import re
 import threading
 from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from alma_onelink.engine import JournalError
 from alma_onelink.errors import AlmaError, InputError
@@ -17,6 +18,9 @@ from alma_onelink.policy import EligibilityIssue, Patron, Policy, PolicyError
 from ._register import check_patron
 from .register import check_plain_text
 from .result import DEFERRED_REASON, Outcome, RegistrationResult
+
+if TYPE_CHECKING:
+    from .budget import Budget
 
 __all__ = [
     "MAX_CONCURRENCY",
@@ -182,6 +186,31 @@ def not_sent(policy: Policy, patron: Patron, index: int, dry_run: bool, exc: Jou
     )
     result.instructions = [f"Nothing is ready for the patron yet: {result.reason}."]
     return result
+
+
+def ended(
+    outcome: RegistrationResult | Exception,
+    *,
+    policy: Policy,
+    patron: Patron,
+    index: int,
+    dry_run: bool,
+    stop: Stop,
+    budget: Budget,
+) -> RegistrationResult:
+    """What one patron's registration comes to in a batch: ``outcome`` is its result or the exception it raised.
+
+    A journal that could not be written stops the batch (`Stop`); any other exception is the patron's
+    result (`settled`); a result is numbered ``index`` and its answer told to the daily ``budget``.
+    """
+    if isinstance(outcome, JournalError):
+        stop.note(outcome)
+        return not_sent(policy, patron, index, dry_run, outcome)
+    if isinstance(outcome, Exception):
+        return settled(policy, patron, index, dry_run, outcome)
+    outcome.index = index
+    budget.saw(outcome.error)
+    return stop.check(outcome)
 
 
 def settled(policy: Policy, patron: Patron, index: int, dry_run: bool, exc: Exception) -> RegistrationResult:

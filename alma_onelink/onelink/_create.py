@@ -11,13 +11,10 @@ settle``) finds the registration half-done when the OneLink ID is on no account.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from typing import Any
-
 from alma_onelink.engine import JournalEntry, JournalError
 from alma_onelink.engine._compare import same_value
-from alma_onelink.engine._ops import CreateUser, GetUser, IntendWrite, Op, UpdateUser
-from alma_onelink.engine._write import Write, intent_for, write
+from alma_onelink.engine._ops import CreateUser, GetUser, UpdateUser
+from alma_onelink.engine._write import intent_for
 from alma_onelink.errors import AlmaError, AlreadyExistsError
 from alma_onelink.models import User
 from alma_onelink.policy import EligibilityIssue, onelink_id_clash
@@ -72,8 +69,7 @@ def new_account(run: Run, old: User | None, older: list[User]) -> Procedure:
         )
         stripped = old.model_copy(deep=True)
         stripped.user_identifier = [i for i in old.user_identifier if not same_value(i.value, onelink_id)]
-        moved = yield from _write(
-            run,
+        moved = yield from run.write(
             UpdateUser(old.primary_id or "", stripped),
             target=old.primary_id or "",
             before=old,
@@ -96,8 +92,7 @@ def new_account(run: Run, old: User | None, older: list[User]) -> Procedure:
         trace.end(f"{old.primary_id} no longer holds {onelink_id}")
 
     trace.begin("create", "Create the account as the policy builds it (primary id = OneLink ID, no password).")
-    created = yield from _write(
-        run,
+    created = yield from run.write(
         create,
         target=onelink_id,
         before=None,
@@ -165,35 +160,6 @@ def new_account(run: Run, old: User | None, older: list[User]) -> Procedure:
         user=old,
         error=created.error,
     )
-
-
-def _write(
-    run: Run,
-    op: CreateUser | UpdateUser,
-    *,
-    target: str,
-    before: User | None,
-    reason: str,
-    took_effect: Callable[[User | None], bool],
-    then: IntendWrite | None = None,
-    intended: JournalEntry | JournalError | None = None,
-) -> Generator[Op, Any, Write]:
-    """`Run.write`, with the next write's intent journaled ahead of this one's completion (``then``/``intended``)."""
-    done = yield from write(
-        op,
-        target=target,
-        before=before,
-        reason=reason,
-        operation="register",
-        registration=run.registration_id,
-        staff=run.staff,
-        took_effect=took_effect,
-        entries=run.entries,
-        then=then,
-        intended=intended,
-    )
-    run.journal.note(done, f"the {'create' if isinstance(op, CreateUser) else 'update'} of {target}")
-    return done
 
 
 def _external_warning(old: User, onelink_id: str) -> EligibilityIssue:

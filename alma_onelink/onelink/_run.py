@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from alma_onelink.engine import JournalEntry, Trace
+from alma_onelink.engine import JournalEntry, JournalError, Trace
 from alma_onelink.engine._compare import same_name, same_value
-from alma_onelink.engine._ops import CreateUser, Op, UpdateUser
+from alma_onelink.engine._ops import CreateUser, IntendWrite, Op, UpdateUser
 from alma_onelink.engine._write import JournalTrouble, Write, write
 from alma_onelink.models import Code, User
 from alma_onelink.policy import EligibilityIssue, Patron, Policy
@@ -82,8 +82,15 @@ class Run:
         reason: str,
         took_effect: Callable[[User | None], bool],
         put_back: bool = False,
+        then: IntendWrite | None = None,
+        intended: JournalEntry | JournalError | None = None,
     ) -> Generator[Op, Any, Write]:
-        """One journaled write (`write`); a journal line it could not write is noted for ``journal_error``."""
+        """One journaled write (`write`); a journal line it could not write is noted for ``journal_error``.
+
+        ``then`` journals the next write's intent ahead of this one's completion (its entry, or the
+        error, is in the returned `Write`); ``intended`` is this write's intent when an earlier write
+        journaled it so.
+        """
         done = yield from write(
             op,
             target=target,
@@ -95,6 +102,8 @@ class Run:
             took_effect=took_effect,
             entries=self.entries,
             put_back=put_back,
+            then=then,
+            intended=intended,
         )
         self.journal.note(done, f"the {'create' if isinstance(op, CreateUser) else 'update'} of {target}")
         return done

@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import date
 from typing import TYPE_CHECKING
 
-from alma_onelink.engine import JournalError, JournalLike, journal_for
+from alma_onelink.engine import JournalLike, journal_for
 from alma_onelink.policy import Patron, Policy
 
 from ._batch_parts import (
@@ -30,9 +30,8 @@ from ._batch_parts import (
     check_concurrency,
     check_patrons,
     deferred,
+    ended,
     entries,
-    not_sent,
-    settled,
 )
 from ._calls import registration_calls
 from .budget import DEFAULT_RESERVE, amay_start, aopen_budget, check_reserve, may_start, open_budget
@@ -119,16 +118,12 @@ def register_many(
         try:
             if stop.stopped or interrupted:
                 return None  # queued before the journal failed or Ctrl-C: not started
+            outcome: RegistrationResult | Exception
             try:
-                result = register_patron(alma, policy, patron, dry_run=dry_run, today=day, journal=opened, staff=who)
-            except JournalError as exc:
-                stop.note(exc)
-                return not_sent(policy, patron, index, dry_run, exc)
+                outcome = register_patron(alma, policy, patron, dry_run=dry_run, today=day, journal=opened, staff=who)
             except Exception as exc:
-                return settled(policy, patron, index, dry_run, exc)
-            result.index = index
-            budget.saw(result.error)
-            return stop.check(result)
+                outcome = exc
+            return ended(outcome, policy=policy, patron=patron, index=index, dry_run=dry_run, stop=stop, budget=budget)
         finally:
             budget.release()
 
@@ -251,18 +246,14 @@ async def aregister_many(
         try:
             if stop.stopped:
                 return None  # created before the journal failed, not started yet: not started
+            outcome: RegistrationResult | Exception
             try:
-                result = await aregister_patron(
+                outcome = await aregister_patron(
                     alma, policy, patron, dry_run=dry_run, today=day, journal=opened, staff=who
                 )
-            except JournalError as exc:
-                stop.note(exc)
-                return not_sent(policy, patron, index, dry_run, exc)
             except Exception as exc:
-                return settled(policy, patron, index, dry_run, exc)
-            result.index = index
-            budget.saw(result.error)
-            return stop.check(result)
+                outcome = exc
+            return ended(outcome, policy=policy, patron=patron, index=index, dry_run=dry_run, stop=stop, budget=budget)
         finally:
             budget.release()
 
